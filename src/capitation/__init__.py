@@ -1,0 +1,78 @@
+"""capitation: person-based resource allocation for GP practices and their consortia.
+
+The pipeline, in the order the subpackages read::
+
+    inputs → features → model → scoring → aggregation → allocation
+
+Examples
+--------
+>>> import capitation
+>>> sorted(capitation.__all__)[:3]
+['Aggregation', 'Allocation', 'CostModel']
+"""
+
+from __future__ import annotations
+
+from .aggregation import Aggregation, Membership, aggregate
+from .allocation import Allocation, allocate
+from .features import FeatureMatrix, FeatureSpec, encode
+from .inputs import ConditionTable, DiagnosisTable, Population
+from .model import CostModel, FitResult, SufficientStats, fit_ols
+from .scoring import score
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Aggregation",
+    "Allocation",
+    "ConditionTable",
+    "CostModel",
+    "DiagnosisTable",
+    "FeatureMatrix",
+    "FeatureSpec",
+    "FitResult",
+    "Membership",
+    "Population",
+    "SufficientStats",
+    "__version__",
+    "aggregate",
+    "allocate",
+    "encode",
+    "fit_ols",
+    "score",
+    "warmup",
+]
+
+
+def warmup() -> float:
+    """Compile every kernel for the canonical float64/int32 signatures, so the first real call is fast.
+
+    Services call this at start-up; it takes a few seconds once per process and returns the seconds spent.
+
+    Examples
+    --------
+    >>> import capitation
+    >>> capitation.warmup() >= 0
+    True
+    """
+    import time
+
+    import numpy as np
+
+    from ._kernels.design import gram
+    from ._kernels.groupby import group_count, group_sum_fixed, regroup_sum, to_fixed
+    from ._kernels.score import score_csr
+
+    start = time.perf_counter()
+    indptr = np.array([0, 1, 2], dtype=np.int64)
+    indices = np.array([0, 1], dtype=np.int32)
+    data = np.ones(2)
+    y = np.ones(2)
+    gram(indptr, indices, data, y, y, 2, 1, np.zeros((2, 2)), np.zeros(2), np.zeros(2), np.zeros(4))
+    score_csr(indptr, indices, data, np.ones(2), np.empty(2))
+    codes = np.array([0, -1], dtype=np.int32)
+    group_sum_fixed(data, codes, 2.0**20, 1, np.zeros(1, dtype=np.int64))
+    group_count(codes, np.zeros(1, dtype=np.int64))
+    regroup_sum(np.ones(2, dtype=np.int64), codes, np.zeros(1, dtype=np.int64))
+    to_fixed(data, 2.0**20, np.empty(2, dtype=np.int64))
+    return time.perf_counter() - start

@@ -1,0 +1,6 @@
+"""Step 5 of the pipeline: people → practices → consortia, summed exactly."""
+
+from .aggregate import FIXED_POINT_SCALE, Aggregation, aggregate, exact_group_sum
+from .membership import UNASSIGNED, Membership
+
+__all__ = ["FIXED_POINT_SCALE", "UNASSIGNED", "Aggregation", "Membership", "aggregate", "exact_group_sum"]

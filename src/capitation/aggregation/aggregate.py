@@ -1,0 +1,163 @@
+"""Step 5: person amounts summed exactly over registered lists, then practices summed into consortia."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pandas as pd
+
+from .._kernels.groupby import group_count, group_sum_fixed, regroup_sum
+from ..errors import InputError
+from ..inputs import Population
+from .membership import Membership
+
+__all__ = ["aggregate", "Aggregation", "FIXED_POINT_SCALE", "exact_group_sum"]
+
+#: Person amounts are rounded to 1/2²⁰ of a pound (under a ten-thousandth of a penny) and summed as integers,
+#: which makes every total exact and independent of order, chunking and threads.
+FIXED_POINT_SCALE = float(2**20)
+_LIMIT = 2.0**62 / FIXED_POINT_SCALE  # headroom below int64 overflow, in pounds
+
+
+def exact_group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int, name: str = "values") -> np.ndarray:
+    """Σ values per group as int64 fixed point (``/ FIXED_POINT_SCALE`` gives pounds).
+
+    Raises :class:`~capitation.errors.InputError` for non-finite values or totals that could overflow.
+    """
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        bad = np.flatnonzero(~np.isfinite(values))
+        raise InputError(f"The {name!r} amounts must be finite. Got {values[bad[0]]!r} at person row {bad[0]} "
+                         f"({len(bad):,} in all). Fix: score with a fitted model and finite features.")
+    if np.abs(values).sum() >= _LIMIT:
+        raise InputError(f"The {name!r} amounts add up to more than £{_LIMIT:,.0f}, beyond exact fixed-point "
+                         "summation. Fix: express them in thousands of pounds.")
+    out = np.zeros(n_groups, dtype=np.int64)
+    block = max(65_536, -(-len(values) // (4 * numba.get_num_threads())))
+    group_sum_fixed(values, np.ascontiguousarray(codes, dtype=np.int32), FIXED_POINT_SCALE, block, out)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Aggregation:
+    """Practice and consortium totals of predicted need (and actual cost, when known).
+
+    Attributes
+    ----------
+    practices : pandas.DataFrame
+        Indexed by ``practice_code``: ``consortium_code``, ``registered`` (people), ``person_years``,
+        ``need`` (£), ``need_per_head`` and, with costs, ``cost`` and ``cost_per_head``.
+    consortia : pandas.DataFrame or None
+        The same summed over member practices (``None`` without a membership).
+    need_fixed : ndarray of int64
+        Practice need in fixed point, the exact input of allocation.
+    """
+
+    practices: pd.DataFrame
+    consortia: pd.DataFrame | None
+    need_fixed: np.ndarray
+
+    def to_frame(self, level: str = "practice") -> pd.DataFrame:
+        """The table for ``level`` ``"practice"`` or ``"consortium"``."""
+        if level == "practice":
+            return self.practices.copy()
+        if level == "consortium" and self.consortia is not None:
+            return self.consortia.copy()
+        raise ValueError(f"The 'level' parameter must be 'practice' or 'consortium' (with a membership). "
+                         f"Got {level!r}.")
+
+    def summary(self) -> str:
+        """Totals in plain text."""
+        p = self.practices
+        text = (f"Aggregation: {len(p):,} practices, {int(p.registered.sum()):,} people, need "
+                f"£{p.need.sum():,.0f} (£{p.need.sum() / p.registered.sum():,.2f} per head)")
+        if self.consortia is not None:
+            text += f", {len(self.consortia):,} consortia"
+        return text
+
+
+def aggregate(population: Population, need, *, membership: Membership | None = None,
+              unassigned: str = "raise") -> Aggregation:
+    """Sum predicted need over each practice's registered list, then practices into consortia.
+
+    Parameters
+    ----------
+    population : Population
+        The registered people (their ``practice_code`` decides where their need counts).
+    need : array-like
+        Predicted annual need per person (£), in population order (e.g. from :func:`capitation.score`).
+    membership : Membership, optional
+        Practice → consortium; without it only practice totals are made.
+    unassigned : {"raise", "line"}
+        Practices outside the membership raise, or are gathered on an explicit ``UNASSIGNED`` line.
+
+    Returns
+    -------
+    Aggregation
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation import Membership, Population, aggregate
+    >>> people = Population.from_frame(pd.DataFrame({
+    ...     "person_id": [1, 2, 3], "practice_code": ["A81001", "A81002", "A81002"],
+    ...     "sex": ["F", "M", "F"], "age": [40, 50, 60], "lsoa_code": ["E01011959"] * 3}))
+    >>> icbs = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001", "A81002"],
+    ...                                            "consortium_code": ["QHM", "QHM"]}))
+    >>> agg = aggregate(people, [100.0, 250.0, 50.0], membership=icbs)
+    >>> agg.practices["need"].tolist(), agg.consortia["need"].tolist()
+    ([100.0, 300.0], [400.0])
+    """
+    if not isinstance(population, Population):
+        raise TypeError(f"The 'population' parameter of aggregate must be a Population. Got "
+                        f"{type(population).__name__}. Fix: Population.from_frame(people).")
+    need = np.asarray(need, dtype=np.float64).reshape(-1)
+    if len(need) != population.n_people:
+        raise InputError(f"The 'need' parameter has {len(need):,} values for {population.n_people:,} people. "
+                         "Fix: score the same population, in the same order.")
+    codes, practice_codes = pd.factorize(population.practice_code, sort=True)
+    codes = codes.astype(np.int32)
+    n = len(practice_codes)
+    registered = np.zeros(n, dtype=np.int64)
+    group_count(codes, registered)
+    need_fixed = exact_group_sum(need, codes, n, "need")
+    years_fixed = exact_group_sum(population.exposure, codes, n, "exposure")
+    practices = pd.DataFrame({"registered": registered, "person_years": years_fixed / FIXED_POINT_SCALE,
+                              "need": need_fixed / FIXED_POINT_SCALE},
+                             index=pd.Index(np.asarray(practice_codes, dtype=object), name="practice_code"))
+    practices["need_per_head"] = practices["need"] / practices["registered"]
+    cost_fixed = None
+    if population.cost is not None:
+        cost_fixed = exact_group_sum(population.cost, codes, n, "cost")
+        practices["cost"] = cost_fixed / FIXED_POINT_SCALE
+        practices["cost_per_head"] = practices["cost"] / practices["registered"]
+    consortia = None
+    if membership is not None:
+        parent = membership.consortium_of(practices.index, unassigned=unassigned)
+        practices.insert(0, "consortium_code", parent)
+        consortia = _consortia(parent, {"registered": registered, "person_years": years_fixed,
+                                         "need": need_fixed, "cost": cost_fixed}, membership)
+    return Aggregation(practices, consortia, need_fixed)
+
+
+def _consortia(parent, totals: dict, membership: Membership) -> pd.DataFrame:
+    """Consortium totals as exact integer sums of their practices' integer totals."""
+    codes, names = pd.factorize(parent, sort=True)
+    codes = codes.astype(np.int32)
+    k = len(names)
+    table = pd.DataFrame({"practices": np.bincount(codes, minlength=k)},
+                         index=pd.Index(np.asarray(names, dtype=object), name="consortium_code"))
+    label = membership.names()
+    table.insert(0, "consortium_name", [label.get(c, c) for c in table.index])
+    for column, values in totals.items():
+        if values is None:
+            continue
+        out = np.zeros(k, dtype=np.int64)
+        regroup_sum(np.ascontiguousarray(values, dtype=np.int64), codes, out)
+        table[column] = out if column == "registered" else out / FIXED_POINT_SCALE
+    table["need_per_head"] = table["need"] / table["registered"]
+    if "cost" in table:
+        table["cost_per_head"] = table["cost"] / table["registered"]
+    return table

@@ -1,0 +1,45 @@
+"""Exceptions raised by capitation.
+
+Every error names the parameter, the column or row, the value received and the fix, so an analyst can act on
+it without reading the source. They subclass the built-in exception a user would expect to catch.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CapitationError",
+    "InputError",
+    "SchemaError",
+    "UnknownCodeError",
+    "UnseenCategoryError",
+    "DesignError",
+    "ModelFileError",
+]
+
+
+class CapitationError(Exception):
+    """Base class of every error raised on purpose by capitation."""
+
+
+class InputError(CapitationError, ValueError):
+    """A value in the input is not allowed (negative age, NaN cost, duplicate id, ...)."""
+
+
+class SchemaError(CapitationError, TypeError):
+    """A table is missing a column, or a column has the wrong type."""
+
+
+class UnknownCodeError(InputError):
+    """A code (practice, consortium, ICD-10, LSOA, ...) is not in the reference it must belong to."""
+
+
+class UnseenCategoryError(InputError):
+    """Data to encode holds a category that the fitted specification never saw."""
+
+
+class DesignError(CapitationError, ValueError):
+    """The design matrix cannot identify the model (empty or aliased columns)."""
+
+
+class ModelFileError(CapitationError, ValueError):
+    """A saved model or manifest is unreadable, of another format version, or fails its hash check."""

@@ -1,0 +1,224 @@
+"""Encoding validated records into a :class:`FeatureMatrix`, block by block."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .._validation import as_frame, describe_rows, require_columns
+from ..errors import InputError, SchemaError, UnknownCodeError
+from ..inputs import ConditionTable, DiagnosisTable, Population
+from ..inputs.population import SEX_LABELS
+from .matrix import FeatureMatrix
+from .spec import FeatureSpec
+
+__all__ = ["encode"]
+
+
+def encode(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas=None) -> FeatureMatrix:
+    """Build the sparse person-level design declared by ``spec``.
+
+    Parameters
+    ----------
+    spec : FeatureSpec
+        The blocks to build.
+    population : Population or pandas.DataFrame or path
+        The people, one design row each, in this order.
+    diagnoses : DiagnosisTable or pandas.DataFrame or path, optional
+        Hospital diagnoses (needed when ``spec`` has a diagnosis grouping; none means nobody has one).
+    conditions : ConditionTable or pandas.DataFrame or path, optional
+        GP-recorded conditions (needed when ``spec.conditions`` is not empty).
+    areas : pandas.DataFrame or path, optional
+        One row per LSOA: ``lsoa_code`` and the ``need`` and ``supply`` columns the spec names.
+
+    Returns
+    -------
+    FeatureMatrix
+        Records that were not encoded are counted in ``exclusions`` by reason.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation.features import FeatureSpec, encode
+    >>> people = pd.DataFrame({"person_id": [1, 2], "practice_code": ["A81001"] * 2, "sex": ["F", "M"],
+    ...                        "age": [3, 92], "lsoa_code": ["E01011959"] * 2})
+    >>> X = encode(FeatureSpec(diagnosis_grouping=None), people)
+    >>> X.shape, [X.column_names[i] for i in X.indices]
+    ((2, 38), ['age_sex:F_0-4', 'age_sex:M_90+'])
+    """
+    pop = population if isinstance(population, Population) else Population.from_frame(population)
+    builder = _Builder(pop.n_people)
+    _age_sex(spec, pop, builder)
+    if spec.diagnosis_grouping is not None:
+        _diagnoses(spec, pop, diagnoses, builder)
+    if spec.conditions:
+        _conditions(spec, pop, conditions, builder)
+    if spec.need or spec.supply:
+        _areas(spec, pop, areas, builder)
+    return builder.build(pop.person_id)
+
+
+class _Builder:
+    """Collects (row, column, value) triplets block by block, then sorts them once into CSR."""
+
+    def __init__(self, n_rows: int) -> None:
+        self.n_rows = n_rows
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+        self.names: list[tuple[str, str, str]] = []
+        self.exclusions: dict[str, int] = {}
+
+    def add_columns(self, names, block: str, role: str) -> int:
+        offset = len(self.names)
+        self.names.extend((name, block, role) for name in names)
+        return offset
+
+    def add_entries(self, rows, cols, vals) -> None:
+        """Entries of one block, sorted by row then column."""
+        self.rows.append(np.asarray(rows, dtype=np.int64))
+        self.cols.append(np.asarray(cols, dtype=np.int32))
+        self.vals.append(np.asarray(vals, dtype=np.float64))
+
+    def exclude(self, reason: str, count: int) -> None:
+        if count:
+            self.exclusions[reason] = self.exclusions.get(reason, 0) + int(count)
+
+    def build(self, row_ids) -> FeatureMatrix:
+        rows = np.concatenate(self.rows)
+        # Blocks were added in column order and each is sorted within rows, so a stable sort by row
+        # leaves column indices strictly increasing within every row.
+        order = np.argsort(rows, kind="stable")
+        indptr = np.zeros(self.n_rows + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=self.n_rows), out=indptr[1:])
+        columns = pd.DataFrame(self.names, columns=["name", "block", "role"])
+        return FeatureMatrix(
+            indptr=indptr,
+            indices=np.ascontiguousarray(np.concatenate(self.cols)[order]),
+            data=np.ascontiguousarray(np.concatenate(self.vals)[order]),
+            columns=columns,
+            row_ids=row_ids,
+            exclusions=dict(self.exclusions),
+        )
+
+
+def _age_sex(spec: FeatureSpec, pop: Population, builder: _Builder) -> None:
+    labels = spec.age_band_labels()
+    offset = builder.add_columns([f"age_sex:{s}_{band}" for s in SEX_LABELS for band in labels],
+                                 "age_sex", "demographic")
+    band = np.searchsorted(np.asarray(spec.age_bands), pop.age, side="right") - 1
+    cols = offset + pop.sex.astype(np.int64) * len(labels) + band
+    builder.add_entries(np.arange(pop.n_people), cols, np.ones(pop.n_people))
+
+
+def _person_rows(spec: FeatureSpec, pop: Population, person_id, table: str, builder: _Builder) -> np.ndarray:
+    rows = pop.rows_of(person_id)
+    unknown = rows < 0
+    if unknown.any():
+        if spec.on_unknown_person == "raise":
+            ids = pd.unique(np.asarray(person_id)[unknown])
+            raise UnknownCodeError(
+                f"The {table!r} table has {int(unknown.sum()):,} record(s) of {len(ids):,} people not in the "
+                f"population, e.g. person_id {[v.item() if hasattr(v, 'item') else v for v in ids[:5]]}. "
+                "Fix: filter the records to the registered population, or pass "
+                "FeatureSpec(on_unknown_person='ignore') to count and skip them."
+            )
+        builder.exclude(f"{table}_unknown_person", unknown.sum())
+    return rows
+
+
+def _flags(rows: np.ndarray, groups: np.ndarray, n_groups: int, values: str):
+    """Unique (row, group) pairs sorted by row then group, valued 1 (flags) or the number of records."""
+    pairs = rows * n_groups + groups
+    if values == "flag":
+        pairs = np.unique(pairs)
+        vals = np.ones(len(pairs))
+    else:
+        pairs, counts = np.unique(pairs, return_counts=True)
+        vals = counts.astype(np.float64)
+    return pairs // n_groups, pairs % n_groups, vals
+
+
+def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder) -> None:
+    grouping = spec.diagnosis_grouping
+    n_groups = len(grouping.groups)
+    offset = builder.add_columns([f"dx:{g}" for g in grouping.groups], "diagnoses", "morbidity")
+    if diagnoses is None:
+        return
+    table = diagnoses if isinstance(diagnoses, DiagnosisTable) else DiagnosisTable.from_frame(diagnoses)
+    keep = np.isin(table.setting, spec.settings)
+    builder.exclude("diagnoses_other_setting", (~keep).sum())
+    in_position = np.isin(table.position, spec.positions)
+    builder.exclude("diagnoses_other_position", (keep & ~in_position).sum())
+    keep &= in_position
+    if spec.outcome_year is not None:
+        if table.fy is None:
+            raise SchemaError(f"FeatureSpec(outcome_year={spec.outcome_year!r}) counts diagnoses from "
+                              f"{list(spec.lookback)} only, but the 'diagnoses' table has no 'fy' column. "
+                              "Fix: add the financial year of each record, or leave outcome_year unset.")
+        in_window = np.isin(table.fy, spec.lookback)
+        builder.exclude("diagnoses_outside_window", (keep & ~in_window).sum())
+        keep &= in_window
+    rows = _person_rows(spec, pop, table.person_id[keep], "diagnoses", builder)
+    grouped = grouping.group_codes(table.icd10[keep], on_malformed=spec.on_malformed)
+    builder.exclude("diagnoses_malformed_code", grouped.n_malformed)
+    builder.exclude("diagnoses_ungrouped_code", grouped.n_ungrouped)
+    valid = (rows >= 0) & (grouped.codes >= 0)
+    r, g, v = _flags(rows[valid], grouped.codes[valid].astype(np.int64), n_groups, spec.diagnosis_values)
+    builder.add_entries(r, offset + g, v)
+
+
+def _conditions(spec: FeatureSpec, pop: Population, conditions, builder: _Builder) -> None:
+    offset = builder.add_columns([f"gp:{r}" for r in spec.conditions], "conditions", "primary-care")
+    if conditions is None:
+        raise InputError(f"FeatureSpec(conditions={spec.conditions!r}) needs a 'conditions' table. "
+                         "Fix: pass conditions=..., or leave conditions out of the spec.")
+    table = conditions if isinstance(conditions, ConditionTable) else ConditionTable.from_frame(conditions)
+    code = pd.Index(spec.conditions).get_indexer(table.register)
+    builder.exclude("conditions_register_not_in_spec", (code < 0).sum())
+    keep = code >= 0
+    rows = _person_rows(spec, pop, table.person_id[keep], "conditions", builder)
+    valid = rows >= 0
+    r, g, v = _flags(rows[valid], code[keep][valid].astype(np.int64), len(spec.conditions), "flag")
+    builder.add_entries(r, offset + g, v)
+
+
+def _areas(spec: FeatureSpec, pop: Population, areas, builder: _Builder) -> None:
+    variables = list(spec.need) + list(spec.supply)
+    if areas is None:
+        raise InputError(f"FeatureSpec declares area variables {variables} but no 'areas' table was given. "
+                         "Fix: pass areas=DataFrame with 'lsoa_code' and those columns.")
+    frame = as_frame(areas, "areas", ["lsoa_code", *variables])
+    require_columns(frame, "areas", ["lsoa_code", *variables])
+    index = pd.Index(frame["lsoa_code"].astype(object))
+    if index.has_duplicates:
+        dup = index[index.duplicated()].unique()[:5].tolist()
+        raise InputError(f"The 'areas' table's column 'lsoa_code' must be unique. Got repeats such as {dup}. "
+                         "Fix: keep one row per LSOA.")
+    where = index.get_indexer(pop.lsoa_code)
+    unknown = where < 0
+    if unknown.any():
+        codes = pd.unique(pop.lsoa_code[unknown])
+        raise UnknownCodeError(
+            f"{int(unknown.sum()):,} people live in {len(codes):,} LSOA(s) missing from the 'areas' table, "
+            f"e.g. {codes[:5].tolist()}: {describe_rows(None, unknown, pop.lsoa_code, pop.person_id)}. "
+            "Fix: add those areas (check the LSOA vintage: 2011 vs 2021 codes) or impute their values."
+        )
+    values = []
+    for name in variables:
+        column = frame[name]
+        if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+            raise SchemaError(f"The 'areas' table's column {name!r} must be numeric. Got dtype {column.dtype}. "
+                              f"Fix: pd.to_numeric(areas[{name!r}]).")
+        array = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = ~np.isfinite(array)
+        if bad.any():
+            raise InputError(f"The 'areas' table's column {name!r} must be finite. Got NaN or infinity: "
+                             f"{describe_rows(frame.index, bad, array)}. Fix: fill those areas' values.")
+        values.append(array[where])
+    for names, role in ((spec.need, "need"), (spec.supply, "supply")):
+        builder.add_columns([f"{role}:{v}" for v in names], "areas", role)
+    n, k = pop.n_people, len(variables)
+    first = len(builder.names) - k
+    builder.add_entries(np.repeat(np.arange(n), k), np.tile(np.arange(first, first + k), n),
+                        np.column_stack(values).ravel())

@@ -1,0 +1,18 @@
+"""Step 1 of the pipeline: tables in, validated arrays out.
+
+Every table is checked on entry; a bad value raises an error naming the table, column, rows and fix.
+"""
+
+from .population import PRACTICE_CODE_PATTERN, SEX_CODES, Population
+from .records import POSITIONS, SETTINGS, ConditionTable, DiagnosisTable, financial_year
+
+__all__ = [
+    "PRACTICE_CODE_PATTERN",
+    "POSITIONS",
+    "SETTINGS",
+    "SEX_CODES",
+    "ConditionTable",
+    "DiagnosisTable",
+    "Population",
+    "financial_year",
+]

@@ -1,0 +1,174 @@
+"""Long tables of events: hospital diagnoses and GP-recorded conditions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .._validation import as_frame, describe_rows, require_columns
+from ..errors import InputError, SchemaError
+
+__all__ = ["DiagnosisTable", "ConditionTable", "SETTINGS", "POSITIONS", "financial_year"]
+
+SETTINGS = ("inpatient", "outpatient", "ae")
+POSITIONS = ("primary", "secondary")
+
+
+def financial_year(value) -> str:
+    """Normalise a financial year to NHS England's ``'2024/25'`` form.
+
+    Accepts ``'2024/25'``, ``'2024-25'``, ``'202425'``, ``'2024/2025'`` or the starting year ``2024``.
+
+    Examples
+    --------
+    >>> financial_year("2024-25"), financial_year(2024)
+    ('2024/25', '2024/25')
+    """
+    text = str(value).strip()
+    start = None
+    if text.isdigit() and len(text) == 4:
+        start = int(text)
+    elif len(text) == 6 and text.isdigit():
+        start, end = int(text[:4]), int(text[4:])
+        start = start if (start + 1) % 100 == end else None
+    else:
+        for sep in ("/", "-"):
+            if sep in text:
+                left, _, right = text.partition(sep)
+                if left.isdigit() and right.isdigit() and len(left) == 4 and len(right) in (2, 4):
+                    start = int(left) if (int(left) + 1) % (100 if len(right) == 2 else 10_000) == int(right) \
+                        else None
+    if start is None:
+        raise InputError(f"{value!r} is not a financial year. Fix: write it as '2024/25' (1 April 2024 to "
+                         "31 March 2025) or give the starting calendar year, 2024.")
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def _categorical(frame: pd.DataFrame, name: str, column: str, allowed: tuple[str, ...]) -> np.ndarray:
+    values = frame[column].astype(object).map(lambda v: v.strip().lower() if isinstance(v, str) else v)
+    ok = values.isin(allowed).to_numpy()
+    if not ok.all():
+        raise InputError(f"The {name!r} table's column {column!r} must be one of {list(allowed)}. Got "
+                         f"{int((~ok).sum()):,} other value(s): "
+                         f"{describe_rows(frame.index, ~ok, frame[column].to_numpy(object))}. "
+                         "Fix: map your source's codes to these names.")
+    return values.to_numpy(dtype=object)
+
+
+def _ids(frame: pd.DataFrame, name: str) -> np.ndarray:
+    ids = frame["person_id"].to_numpy()
+    if ids.dtype.kind == "f":
+        raise SchemaError(f"The {name!r} table's column 'person_id' must be integers or strings, not floats. "
+                          "Fix: .astype('int64').")
+    if ids.dtype.kind == "O" and pd.isna(frame["person_id"]).any():
+        bad = pd.isna(frame["person_id"]).to_numpy()
+        raise InputError(f"The {name!r} table's column 'person_id' is missing in {int(bad.sum()):,} row(s): "
+                         f"{describe_rows(frame.index, bad, ids)}. Fix: drop records that name no person.")
+    return ids
+
+
+@dataclass(frozen=True, eq=False)
+class DiagnosisTable:
+    """Hospital diagnoses, one row per diagnosis recorded in a spell or attendance.
+
+    Attributes
+    ----------
+    person_id : ndarray
+    icd10 : ndarray of object
+        Codes as recorded (normalised later by the diagnosis grouping).
+    fy : ndarray of object or None
+        Financial year of the activity, ``'2024/25'`` form.
+    setting : ndarray of object
+        ``'inpatient'``, ``'outpatient'`` or ``'ae'`` (``'inpatient'`` when the column is absent).
+    position : ndarray of object
+        ``'primary'`` or ``'secondary'`` (``'primary'`` when the column is absent).
+    """
+
+    person_id: np.ndarray
+    icd10: np.ndarray
+    fy: np.ndarray | None
+    setting: np.ndarray
+    position: np.ndarray
+
+    @classmethod
+    def from_frame(cls, diagnoses) -> DiagnosisTable:
+        """Validate a diagnoses table.
+
+        Parameters
+        ----------
+        diagnoses : pandas.DataFrame or path
+            Columns ``person_id`` and ``icd10``; optionally ``fy`` (financial year), ``setting``
+            (inpatient / outpatient / ae) and ``position`` (primary / secondary).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.inputs import DiagnosisTable
+        >>> table = DiagnosisTable.from_frame(pd.DataFrame({"person_id": [1], "icd10": ["I21.9"],
+        ...                                                 "fy": ["2023-24"]}))
+        >>> table.fy[0], table.setting[0]
+        ('2023/24', 'inpatient')
+        """
+        frame = as_frame(diagnoses, "diagnoses")
+        require_columns(frame, "diagnoses", ("person_id", "icd10"))
+        ids = _ids(frame, "diagnoses")
+        codes = frame["icd10"].to_numpy(dtype=object, na_value=None)
+        missing = pd.isna(frame["icd10"]).to_numpy()
+        if missing.any():
+            raise InputError(f"The 'diagnoses' table's column 'icd10' is missing in {int(missing.sum()):,} "
+                             f"row(s): {describe_rows(frame.index, missing, codes, ids)}. Fix: drop records "
+                             "with no diagnosis; they carry no morbidity information.")
+        fy = None
+        if "fy" in frame.columns:
+            uniques, inverse = np.unique(frame["fy"].astype(str).to_numpy(), return_inverse=True)
+            fy = np.asarray([financial_year(u) for u in uniques], dtype=object)[inverse]
+        n = len(frame)
+        setting = (_categorical(frame, "diagnoses", "setting", SETTINGS) if "setting" in frame.columns
+                   else np.full(n, "inpatient", dtype=object))
+        position = (_categorical(frame, "diagnoses", "position", POSITIONS) if "position" in frame.columns
+                    else np.full(n, "primary", dtype=object))
+        return cls(person_id=ids, icd10=codes, fy=fy, setting=setting, position=position)
+
+    def __len__(self) -> int:
+        return len(self.person_id)
+
+
+@dataclass(frozen=True, eq=False)
+class ConditionTable:
+    """Conditions recorded by GPs (e.g. QOF registers), one row per person and register."""
+
+    person_id: np.ndarray
+    register: np.ndarray
+
+    @classmethod
+    def from_frame(cls, conditions) -> ConditionTable:
+        """Validate a GP-recorded conditions table.
+
+        Parameters
+        ----------
+        conditions : pandas.DataFrame or path
+            Columns ``person_id`` and ``register`` (e.g. the QOF register code ``'DM'``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.inputs import ConditionTable
+        >>> len(ConditionTable.from_frame(pd.DataFrame({"person_id": [1, 1], "register": ["DM", "hyp"]})))
+        2
+        """
+        frame = as_frame(conditions, "conditions")
+        require_columns(frame, "conditions", ("person_id", "register"))
+        ids = _ids(frame, "conditions")
+        registers = frame["register"].astype(object)
+        missing = registers.isna().to_numpy()
+        if missing.any():
+            raise InputError(f"The 'conditions' table's column 'register' is missing in {int(missing.sum()):,} "
+                             f"row(s): {describe_rows(frame.index, missing, registers.to_numpy())}. "
+                             "Fix: drop rows with no register.")
+        registers = registers.map(lambda v: str(v).strip().upper()).to_numpy(dtype=object)
+        return cls(person_id=ids, register=registers)
+
+    def __len__(self) -> int:
+        return len(self.person_id)

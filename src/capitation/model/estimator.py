@@ -1,0 +1,182 @@
+"""The cost model as a scikit-learn estimator: ``CostModel().fit(X, y).predict(X)``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from .._kernels.design import gram
+from .._kernels.score import score_csr
+from ..errors import InputError
+from .ols import solve
+from .results import FitResult
+from .stats import BLOCK_SIZE, SufficientStats, as_csr, check_outcome
+
+__all__ = ["CostModel", "fit_ols"]
+
+COV_TYPES = ("nonrobust", "HC1")
+
+
+def _roles(X, names) -> pd.Series:
+    from ..features.matrix import FeatureMatrix
+
+    if isinstance(X, FeatureMatrix):
+        return pd.Series(X.columns["role"].to_numpy(), index=names, name="role")
+    return pd.Series("demographic", index=names, name="role")
+
+
+def fit_ols(X, y, weights=None, *, cov_type: str = "nonrobust", on_aliased: str = "raise",
+            block_size: int = BLOCK_SIZE, stats: SufficientStats | None = None) -> FitResult:
+    """Weighted least squares of ``y`` on the sparse design ``X`` from sufficient statistics.
+
+    Parameters
+    ----------
+    X : FeatureMatrix, scipy sparse or 2-D array
+        The design. PBRA's age–sex cells span the constant, so no intercept is added.
+    y : array-like
+        Outcome per person: annual cost in £ (divide part-year costs by exposure and weight by exposure).
+    weights : array-like, optional
+        Weights per person, e.g. exposure in years. Unweighted OLS when ``None``.
+    cov_type : {"nonrobust", "HC1"}
+        Classical covariance, or White's heteroscedasticity-robust covariance with the n/(n−k) correction
+        (as statsmodels' ``HC1``); HC1 takes a second pass over the data.
+    on_aliased : {"raise", "drop"}
+        What to do with empty or aliased columns (see :func:`capitation.model.ols.solve`).
+    block_size : int
+        Rows per block of the accumulation kernel (results depend on it, never on the thread count).
+    stats : SufficientStats, optional
+        Statistics already accumulated for ``X`` (e.g. merged from partitions); skips the first pass.
+
+    Returns
+    -------
+    FitResult
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.model import fit_ols
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> fit_ols(X, [100.0, 300.0, 140.0, 260.0]).params.round(6).tolist()
+    [120.0, 160.0]
+    """
+    if cov_type not in COV_TYPES:
+        raise ValueError(f"The 'cov_type' parameter of fit_ols must be one of {list(COV_TYPES)}. "
+                         f"Got {cov_type!r} instead.")
+    indptr, indices, data, names = as_csr(X)
+    n_rows = len(indptr) - 1
+    if n_rows == 0:
+        raise InputError("The design 'X' has no rows. Fix: fit on at least as many people as columns.")
+    y = check_outcome(y, n_rows)
+    w = np.ones(n_rows) if weights is None else check_outcome(weights, n_rows, "weights")
+    if stats is None:
+        stats = SufficientStats.empty(names)
+        stats.accumulate_csr(indptr, indices, data, y, w, block_size=block_size)
+    sol = solve(stats, on_aliased=on_aliased)
+    n, sum_w, sum_wy, sum_wyy = stats.moments
+    k = int(sol.kept.sum())
+    df_resid = int(n) - k
+    if df_resid <= 0:
+        raise InputError(f"The fit has {int(n):,} people for {k:,} coefficients. Fix: use more people.")
+    beta = sol.coef
+    ssr = float(sum_wyy - 2.0 * beta @ stats.xtwy + beta @ stats.gram @ beta)
+    centered_tss = float(sum_wyy - sum_wy * sum_wy / sum_w)
+    kept_names = [nm for nm, keep in zip(names, sol.kept, strict=True) if keep]
+    if cov_type == "nonrobust":
+        cov = sol.bread * (ssr / df_resid)
+    else:
+        fitted = np.empty(n_rows)
+        score_csr(indptr, indices, data, beta, fitted)
+        u = w * (y - fitted)  # the meat Σ (w e)² x xᵀ is a Gram matrix weighted by (w e)²
+        meat = SufficientStats.empty(names)
+        gram(indptr, indices, data, u * u, np.zeros(n_rows), len(names), block_size, meat.xtwx, meat.xtwy,
+             meat.xtw1, meat.moments)
+        kept_idx = np.flatnonzero(sol.kept)
+        middle = meat.gram[np.ix_(kept_idx, kept_idx)]
+        cov = (n / df_resid) * (sol.bread @ middle @ sol.bread)
+    return FitResult(
+        params=pd.Series(beta, index=names, name="coef"),
+        cov=pd.DataFrame(cov, index=kept_names, columns=kept_names),
+        cov_type=cov_type,
+        n=int(n),
+        sum_weights=float(sum_w),
+        df_resid=df_resid,
+        ssr=ssr,
+        centered_tss=centered_tss,
+        aliased=sol.aliased,
+        empty=sol.empty,
+        column_means=pd.Series(stats.column_means, index=names, name="mean"),
+        roles=_roles(X, names),
+    )
+
+
+class CostModel(RegressorMixin, BaseEstimator):
+    """Person-level hospital cost model, fitted by least squares from sufficient statistics.
+
+    Parameters
+    ----------
+    cov_type : {"nonrobust", "HC1"}
+        Covariance of the coefficients.
+    on_aliased : {"raise", "drop"}
+        Empty or aliased design columns raise, or are dropped and reported.
+    block_size : int
+        Rows per accumulation block (determinism is per block size, whatever the thread count).
+
+    Attributes
+    ----------
+    coef_ : ndarray
+        Coefficients (£ per person-year) in design column order.
+    result_ : FitResult
+        Standard errors, R², dropped columns and training means.
+    feature_names_in_ : ndarray of str
+        Design column names seen in ``fit``.
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation import CostModel
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> model = CostModel().fit(X, [100.0, 300.0, 140.0, 260.0])
+    >>> model.predict(X).round(6).tolist()
+    [120.0, 280.0, 120.0, 280.0]
+    """
+
+    def __init__(self, cov_type: str = "nonrobust", on_aliased: str = "raise", block_size: int = BLOCK_SIZE):
+        self.cov_type = cov_type
+        self.on_aliased = on_aliased
+        self.block_size = block_size
+
+    def fit(self, X, y, sample_weight=None) -> CostModel:
+        """Fit on design ``X`` and annual cost ``y``, weighting people by ``sample_weight`` (exposure)."""
+        if not isinstance(self.block_size, (int, np.integer)) or self.block_size < 1:
+            raise ValueError(f"The 'block_size' parameter of CostModel must be a positive integer. "
+                             f"Got {self.block_size!r} instead.")
+        result = fit_ols(X, y, sample_weight, cov_type=self.cov_type, on_aliased=self.on_aliased,
+                         block_size=int(self.block_size))
+        self.result_ = result
+        self.coef_ = result.params.to_numpy()
+        self.feature_names_in_ = np.asarray(result.params.index, dtype=object)
+        self.n_features_in_ = len(self.coef_)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted annual cost (£) per person, with every column at its observed value.
+
+        Use :func:`capitation.scoring.score` for need with supply neutralised.
+        """
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "coef_")
+        indptr, indices, data, _ = as_csr(X)
+        if len(indices) and indices.max() >= self.n_features_in_:
+            raise InputError(f"X has a column index {int(indices.max())} but the model was fitted on "
+                             f"{self.n_features_in_} columns. Fix: encode with the spec used in fit.")
+        out = np.empty(len(indptr) - 1)
+        score_csr(indptr, indices, data, self.coef_, out)
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,46 @@
+"""Obviously-correct twins of the kernels, in plain Python and numpy, for tests only."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+
+def gram(X: np.ndarray, y: np.ndarray, w: np.ndarray):
+    """Dense XᵀWX, XᵀWy, XᵀW1 and [n, Σw, Σwy, Σwy²]."""
+    Xw = X * w[:, None]
+    return Xw.T @ X, Xw.T @ y, Xw.sum(axis=0), np.array([len(y), w.sum(), w @ y, w @ (y * y)])
+
+
+def score(X: np.ndarray, coef: np.ndarray) -> np.ndarray:
+    return X @ coef
+
+
+def group_sum(values, codes, n_groups):
+    """Exact sums per group with Fractions (the ground truth for fixed-point sums, before quantising)."""
+    out = [Fraction(0)] * n_groups
+    for v, c in zip(values, codes, strict=True):
+        if c >= 0:
+            out[c] += Fraction(float(v))
+    return out
+
+
+def largest_remainder(total: int, weights) -> list[int]:
+    """Hamilton's method, written directly from its definition with Fractions."""
+    W = sum(weights)
+    exact = [Fraction(total * w, W) for w in weights]
+    floors = [int(e) for e in exact]
+    left = total - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[:left]:
+        floors[i] += 1
+    return floors
+
+
+def csr_to_dense(indptr, indices, data, n_columns):
+    out = np.zeros((len(indptr) - 1, n_columns))
+    for i in range(len(indptr) - 1):
+        for k in range(indptr[i], indptr[i + 1]):
+            out[i, indices[k]] += data[k]
+    return out
