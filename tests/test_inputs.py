@@ -81,7 +81,8 @@ def test_object_dtype_where_numbers_expected(people):
 
 
 def test_misnamed_column_gets_a_suggestion(people):
-    with pytest.raises(SchemaError, match=r"missing required column\(s\) 'practice_code' \(did you mean 'Practice_Code'\?\)"):
+    pattern = r"missing required column\(s\) 'practice_code' \(did you mean 'Practice_Code'\?\)"
+    with pytest.raises(SchemaError, match=pattern):
         Population.from_frame(people.rename(columns={"practice_code": "Practice_Code"}))
 
 

@@ -117,7 +117,7 @@ def test_estimator_follows_scikit_learn_contract():
 def test_bad_outcome_is_refused():
     X, y, w = design(n=100, p=3)
     y[7] = np.nan
-    with pytest.raises(InputError, match="'y'.*NaN.*row 7"):
+    with pytest.raises(InputError, match=r"'y'.*NaN.*row 7"):
         fit_ols(X, y, w)
     with pytest.raises(InputError, match="'weights' parameter must be non-negative"):
         fit_ols(X, np.nan_to_num(y), -w)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import as_frame, describe_rows, require_columns
-from ..errors import InputError, SchemaError, UnknownCodeError
+from ..errors import InputError, SchemaError, UnknownCodeError, UnseenCategoryError
 from ..inputs import ConditionTable, DiagnosisTable, Population
 from ..inputs.population import SEX_LABELS
 from .matrix import FeatureMatrix
@@ -15,7 +15,8 @@ from .spec import FeatureSpec
 __all__ = ["encode"]
 
 
-def encode(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas=None) -> FeatureMatrix:
+def encode(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas=None,
+           groups=None) -> FeatureMatrix:
     """Build the sparse person-level design declared by ``spec``.
 
     Parameters
@@ -30,11 +31,15 @@ def encode(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas
         GP-recorded conditions (needed when ``spec.conditions`` is not empty).
     areas : pandas.DataFrame or path, optional
         One row per LSOA: ``lsoa_code`` and the ``need`` and ``supply`` columns the spec names.
+    groups : dict, optional
+        For each of ``spec.fixed_effects``, the level of each practice: a pandas Series indexed by practice
+        code, or a :class:`~capitation.aggregation.Membership`.
 
     Returns
     -------
     FeatureMatrix
-        Records that were not encoded are counted in ``exclusions`` by reason.
+        Records that were not encoded are counted in ``exclusions`` by reason; ``spec`` holds the spec
+        with the fixed-effect levels learned here (encode new data with it).
 
     Examples
     --------
@@ -55,7 +60,11 @@ def encode(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas
         _conditions(spec, pop, conditions, builder)
     if spec.need or spec.supply:
         _areas(spec, pop, areas, builder)
-    return builder.build(pop.person_id)
+    if spec.fixed_effects:
+        spec = _fixed_effects(spec, pop, groups, builder)
+    if spec.interactions:
+        _interactions(spec, builder)
+    return builder.build(pop.person_id, spec)
 
 
 class _Builder:
@@ -84,7 +93,7 @@ class _Builder:
         if count:
             self.exclusions[reason] = self.exclusions.get(reason, 0) + int(count)
 
-    def build(self, row_ids) -> FeatureMatrix:
+    def build(self, row_ids, spec) -> FeatureMatrix:
         rows = np.concatenate(self.rows)
         # Blocks were added in column order and each is sorted within rows, so a stable sort by row
         # leaves column indices strictly increasing within every row.
@@ -99,6 +108,7 @@ class _Builder:
             columns=columns,
             row_ids=row_ids,
             exclusions=dict(self.exclusions),
+            spec=spec,
         )
 
 
@@ -165,7 +175,24 @@ def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder)
     builder.exclude("diagnoses_ungrouped_code", grouped.n_ungrouped)
     valid = (rows >= 0) & (grouped.codes >= 0)
     r, g, v = _flags(rows[valid], grouped.codes[valid].astype(np.int64), n_groups, spec.diagnosis_values)
+    if spec.hierarchies:
+        keep = _apply_hierarchies(spec, r, g, pop.n_people)
+        builder.exclude("diagnoses_superseded_by_hierarchy", (~keep).sum())
+        r, g, v = r[keep], g[keep], v[keep]
     builder.add_entries(r, offset + g, v)
+
+
+def _apply_hierarchies(spec: FeatureSpec, rows: np.ndarray, groups: np.ndarray, n_rows: int) -> np.ndarray:
+    """Mask of (row, group) pairs kept once more severe groups switch off milder ones in each chain."""
+    position = {g: k for k, g in enumerate(spec.diagnosis_grouping.groups)}
+    keep = np.ones(len(rows), dtype=bool)
+    for chain in spec.hierarchies:
+        has_more_severe = np.zeros(n_rows, dtype=bool)
+        for group in chain:
+            mine = groups == position[group]
+            keep[mine & has_more_severe[rows]] = False
+            has_more_severe[rows[mine]] = True
+    return keep
 
 
 def _conditions(spec: FeatureSpec, pop: Population, conditions, builder: _Builder) -> None:
@@ -177,6 +204,11 @@ def _conditions(spec: FeatureSpec, pop: Population, conditions, builder: _Builde
     code = pd.Index(spec.conditions).get_indexer(table.register)
     builder.exclude("conditions_register_not_in_spec", (code < 0).sum())
     keep = code >= 0
+    if table.date is not None and spec.outcome_year is not None:
+        # Only what the GP had recorded before the outcome year began is known when budgets are set.
+        late = keep & (table.date >= np.datetime64(f"{spec.outcome_year[:4]}-04-01"))
+        builder.exclude("conditions_recorded_in_outcome_year", late.sum())
+        keep &= ~late
     rows = _person_rows(spec, pop, table.person_id[keep], "conditions", builder)
     valid = rows >= 0
     r, g, v = _flags(rows[valid], code[keep][valid].astype(np.int64), len(spec.conditions), "flag")
@@ -222,3 +254,65 @@ def _areas(spec: FeatureSpec, pop: Population, areas, builder: _Builder) -> None
     first = len(builder.names) - k
     builder.add_entries(np.repeat(np.arange(n), k), np.tile(np.arange(first, first + k), n),
                         np.column_stack(values).ravel())
+
+
+def _fixed_effects(spec: FeatureSpec, pop: Population, groups, builder: _Builder) -> FeatureSpec:
+    """Dummies for each fixed effect's levels (the first level is the reference), aligned to the spec."""
+    from dataclasses import replace
+
+    from ..aggregation.membership import Membership
+
+    learned = dict(spec.levels)
+    for name in spec.fixed_effects:
+        if groups is None or name not in groups:
+            raise InputError(f"FeatureSpec declares the fixed effect {name!r} but encode got no groups[{name!r}]. "
+                             f"Fix: encode(..., groups={{{name!r}: Series practice_code → level}}).")
+        mapping = groups[name]
+        if isinstance(mapping, Membership):
+            mapping = mapping.table.set_index("practice_code")["consortium_code"]
+        if not isinstance(mapping, pd.Series):
+            raise TypeError(f"groups[{name!r}] must be a pandas Series indexed by practice code, or a Membership. "
+                            f"Got {type(mapping).__name__}.")
+        level = mapping.astype(object).reindex(pd.Index(pop.practice_code)).to_numpy(dtype=object)
+        unmapped = pd.isna(level)
+        if unmapped.any():
+            codes = sorted(pd.unique(pop.practice_code[unmapped]))[:5]
+            raise UnknownCodeError(f"{int(unmapped.sum()):,} people are on practices with no {name!r} level, e.g. "
+                                   f"{codes}. Fix: give every practice a level in groups[{name!r}].")
+        if name not in learned:
+            learned[name] = tuple(sorted(pd.unique(level.astype(str))))
+        levels = learned[name]
+        offset = builder.add_columns([f"fe:{name}={v}" for v in levels[1:]], "fixed_effects", "fixed-effect")
+        code = pd.Index(levels).get_indexer(level.astype(str))
+        unseen = code < 0
+        if unseen.any():
+            if spec.on_unseen == "raise":
+                raise UnseenCategoryError(
+                    f"{int(unseen.sum()):,} people have {name!r} levels the spec never saw, e.g. "
+                    f"{sorted(pd.unique(level[unseen].astype(str)))[:5]}; the spec knows {list(levels)[:8]}. "
+                    "Fix: encode with a spec fitted on data that has them, or FeatureSpec(on_unseen='zero') "
+                    "to give them no dummy (counted on the result).")
+            builder.exclude(f"fixed_effect_{name}_unseen_level", unseen.sum())
+        has = code >= 1
+        builder.add_entries(np.flatnonzero(has), offset + code[has] - 1, np.ones(int(has.sum())))
+    return replace(spec, levels=tuple((k, learned[k]) for k in spec.fixed_effects))
+
+
+def _interactions(spec: FeatureSpec, builder: _Builder) -> None:
+    """Product columns for declared pairs, appended after every other block."""
+    names = [n for n, _, _ in builder.names]
+    roles = {n: role for n, _, role in builder.names}
+    position = {n: k for k, n in enumerate(names)}
+    missing = [n for pair in spec.interactions for n in pair if n not in position]
+    if missing:
+        raise InputError(f"FeatureSpec's interactions name columns {missing[:5]} that the design does not have. "
+                         f"Fix: use column names such as {names[:3]} (see FeatureMatrix.column_names).")
+    rows = np.concatenate(builder.rows)
+    cols = np.concatenate(builder.cols)
+    vals = np.concatenate(builder.vals)
+    for a, b in spec.interactions:
+        in_a, in_b = cols == position[a], cols == position[b]
+        common, ia, ib = np.intersect1d(rows[in_a], rows[in_b], assume_unique=True, return_indices=True)
+        role = "supply" if "supply" in (roles[a], roles[b]) else roles[a]
+        column = builder.add_columns([f"{a}*{b}"], "interactions", role)
+        builder.add_entries(common, np.full(len(common), column), vals[in_a][ia] * vals[in_b][ib])

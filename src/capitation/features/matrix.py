@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["FeatureMatrix", "ROLES"]
+__all__ = ["ROLES", "FeatureMatrix"]
 
 #: What a column stands for; scoring neutralises the ``supply`` and ``fixed-effect`` roles.
 ROLES = ("demographic", "morbidity", "primary-care", "need", "supply", "fixed-effect")
@@ -31,6 +31,8 @@ class FeatureMatrix:
         The ``person_id`` of each row.
     exclusions : dict
         Records not encoded, by reason (e.g. ``{"ungrouped_code": 12}``); nothing is dropped silently.
+    spec : FeatureSpec or None
+        The spec that built the matrix, with any learned fixed-effect levels: encode new data with it.
     """
 
     indptr: np.ndarray
@@ -39,6 +41,7 @@ class FeatureMatrix:
     columns: pd.DataFrame
     row_ids: np.ndarray
     exclusions: dict = field(default_factory=dict)
+    spec: object = None
 
     @property
     def n_rows(self) -> int:
@@ -87,7 +90,7 @@ class FeatureMatrix:
         np.cumsum(lengths, out=indptr[1:])
         gather = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
         return FeatureMatrix(indptr, self.indices[gather], self.data[gather], self.columns,
-                             self.row_ids[rows], dict(self.exclusions))
+                             self.row_ids[rows], dict(self.exclusions), self.spec)
 
     def summary(self) -> str:
         """Plain-text description: size, density, columns by block, exclusions."""

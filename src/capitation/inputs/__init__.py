@@ -7,8 +7,8 @@ from .population import PRACTICE_CODE_PATTERN, SEX_CODES, Population
 from .records import POSITIONS, SETTINGS, ConditionTable, DiagnosisTable, financial_year
 
 __all__ = [
-    "PRACTICE_CODE_PATTERN",
     "POSITIONS",
+    "PRACTICE_CODE_PATTERN",
     "SETTINGS",
     "SEX_CODES",
     "ConditionTable",

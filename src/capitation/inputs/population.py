@@ -18,7 +18,7 @@ from .._validation import (
 )
 from ..errors import InputError, SchemaError, UnknownCodeError
 
-__all__ = ["Population", "PRACTICE_CODE_PATTERN", "SEX_CODES"]
+__all__ = ["PRACTICE_CODE_PATTERN", "SEX_CODES", "Population"]
 
 #: ODS practice codes: a letter and five digits, e.g. ``A81001``.
 PRACTICE_CODE_PATTERN = r"^[A-Z]\d{5}$"
@@ -26,7 +26,7 @@ PRACTICE_CODE_PATTERN = r"^[A-Z]\d{5}$"
 SEX_CODES = {"F": 0, "M": 1, "FEMALE": 0, "MALE": 1}
 SEX_LABELS = ("F", "M")
 
-REQUIRED = ("person_id", "practice_code", "sex", "age", "lsoa_code")
+REQUIRED = ("person_id", "practice_code", "sex", "lsoa_code")
 MAX_AGE = 120
 
 
@@ -65,6 +65,7 @@ class Population:
 
     @classmethod
     def from_frame(cls, people, *, cost: str | None = "cost", exposure: str | None = "exposure",
+                   outcome_year: str | None = None, reference_date=None,
                    practices=None, practice_pattern: str | None = PRACTICE_CODE_PATTERN) -> Population:
         """Validate a people table and return a :class:`Population`.
 
@@ -72,13 +73,19 @@ class Population:
         ----------
         people : pandas.DataFrame or path
             One row per person with columns ``person_id``, ``practice_code``, ``sex`` (``F``/``M``, or
-            ``female``/``male``, any case), ``age`` (whole years, 0–120) and ``lsoa_code``; optionally
-            ``exposure`` and ``cost``. A Parquet path is read.
+            ``female``/``male``, any case), ``age`` (whole years, 0–120) or ``date_of_birth``, and
+            ``lsoa_code``; optionally ``exposure`` (or ``registration_start`` / ``registration_end``) and
+            ``cost``. A Parquet path is read.
         cost : str or None
             Column holding outcome-year hospital cost (£); used when present, ``None`` to ignore.
         exposure : str or None
-            Column holding years registered in the outcome year, in (0, 1]. When absent every person
-            counts for a full year.
+            Column holding years registered in the outcome year, in (0, 1]. When absent, it is computed
+            from ``registration_start`` and ``registration_end`` (empty end = still registered) over the
+            ``outcome_year``; without those, every person counts for a full year.
+        outcome_year : str, optional
+            Financial year of the outcome (``'2025/26'``), needed to turn registration dates into exposure.
+        reference_date : date-like, optional
+            Date at which ages are computed from ``date_of_birth``; 1 April of ``outcome_year`` by default.
         practices : iterable of str, optional
             The practices a person may be registered with; any other code raises
             :class:`~capitation.errors.UnknownCodeError`.
@@ -131,12 +138,19 @@ class Population:
                 )
 
         sex = _sex(frame, ids)
+        if "age" not in frame.columns:
+            if "date_of_birth" not in frame.columns:
+                require_columns(frame, "people", ["age"])
+            frame = frame.assign(age=_age_from_birth(frame, ids, reference_date, outcome_year))
         age = check_finite(frame, "people", "age", ids)
         check_range(frame, "people", "age", age, low=0, high=MAX_AGE, ids=ids,
                     fix="ages are completed years from 0 to 120; correct dates of birth")
         check_integer_valued(frame, "people", "age", age, ids)
         lsoa = _strings(frame, "lsoa_code", ids)
 
+        if (exposure is not None and exposure not in frame.columns
+                and {"registration_start", "registration_end"} & set(frame.columns)):
+            frame = frame.assign(**{exposure: _exposure_from_registration(frame, ids, outcome_year)})
         if exposure is not None and exposure in frame.columns:
             years = check_finite(frame, "people", exposure, ids)
             check_range(frame, "people", exposure, years, low=0, high=1, low_open=True, ids=ids,
@@ -200,6 +214,56 @@ class Population:
             age=self.age[rows], lsoa_code=self.lsoa_code[rows], exposure=self.exposure[rows],
             cost=None if self.cost is None else self.cost[rows],
         )
+
+
+def _outcome_year_bounds(outcome_year, why: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    from .records import financial_year
+
+    if outcome_year is None:
+        raise InputError(f"The 'outcome_year' parameter is needed to {why}. Fix: pass outcome_year='2025/26'.")
+    start = int(financial_year(outcome_year)[:4])
+    return pd.Timestamp(start, 4, 1), pd.Timestamp(start + 1, 4, 1)
+
+
+def _dates(frame: pd.DataFrame, column: str, ids) -> pd.Series:
+    try:
+        return pd.to_datetime(frame[column], errors="raise")
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"The 'people' table's column {column!r} must hold dates. {exc}. "
+                         "Fix: write dates as YYYY-MM-DD.") from exc
+
+
+def _age_from_birth(frame: pd.DataFrame, ids, reference_date, outcome_year) -> np.ndarray:
+    """Completed years at the reference date (1 April of the outcome year by default)."""
+    ref = pd.Timestamp(reference_date) if reference_date is not None else \
+        _outcome_year_bounds(outcome_year, "compute ages from 'date_of_birth'")[0]
+    born = _dates(frame, "date_of_birth", ids)
+    missing = born.isna().to_numpy()
+    if missing.any():
+        raise InputError(f"The 'people' table's column 'date_of_birth' is missing in {int(missing.sum()):,} "
+                         f"row(s): {describe_rows(frame.index, missing, born.to_numpy(), ids)}. "
+                         "Fix: fill it, or give 'age' instead.")
+    years = ref.year - born.dt.year
+    before_birthday = (born.dt.month > ref.month) | ((born.dt.month == ref.month) & (born.dt.day > ref.day))
+    return (years - before_birthday.astype(int)).to_numpy(dtype=np.float64)
+
+
+def _exposure_from_registration(frame: pd.DataFrame, ids, outcome_year) -> np.ndarray:
+    """Years registered within the outcome year: overlap of [start, end) with 1 April to 31 March."""
+    fy_start, fy_end = _outcome_year_bounds(outcome_year, "compute exposure from registration dates")
+    start = _dates(frame, "registration_start", ids) if "registration_start" in frame.columns else None
+    end = _dates(frame, "registration_end", ids) if "registration_end" in frame.columns else None
+    lo = np.full(len(frame), fy_start.value) if start is None else \
+        np.maximum(start.fillna(fy_start).to_numpy("datetime64[ns]").astype(np.int64), fy_start.value)
+    hi = np.full(len(frame), fy_end.value) if end is None else \
+        np.minimum(end.fillna(fy_end).to_numpy("datetime64[ns]").astype(np.int64), fy_end.value)
+    days = (hi - lo) / 86_400e9
+    none = days <= 0
+    if none.any():
+        raise InputError(f"{int(none.sum()):,} people in the 'people' table were not registered at any time "
+                         f"in {outcome_year}: {describe_rows(frame.index, none, days, ids)} (days registered). "
+                         "Fix: keep only people registered during the outcome year.")
+    return days / ((fy_end - fy_start).days)
 
 
 def _check_ids(frame: pd.DataFrame, ids: np.ndarray) -> None:

@@ -10,7 +10,7 @@ import pandas as pd
 from .._validation import as_frame, describe_rows, require_columns
 from ..errors import InputError, SchemaError
 
-__all__ = ["DiagnosisTable", "ConditionTable", "SETTINGS", "POSITIONS", "financial_year"]
+__all__ = ["POSITIONS", "SETTINGS", "ConditionTable", "DiagnosisTable", "financial_year"]
 
 SETTINGS = ("inpatient", "outpatient", "ae")
 POSITIONS = ("primary", "secondary")
@@ -57,6 +57,23 @@ def _categorical(frame: pd.DataFrame, name: str, column: str, allowed: tuple[str
     return values.to_numpy(dtype=object)
 
 
+def _financial_year_of_dates(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """Financial year (April to March) of each date in ``frame['date']``."""
+    try:
+        dates = pd.to_datetime(frame["date"], errors="raise")
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"The {name!r} table's column 'date' must hold dates ({exc}). "
+                         "Fix: write dates as YYYY-MM-DD.") from exc
+    missing = dates.isna().to_numpy()
+    if missing.any():
+        raise InputError(f"The {name!r} table's column 'date' is missing in {int(missing.sum()):,} row(s): "
+                         f"{describe_rows(frame.index, missing, frame['date'].to_numpy(object))}. "
+                         "Fix: fill the dates, or give 'fy' instead.")
+    start = (dates.dt.year - (dates.dt.month < 4).astype(int)).to_numpy()
+    uniques, inverse = np.unique(start, return_inverse=True)
+    return np.asarray([financial_year(int(u)) for u in uniques], dtype=object)[inverse]
+
+
 def _ids(frame: pd.DataFrame, name: str) -> np.ndarray:
     ids = frame["person_id"].to_numpy()
     if ids.dtype.kind == "f":
@@ -99,8 +116,9 @@ class DiagnosisTable:
         Parameters
         ----------
         diagnoses : pandas.DataFrame or path
-            Columns ``person_id`` and ``icd10``; optionally ``fy`` (financial year), ``setting``
-            (inpatient / outpatient / ae) and ``position`` (primary / secondary).
+            Columns ``person_id`` and ``icd10``; optionally ``fy`` (financial year) or ``date`` (of
+            admission or attendance; its financial year is used), ``setting`` (inpatient / outpatient / ae)
+            and ``position`` (primary / secondary).
 
         Examples
         --------
@@ -124,6 +142,8 @@ class DiagnosisTable:
         if "fy" in frame.columns:
             uniques, inverse = np.unique(frame["fy"].astype(str).to_numpy(), return_inverse=True)
             fy = np.asarray([financial_year(u) for u in uniques], dtype=object)[inverse]
+        elif "date" in frame.columns:
+            fy = _financial_year_of_dates(frame, "diagnoses")
         n = len(frame)
         setting = (_categorical(frame, "diagnoses", "setting", SETTINGS) if "setting" in frame.columns
                    else np.full(n, "inpatient", dtype=object))
@@ -141,6 +161,7 @@ class ConditionTable:
 
     person_id: np.ndarray
     register: np.ndarray
+    date: np.ndarray | None = None
 
     @classmethod
     def from_frame(cls, conditions) -> ConditionTable:
@@ -149,7 +170,9 @@ class ConditionTable:
         Parameters
         ----------
         conditions : pandas.DataFrame or path
-            Columns ``person_id`` and ``register`` (e.g. the QOF register code ``'DM'``).
+            Columns ``person_id`` and ``register`` (e.g. the QOF register code ``'DM'``); optionally
+            ``date`` (when the condition was recorded: conditions recorded on or after the start of the
+            outcome year are not known at prediction time and are left out, and counted).
 
         Examples
         --------
@@ -168,7 +191,14 @@ class ConditionTable:
                              f"row(s): {describe_rows(frame.index, missing, registers.to_numpy())}. "
                              "Fix: drop rows with no register.")
         registers = registers.map(lambda v: str(v).strip().upper()).to_numpy(dtype=object)
-        return cls(person_id=ids, register=registers)
+        date = None
+        if "date" in frame.columns:
+            try:
+                date = pd.to_datetime(frame["date"], errors="raise").to_numpy("datetime64[ns]")
+            except (ValueError, TypeError) as exc:
+                raise InputError(f"The 'conditions' table's column 'date' must hold dates ({exc}). "
+                                 "Fix: write dates as YYYY-MM-DD.") from exc
+        return cls(person_id=ids, register=registers, date=date)
 
     def __len__(self) -> int:
         return len(self.person_id)

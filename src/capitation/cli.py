@@ -1,0 +1,148 @@
+"""The ``capitation`` command.
+
+Errors print one line (``capitation: error: ...``) and exit with status 1; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+
+__all__ = ["main"]
+
+DEFAULT_CONTROL_TOTAL = "55000000000"  # £55bn: roughly England's 2025/26 hospital spend in PBRA's scope
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from . import CostModel, FeatureSpec, Membership, Population, aggregate, allocate, encode, score
+    from ._io import atomic_write_csv, atomic_write_text
+    from .allocation.money import format_pounds
+    from .datasets import ATTRIBUTION, load_practices
+    from .datasets.synthetic import synthetic_england
+
+    started = time.perf_counter()
+    out = Path(args.out)
+    say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
+    say(f"capitation {__version__} demo: synthetic England ({args.fraction:.1%} sample, seed {args.seed}) on "
+        f"NHS England's {args.year} practices and ICBs")
+
+    synth = synthetic_england(fraction=args.fraction, seed=args.seed, outcome_year=args.year)
+    pop = Population.from_frame(synth.people)
+    say(f"  people     {pop.n_people:,} on {len(np.unique(pop.practice_code)):,} practices' lists "
+        f"({time.perf_counter() - started:.1f} s)")
+
+    spec = FeatureSpec(outcome_year=args.year)
+    X = encode(spec, pop, diagnoses=synth.diagnoses)
+    say(f"  design     {X.n_columns} columns (38 age-sex cells, {X.n_columns - 38} diagnosis groups), "
+        f"{X.nnz / X.n_rows:.2f} entries per person; excluded records: {X.exclusions or 'none'}")
+
+    model = CostModel(on_aliased="drop").fit(X, pop.cost / pop.exposure, sample_weight=pop.exposure)
+    fit = model.result_
+    dropped = len(fit.aliased) + len(fit.empty)
+    say(f"  model      OLS on {fit.n:,} people: person-level R² {fit.rsquared:.3f}"
+        + (f"; {dropped} diagnosis group(s) with no one in the sample set to 0" if dropped else ""))
+
+    need = score(model, X)
+    practices = load_practices(args.year)
+    membership = Membership.nhs_england(args.year)
+    sample = aggregate(pop, need, membership=membership, unassigned="line")
+    # The sample estimates each practice's need per head; its budget covers its whole published list.
+    per_head = sample.practices["need_per_head"].reindex(practices["practice_code"])
+    missing = int(per_head.isna().sum())
+    national = sample.practices["need"].sum() / sample.practices["registered"].sum()
+    per_head = per_head.fillna(national)
+    registered = pd.Series(practices["population"].round().to_numpy(), index=practices["practice_code"])
+    practice_need = pd.Series(per_head.to_numpy() * registered.to_numpy(), index=registered.index)
+    alloc = allocate(practice_need, args.control_total, membership=membership, registered=registered)
+    if missing:
+        say(f"  note       {missing:,} practice(s) in the {args.year} file had no one in the sample; they are "
+            "given the national need per head")
+
+    icb = alloc.to_frame("consortium")
+    table = pd.DataFrame({
+        "ICB": icb.index,
+        "name": icb["consortium_name"].str.replace("NHS ", "", regex=False).str.replace(" Integrated Care Board",
+                                                                                        "", regex=False)
+        .str.replace(" ICB", "", regex=False).str.slice(0, 46),
+        "registered": icb["registered"].map("{:,.0f}".format),
+        "budget £": icb["budget_pence"].map(format_pounds),
+        "£ per head": icb["budget_per_head"].map("{:,.2f}".format),
+    })
+    say("")
+    say(table.to_string(index=False))
+    reconciles = int(alloc.practices["budget_pence"].sum()) == alloc.control_total_pence
+    say(f"\n  total      {alloc.control_total} to {len(alloc.practices):,} practices in {len(icb)} ICBs; "
+        f"practice pence sum to the control total: {reconciles}")
+
+    icb_out = icb.assign(budget=icb["budget_pence"].map(lambda p: f"{p // 100}.{p % 100:02d}"),
+                         budget_000=icb["budget_pence"] / 100_000)
+    atomic_write_csv(out / "icb_budgets.csv", icb_out)
+    practice_out = alloc.practices.assign(
+        budget=alloc.practices["budget_pence"].map(lambda p: f"{p // 100}.{p % 100:02d}"))
+    atomic_write_csv(out / "practice_budgets.csv", practice_out)
+    atomic_write_csv(out / "coefficients.csv", fit.to_frame())
+    atomic_write_text(out / "README.txt", (
+        f"capitation {__version__} demo output (synthetic data, not a real allocation)\n"
+        f"control total {alloc.control_total}; year {args.year}; sample {args.fraction:.2%}; seed {args.seed}\n"
+        "icb_budgets.csv: budget per ICB (pounds and pence; budget_000 in £'000), the sum of its practices'\n"
+        "practice_budgets.csv: budget per practice, need index and weighted population\n"
+        "coefficients.csv: the fitted person-level model (£ per person-year)\n"
+        f"{ATTRIBUTION}\n"))
+    say(f"  outputs    {out}/icb_budgets.csv, practice_budgets.csv, coefficients.csv "
+        f"({time.perf_counter() - started:.1f} s in all)")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="capitation", description="Person-based resource allocation for GP "
+                                     "practices and their consortia.")
+    parser.add_argument("--version", action="version", version=f"capitation {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="run the whole pipeline on synthetic England and print ICB budgets",
+                          description="Generate a synthetic sample of England's registered population on the "
+                          "real practices, fit the PBRA-style cost model, score everyone and allocate a control "
+                          "total to every practice and ICB, exact to the penny. Writes CSVs to --out.")
+    demo.add_argument("--out", default="capitation-output", help="output folder (default: %(default)s)")
+    demo.add_argument("--fraction", type=float, default=0.01, help="share of England to generate "
+                      "(default: %(default)s, about 640,000 people)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    demo.add_argument("--year", default="2025/26", help="allocation year and ICB membership (default: %(default)s)")
+    demo.add_argument("--control-total", default=DEFAULT_CONTROL_TOTAL,
+                      help="pounds to allocate (default: %(default)s)")
+    demo.add_argument("--quiet", action="store_true", help="print nothing")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``capitation`` command; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if not 0 < getattr(args, "fraction", 0.5) <= 1:
+        parser.error(f"--fraction must be in (0, 1]; got {args.fraction}")
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("capitation: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for people, the traceback with --debug
+        if args.debug:
+            raise
+        print(f"capitation: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
