@@ -1,0 +1,169 @@
+"""The encoder against a plain-pandas twin, and its invariants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from capitation import FeatureSpec, Population, encode
+from capitation.errors import InputError, UnknownCodeError, UnseenCategoryError
+from conftest import make_people
+
+REGISTERS = ("DM", "HYP", "COPD")
+
+
+def make_conditions(people: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    n = len(people) // 2
+    return pd.DataFrame({
+        "person_id": rng.choice(people["person_id"].to_numpy(), n),
+        "register": rng.choice(["DM", "HYP", "COPD", "AST"], n),  # AST is not in the spec: counted
+        "date": pd.to_datetime("2024-01-01") + pd.to_timedelta(rng.integers(0, 600, n), unit="D"),
+    })
+
+
+def make_areas(people: pd.DataFrame) -> pd.DataFrame:
+    codes = np.sort(people["lsoa_code"].unique())
+    rng = np.random.default_rng(1)
+    return pd.DataFrame({"lsoa_code": codes, "imd_score": rng.uniform(2, 60, len(codes)),
+                         "beds_per_1000": rng.uniform(1, 4, len(codes))})
+
+
+def twin(spec: FeatureSpec, people, conditions, areas, groups) -> pd.DataFrame:
+    """The same design built naively with pandas, as a dense frame."""
+    bands = np.searchsorted(np.asarray(spec.age_bands), people["age"].to_numpy(), side="right") - 1
+    labels = spec.age_band_labels()
+    cells = [f"age_sex:{s}_{b}" for s in ("F", "M") for b in labels]
+    out = pd.DataFrame(0.0, index=people["person_id"], columns=cells)
+    for pid, sex, band in zip(people["person_id"], people["sex"], bands, strict=True):
+        out.loc[pid, f"age_sex:{sex}_{labels[band]}"] = 1.0
+    known = conditions[conditions["date"] < pd.Timestamp(f"{spec.outcome_year[:4]}-04-01")]
+    for reg in spec.conditions:
+        ids = set(known.loc[known["register"] == reg, "person_id"])
+        out[f"gp:{reg}"] = [1.0 if p in ids else 0.0 for p in out.index]
+    lookup = areas.set_index("lsoa_code")
+    for role, names in (("need", spec.need), ("supply", spec.supply)):
+        for name in names:
+            out[f"{role}:{name}"] = lookup.loc[people["lsoa_code"], name].to_numpy()
+    for name in spec.fixed_effects:
+        level = groups[name].reindex(people["practice_code"]).to_numpy()
+        for value in sorted(set(level))[1:]:
+            out[f"fe:{name}={value}"] = (level == value).astype(float)
+    for a, b in spec.interactions:
+        out[f"{a}*{b}"] = out[a] * out[b]
+    return out
+
+
+@pytest.fixture
+def setup():
+    people = make_people(800, n_practices=6, seed=3)
+    icb = pd.Series({code: f"Q{k % 3}" for k, code in enumerate(sorted(people["practice_code"].unique()))})
+    spec = FeatureSpec(diagnosis_grouping=None, outcome_year="2025/26", conditions=REGISTERS,
+                       need=("imd_score",), supply=("beds_per_1000",), fixed_effects=("icb",),
+                       interactions=(("gp:DM", "gp:HYP"), ("need:imd_score", "gp:COPD")))
+    return people, make_conditions(people), make_areas(people), {"icb": icb}, spec
+
+
+def test_encoder_equals_pandas_twin(setup):
+    people, conditions, areas, groups, spec = setup
+    X = encode(spec, people, conditions=conditions, areas=areas, groups=groups)
+    expected = twin(spec, people, conditions, areas, groups)
+    assert X.column_names == list(expected.columns)
+    np.testing.assert_array_equal(X.toarray(), expected.to_numpy())
+    assert X.columns.set_index("name").loc["supply:beds_per_1000", "role"] == "supply"
+    assert X.columns.set_index("name").loc["fe:icb=Q1", "role"] == "fixed-effect"
+    late = int((conditions["date"] >= "2025-04-01").sum())
+    outside = int((~conditions["register"].isin(REGISTERS)).sum())
+    assert X.exclusions["conditions_register_not_in_spec"] == outside
+    assert X.exclusions["conditions_recorded_in_outcome_year"] == int(
+        ((conditions["date"] >= "2025-04-01") & conditions["register"].isin(REGISTERS)).sum())
+    assert late > 0
+    # CSR invariant: strictly increasing columns within each row
+    for i in range(X.n_rows):
+        row = X.indices[X.indptr[i]:X.indptr[i + 1]]
+        assert (np.diff(row) > 0).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_row_order_does_not_change_the_design(seed):
+    people = make_people(300, n_practices=4, seed=seed % 7)
+    conditions = make_conditions(people, seed)
+    spec = FeatureSpec(diagnosis_grouping=None, conditions=REGISTERS, outcome_year="2025/26")
+    X = encode(spec, people, conditions=conditions)
+    order = np.random.default_rng(seed).permutation(len(people))
+    shuffled = encode(spec, people.iloc[order].reset_index(drop=True),
+                      conditions=conditions.sample(frac=1.0, random_state=seed))
+    np.testing.assert_array_equal(shuffled.toarray(), X.toarray()[order])
+
+
+def test_chunks_encode_like_the_whole(setup):
+    people, conditions, areas, groups, spec = setup
+    whole = encode(spec, people, conditions=conditions, areas=areas, groups=groups)
+    fitted = whole.spec
+    parts = [encode(fitted, people.iloc[a:a + 250], conditions=conditions[conditions.person_id.isin(
+        people.person_id.iloc[a:a + 250])], areas=areas, groups=groups) for a in range(0, len(people), 250)]
+    np.testing.assert_array_equal(np.vstack([p.toarray() for p in parts]), whole.toarray())
+
+
+def test_fixed_effect_levels_are_remembered_and_unseen_levels_raise(setup):
+    people, conditions, areas, groups, spec = setup
+    fitted = encode(spec, people, conditions=conditions, areas=areas, groups=groups).spec
+    assert fitted.is_fitted and dict(fitted.levels)["icb"] == ("Q0", "Q1", "Q2")
+    moved = {"icb": groups["icb"].replace({"Q2": "Q9"})}
+    with pytest.raises(UnseenCategoryError, match=r"'icb' levels the spec never saw.*Q9"):
+        encode(fitted, people, conditions=conditions, areas=areas, groups=moved)
+    zeroed = encode(fitted.__class__(**{**fitted.__dict__, "on_unseen": "zero"}), people, conditions=conditions,
+                    areas=areas, groups=moved)
+    n_q2 = int(groups["icb"].reindex(people["practice_code"]).eq("Q2").sum())
+    assert zeroed.exclusions["fixed_effect_icb_unseen_level"] == n_q2
+    assert zeroed.column_names == encode(fitted, people, conditions=conditions, areas=areas,
+                                         groups=groups).column_names
+
+
+def test_area_errors(setup):
+    people, conditions, areas, groups, spec = setup
+    with pytest.raises(UnknownCodeError, match="LSOA"):
+        encode(spec, people, conditions=conditions, areas=areas.iloc[1:], groups=groups)
+    bad = areas.copy()
+    bad.loc[0, "imd_score"] = np.nan
+    with pytest.raises(InputError, match=r"'imd_score' must be finite"):
+        encode(spec, people, conditions=conditions, areas=bad, groups=groups)
+
+
+def test_unknown_people_in_conditions(setup):
+    people, conditions, areas, groups, spec = setup
+    stray = pd.concat([conditions, pd.DataFrame({"person_id": [-5], "register": ["DM"],
+                                                 "date": [pd.Timestamp("2024-05-01")]})])
+    with pytest.raises(UnknownCodeError, match=r"1 record\(s\) of 1 people not in the population.*-5"):
+        encode(spec, people, conditions=stray, areas=areas, groups=groups)
+    lenient = FeatureSpec(**{**spec.__dict__, "on_unknown_person": "ignore"})
+    X = encode(lenient, people, conditions=stray, areas=areas, groups=groups)
+    assert X.exclusions["conditions_unknown_person"] == 1
+
+
+def test_spec_validation():
+    with pytest.raises(ValueError, match="age_bands"):
+        FeatureSpec(diagnosis_grouping=None, age_bands=(5, 10))
+    with pytest.raises(ValueError, match="settings"):
+        FeatureSpec(diagnosis_grouping=None, settings=("daycase",))
+    with pytest.raises(ValueError, match="both need and supply"):
+        FeatureSpec(diagnosis_grouping=None, need=("x",), supply=("x",))
+    assert FeatureSpec(diagnosis_grouping=None, outcome_year="2025-26").lookback == ("2023/24", "2024/25")
+
+
+def test_population_dates_give_age_and_exposure():
+    frame = pd.DataFrame({"person_id": [1, 2, 3], "practice_code": ["A81001"] * 3, "sex": ["F", "M", "F"],
+                          "date_of_birth": ["1990-04-01", "1990-04-02", "2025-03-01"], "lsoa_code": ["E01"] * 3,
+                          "registration_start": ["2000-01-01", "2025-10-01", None],
+                          "registration_end": [None, None, "2025-06-30"]})
+    pop = Population.from_frame(frame, outcome_year="2025/26")
+    assert pop.age.tolist() == [35, 34, 0]
+    np.testing.assert_allclose(pop.exposure, [1.0, 182 / 365, 90 / 365])
+    with pytest.raises(InputError, match="not registered at any time"):
+        Population.from_frame(frame.assign(registration_end="2020-01-01"), outcome_year="2025/26")
+    with pytest.raises(InputError, match="'outcome_year' parameter is needed"):
+        Population.from_frame(frame)
