@@ -18,12 +18,12 @@ from .errors import InputError, SchemaError
 
 __all__ = [
     "as_frame",
-    "require_columns",
-    "describe_rows",
     "check_finite",
-    "check_range",
     "check_integer_valued",
+    "check_range",
     "check_unique",
+    "describe_rows",
+    "require_columns",
 ]
 
 _SHOW = 5  # how many offending rows a message lists

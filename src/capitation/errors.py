@@ -8,12 +8,12 @@ from __future__ import annotations
 
 __all__ = [
     "CapitationError",
+    "DesignError",
     "InputError",
+    "ModelFileError",
     "SchemaError",
     "UnknownCodeError",
     "UnseenCategoryError",
-    "DesignError",
-    "ModelFileError",
 ]
 
 

@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..inputs import Population
 from .membership import Membership
 
-__all__ = ["aggregate", "Aggregation", "FIXED_POINT_SCALE", "exact_group_sum"]
+__all__ = ["FIXED_POINT_SCALE", "Aggregation", "aggregate", "exact_group_sum"]
 
 #: Person amounts are rounded to 1/2²⁰ of a pound (under a ten-thousandth of a penny) and summed as integers,
 #: which makes every total exact and independent of order, chunking and threads.

@@ -10,7 +10,7 @@ import pandas as pd
 from ..errors import InputError
 from ..inputs.records import financial_year
 
-__all__ = ["load_practices", "PRACTICE_YEARS", "ATTRIBUTION"]
+__all__ = ["ATTRIBUTION", "PRACTICE_YEARS", "load_practices"]
 
 ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
 PRACTICE_YEARS = ("2023/24", "2024/25", "2025/26")

@@ -8,7 +8,7 @@ from scipy import linalg
 from ..errors import DesignError
 from .stats import SufficientStats
 
-__all__ = ["solve", "Solution", "ALIAS_TOLERANCE"]
+__all__ = ["ALIAS_TOLERANCE", "Solution", "solve"]
 
 #: A column is aliased when, after scaling to unit diagonal, less than this share of its variation is left
 #: once the columns before it are accounted for.

@@ -9,7 +9,7 @@ import numpy as np
 from .._kernels.design import gram
 from ..errors import InputError, SchemaError
 
-__all__ = ["SufficientStats", "BLOCK_SIZE", "as_csr"]
+__all__ = ["BLOCK_SIZE", "SufficientStats", "as_csr"]
 
 #: Rows per block of the Gram kernel. Results depend on it (floating-point order), never on threads.
 BLOCK_SIZE = 32_768

@@ -12,7 +12,7 @@ from ..features.matrix import FeatureMatrix
 from ..model.estimator import CostModel
 from ..model.results import FitResult
 
-__all__ = ["score", "NEUTRAL_ROLES"]
+__all__ = ["NEUTRAL_ROLES", "score"]
 
 #: Roles held at their national mean when predicting need: they describe supply, not need.
 NEUTRAL_ROLES = ("supply", "fixed-effect")
