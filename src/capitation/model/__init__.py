@@ -1,7 +1,18 @@
-"""Step 3 of the pipeline: fit the person-level cost model from sufficient statistics."""
+"""Step 3 of the pipeline: fit the person-level cost model from sufficient statistics, and validate it."""
 
 from .estimator import CostModel, fit_ols
 from .results import FitResult
 from .stats import BLOCK_SIZE, SufficientStats
+from .validation import ValidationResult, split_people, split_practices, validate
 
-__all__ = ["BLOCK_SIZE", "CostModel", "FitResult", "SufficientStats", "fit_ols"]
+__all__ = [
+    "BLOCK_SIZE",
+    "CostModel",
+    "FitResult",
+    "SufficientStats",
+    "ValidationResult",
+    "fit_ols",
+    "split_people",
+    "split_practices",
+    "validate",
+]

@@ -110,11 +110,40 @@ def fit_ols(X, y, weights=None, *, cov_type: str = "nonrobust", on_aliased: str 
     )
 
 
+def _cap_value(cap, y: np.ndarray, w: np.ndarray) -> tuple[float, str] | None:
+    """The £ value at which annual costs are capped: a number, or ``"p99.5"`` for a weighted percentile."""
+    if cap is None:
+        return None
+    if isinstance(cap, str) and cap.startswith("p"):
+        try:
+            q = float(cap[1:])
+        except ValueError:
+            q = -1.0
+        if not 0 < q < 100:
+            raise ValueError(f"The 'cap' parameter of CostModel must be a £ amount or a percentile such as 'p99.5'. "
+                             f"Got {cap!r} instead.")
+        order = np.argsort(y, kind="stable")
+        cum = np.cumsum(w[order])
+        value = float(y[order][np.searchsorted(cum, q / 100 * cum[-1])])
+        return value, f"{q:g}th percentile (person-year weighted)"
+    if isinstance(cap, bool) or not isinstance(cap, (int, float, np.integer, np.floating)) or not cap > 0:
+        raise ValueError(f"The 'cap' parameter of CostModel must be a positive £ amount or a percentile such as "
+                         f"'p99.5'. Got {cap!r} instead.")
+    return float(cap), "fixed £ value"
+
+
 class CostModel(RegressorMixin, BaseEstimator):
     """Person-level hospital cost model, fitted by least squares from sufficient statistics.
 
     Parameters
     ----------
+    method : {"ols", "tweedie", "poisson", "two_part", "hgb"}
+        Least squares in pounds (PBRA's choice; the default), or an alternative for comparison: a GLM with
+        log link (Tweedie power 1.5 or Poisson), a two-part model (logistic × least squares on positive
+        costs) or histogram gradient boosting (samples only). Only ``"ols"`` has a :class:`FitResult`.
+    cap : float, str or None
+        Cap annual costs before fitting at a £ value, or at a weighted percentile such as ``"p99.5"``;
+        recorded on ``result_.cap``. Off by default, as in PBRA.
     cov_type : {"nonrobust", "HC1"}
         Covariance of the coefficients.
     on_aliased : {"raise", "drop"}
@@ -142,7 +171,10 @@ class CostModel(RegressorMixin, BaseEstimator):
     [120.0, 280.0, 120.0, 280.0]
     """
 
-    def __init__(self, cov_type: str = "nonrobust", on_aliased: str = "raise", block_size: int = BLOCK_SIZE):
+    def __init__(self, method: str = "ols", cap=None, cov_type: str = "nonrobust", on_aliased: str = "raise",
+                 block_size: int = BLOCK_SIZE):
+        self.method = method
+        self.cap = cap
         self.cov_type = cov_type
         self.on_aliased = on_aliased
         self.block_size = block_size
@@ -152,12 +184,37 @@ class CostModel(RegressorMixin, BaseEstimator):
         if not isinstance(self.block_size, (int, np.integer)) or self.block_size < 1:
             raise ValueError(f"The 'block_size' parameter of CostModel must be a positive integer. "
                              f"Got {self.block_size!r} instead.")
-        result = fit_ols(X, y, sample_weight, cov_type=self.cov_type, on_aliased=self.on_aliased,
-                         block_size=int(self.block_size))
-        self.result_ = result
-        self.coef_ = result.params.to_numpy()
-        self.feature_names_in_ = np.asarray(result.params.index, dtype=object)
-        self.n_features_in_ = len(self.coef_)
+        from dataclasses import replace
+
+        from .alternatives import ALTERNATIVES, fit_alternative
+
+        if self.method != "ols" and self.method not in ALTERNATIVES:
+            raise ValueError(f"The 'method' parameter of CostModel must be one of {['ols', *ALTERNATIVES]}. "
+                             f"Got {self.method!r} instead.")
+        indptr, indices, data, names = as_csr(X)
+        y = check_outcome(y, len(indptr) - 1)
+        w = np.ones(len(y)) if sample_weight is None else check_outcome(sample_weight, len(y), "sample_weight")
+        cap = _cap_value(self.cap, y, w)
+        cap_record = None
+        if cap is not None:
+            cap_record = {"rule": cap[1], "value": cap[0], "people_capped": int((y > cap[0]).sum())}
+            y = np.minimum(y, cap[0])
+        self.feature_names_in_ = np.asarray(names, dtype=object)
+        self.n_features_in_ = len(names)
+        if self.method == "ols":
+            result = fit_ols(X, y, w, cov_type=self.cov_type, on_aliased=self.on_aliased,
+                             block_size=int(self.block_size))
+            self.result_ = replace(result, cap=cap_record)
+            self.coef_ = result.params.to_numpy()
+            self.column_means_ = result.column_means
+            self.roles_ = result.roles
+        else:
+            stats = SufficientStats.empty(names)
+            stats.accumulate_csr(indptr, indices, data, y, w, block_size=int(self.block_size))
+            self.column_means_ = pd.Series(stats.column_means, index=names, name="mean")
+            self.roles_ = _roles(X, names)
+            self.estimator_ = fit_alternative(self.method, indptr, indices, data, len(names), y, w)
+            self.cap_ = cap_record
         return self
 
     def predict(self, X) -> np.ndarray:
@@ -167,11 +224,15 @@ class CostModel(RegressorMixin, BaseEstimator):
         """
         from sklearn.utils.validation import check_is_fitted
 
-        check_is_fitted(self, "coef_")
+        check_is_fitted(self, "n_features_in_")
         indptr, indices, data, _ = as_csr(X)
         if len(indices) and indices.max() >= self.n_features_in_:
             raise InputError(f"X has a column index {int(indices.max())} but the model was fitted on "
                              f"{self.n_features_in_} columns. Fix: encode with the spec used in fit.")
+        if self.method != "ols":
+            from .alternatives import predict_alternative
+
+            return predict_alternative(self.estimator_, indptr, indices, data, self.n_features_in_)
         out = np.empty(len(indptr) - 1)
         score_csr(indptr, indices, data, self.coef_, out)
         return out

@@ -37,6 +37,8 @@ class FitResult:
         Weighted mean of each column in the training data (the national average for neutralisation).
     roles : pandas.Series
         Role of each column (demographic, morbidity, ... supply).
+    cap : dict or None
+        Cost capping applied before fitting: ``{"rule": ..., "value": £, "people_capped": n}``.
     """
 
     params: pd.Series
@@ -51,6 +53,7 @@ class FitResult:
     empty: tuple[str, ...]
     column_means: pd.Series
     roles: pd.Series
+    cap: dict | None = None
 
     @cached_property
     def bse(self) -> pd.Series:
@@ -89,6 +92,9 @@ class FitResult:
             f"  R² (person) {self.rsquared:.4f}   residual s.d. £{np.sqrt(self.scale):,.0f}   "
             f"covariance {self.cov_type}",
         ]
+        if self.cap:
+            head.append(f"  costs capped at £{self.cap['value']:,.0f} ({self.cap['rule']}): "
+                        f"{self.cap['people_capped']:,} people")
         if self.aliased or self.empty:
             head.append(f"  dropped: aliased {list(self.aliased)} empty {list(self.empty)}")
         table = self.to_frame().to_string(float_format=lambda v: f"{v:,.4g}")

@@ -56,20 +56,13 @@ def score(model, X: FeatureMatrix, *, neutralise: Sequence[str] | None = NEUTRAL
     >>> score(model, X).round(2).tolist()
     [200.0, 200.0, 1000.0, 1000.0]
     """
+    if isinstance(model, CostModel) and getattr(model, "method", "ols") != "ols":
+        return _score_alternative(model, X, neutralise, reference)
     result = model.result_ if isinstance(model, CostModel) else model
     if not isinstance(result, FitResult):
         raise TypeError(f"The 'model' parameter of score must be a fitted CostModel or a FitResult. "
                         f"Got {type(model).__name__}. Fix: fit a CostModel first.")
-    if not isinstance(X, FeatureMatrix):
-        raise TypeError(f"The 'X' parameter of score must be a FeatureMatrix. Got {type(X).__name__}. "
-                        "Fix: encode the people with the FeatureSpec used to fit the model.")
-    names = list(result.params.index)
-    if X.column_names != names:
-        extra = sorted(set(X.column_names) - set(names))[:5]
-        missing = sorted(set(names) - set(X.column_names))[:5]
-        raise InputError(f"The design's columns differ from the model's: {len(X.column_names)} vs {len(names)} "
-                         f"columns; not in the model {extra}, missing {missing}. Fix: encode with the "
-                         "FeatureSpec used to fit the model.")
+    _check_columns(X, list(result.params.index))
     coef, constant = neutralised_coefficients(result, neutralise, reference)
     out = np.empty(X.n_rows)
     score_csr(X.indptr, X.indices, X.data, coef, out)
@@ -78,26 +71,63 @@ def score(model, X: FeatureMatrix, *, neutralise: Sequence[str] | None = NEUTRAL
     return out
 
 
-def neutralised_coefficients(result: FitResult, neutralise, reference=None) -> tuple[np.ndarray, float]:
-    """Coefficients with neutralised columns zeroed, and the constant they contribute at the reference."""
-    coef = result.params.to_numpy().copy()
+def _check_columns(X, names: list[str]) -> None:
+    if not isinstance(X, FeatureMatrix):
+        raise TypeError(f"The 'X' parameter of score must be a FeatureMatrix. Got {type(X).__name__}. "
+                        "Fix: encode the people with the FeatureSpec used to fit the model.")
+    if X.column_names != names:
+        extra = sorted(set(X.column_names) - set(names))[:5]
+        missing = sorted(set(names) - set(X.column_names))[:5]
+        raise InputError(f"The design's columns differ from the model's: {len(X.column_names)} vs {len(names)} "
+                         f"columns; not in the model {extra}, missing {missing}. Fix: encode with the "
+                         "FeatureSpec used to fit the model.")
+
+
+def _neutral_columns(names, roles, means, neutralise, reference) -> tuple[np.ndarray, np.ndarray]:
+    """Mask of neutralised columns, and the value each is held at (training mean or reference)."""
+    names = list(names)
     if not neutralise:
-        return coef, 0.0
-    names = result.params.index
-    mask = result.roles.isin(list(neutralise)).to_numpy() | names.isin(list(neutralise))
-    unknown = [v for v in neutralise if v not in set(result.roles) and v not in set(names)
-               and v not in NEUTRAL_ROLES]
+        return np.zeros(len(names), dtype=bool), means.to_numpy()
+    unknown = [v for v in neutralise if v not in set(roles) and v not in names and v not in NEUTRAL_ROLES]
     if unknown:
         raise InputError(f"The 'neutralise' parameter names {unknown}, which are neither column roles "
-                         f"({sorted(set(result.roles))}) nor columns of the model. Fix: check the spelling.")
-    at = result.column_means.copy()
+                         f"({sorted(set(roles))}) nor columns of the model. Fix: check the spelling.")
+    mask = roles.isin(list(neutralise)).to_numpy() | np.isin(np.asarray(names, dtype=object), list(neutralise))
+    at = means.copy()
     for name, value in (reference or {}).items():
         if name not in names:
             raise InputError(f"The 'reference' parameter names {name!r}, not a column of the model. "
-                             f"Fix: use one of {list(names[mask])}.")
+                             f"Fix: use one of {[n for n, m in zip(names, mask, strict=True) if m]}.")
         at[name] = float(value)
-    constant = float(np.dot(coef[mask], at.to_numpy()[mask]))
+    return mask, at.to_numpy()
+
+
+def neutralised_coefficients(result: FitResult, neutralise, reference=None) -> tuple[np.ndarray, float]:
+    """Coefficients with neutralised columns zeroed, and the constant they contribute at the reference."""
+    coef = result.params.to_numpy().copy()
+    mask, at = _neutral_columns(result.params.index, result.roles, result.column_means, neutralise, reference)
+    constant = float(np.dot(coef[mask], at[mask]))
     coef[mask] = 0.0
     return coef, constant
 
 
+def _score_alternative(model: CostModel, X: FeatureMatrix, neutralise, reference) -> np.ndarray:
+    """Non-linear models: predict on a design whose neutralised columns hold the reference for everyone."""
+    names = list(model.feature_names_in_)
+    _check_columns(X, names)
+    mask, at = _neutral_columns(names, model.roles_, model.column_means_, neutralise, reference)
+    if not mask.any():
+        return model.predict(X)
+    keep = ~mask[X.indices]
+    rows = np.repeat(np.arange(X.n_rows), np.diff(X.indptr))[keep]
+    cols = X.indices[keep]
+    vals = X.data[keep]
+    neutral = np.flatnonzero(mask)
+    rows = np.concatenate([rows, np.repeat(np.arange(X.n_rows), len(neutral))])
+    cols = np.concatenate([cols, np.tile(neutral, X.n_rows)]).astype(np.int32)
+    vals = np.concatenate([vals, np.tile(at[neutral], X.n_rows)])
+    order = np.lexsort((cols, rows))
+    indptr = np.zeros(X.n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=X.n_rows), out=indptr[1:])
+    held = FeatureMatrix(indptr, cols[order], vals[order], X.columns, X.row_ids, X.exclusions, X.spec)
+    return model.predict(held)
