@@ -1,8 +1,15 @@
-"""Which consortium each practice belongs to, as data."""
+"""Which consortium each practice belongs to, as data, and when.
+
+A :class:`Membership` is one snapshot (practice → consortium) with the dates it is in force; a
+:class:`MembershipHistory` is a run of non-overlapping snapshots, so that a budget for 2024/25 uses the
+2024/25 membership and a practice that moves between groups carries exactly its own budget with it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+import re
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -10,15 +17,41 @@ import pandas as pd
 from .._validation import as_frame, require_columns
 from ..errors import InputError, UnknownCodeError
 
-__all__ = ["Membership", "UNASSIGNED"]
+__all__ = ["UNASSIGNED", "Membership", "MembershipHistory", "as_date"]
 
 #: Consortium code given to practices outside the membership when ``unassigned="line"``.
 UNASSIGNED = "UNASSIGNED"
 
+_FINANCIAL_YEAR = re.compile(r"^\d{4}([/-]\d{2}|/\d{4}|\d{2})?$")
+
+_NHSE_LEVELS = {"ICB": ("icb_code", "icb_name"), "region": ("region", "region")}
+
+
+def as_date(value, name: str = "date") -> pd.Timestamp:
+    """A date, or a financial year (``'2024/25'``, ``'2024-25'``, ``2024``) taken as its 1 April start.
+
+    Examples
+    --------
+    >>> as_date("2024/25"), as_date("2024-07-01")
+    (Timestamp('2024-04-01 00:00:00'), Timestamp('2024-07-01 00:00:00'))
+    """
+    from ..inputs.records import financial_year
+
+    if isinstance(value, (int, np.integer)) or (isinstance(value, str) and _FINANCIAL_YEAR.match(value.strip())):
+        return pd.Timestamp(int(financial_year(value)[:4]), 4, 1)
+    try:
+        out = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"The {name!r} parameter must be a date or a financial year. Got {value!r}. "
+                         "Fix: pass e.g. '2024-04-01' or '2024/25'.") from exc
+    if out is pd.NaT:
+        raise InputError(f"The {name!r} parameter must be a date or a financial year. Got {value!r}.")
+    return out.normalize()
+
 
 @dataclass(frozen=True, eq=False)
 class Membership:
-    """Practice → consortium (ICB, sub-ICB, PCN, place or any grouping).
+    """Practice → consortium (ICB, sub-ICB, PCN, place or any grouping), in force over a period.
 
     A consortium's budget is always the sum of its member practices' budgets; membership never comes from
     where people live.
@@ -29,6 +62,8 @@ class Membership:
         Columns ``practice_code``, ``consortium_code``, ``consortium_name``; one row per practice.
     level : str
         What the consortia are, e.g. ``"ICB"``.
+    valid_from, valid_to : pandas.Timestamp or None
+        The period the membership is in force, ``[valid_from, valid_to)``; ``None`` is open-ended.
 
     Examples
     --------
@@ -42,10 +77,19 @@ class Membership:
 
     table: pd.DataFrame
     level: str = "consortium"
+    valid_from: pd.Timestamp | None = None
+    valid_to: pd.Timestamp | None = None
+
+    def __post_init__(self) -> None:
+        if self.valid_from is not None and self.valid_to is not None and self.valid_to <= self.valid_from:
+            raise InputError(f"The 'valid_to' date ({self.valid_to.date()}) of a Membership must be after its "
+                             f"'valid_from' date ({self.valid_from.date()}). Fix: valid_to is exclusive, e.g. "
+                             "valid_from='2024-04-01', valid_to='2025-04-01' for 2024/25.")
 
     @classmethod
     def from_frame(cls, frame, *, practice: str = "practice_code", consortium: str = "consortium_code",
-                   name: str | None = None, level: str = "consortium") -> Membership:
+                   name: str | None = None, level: str = "consortium", valid_from=None, valid_to=None,
+                   year=None) -> Membership:
         """Validate a practice → consortium table (one row per practice).
 
         Parameters
@@ -57,6 +101,22 @@ class Membership:
             Column of consortium names (``consortium_name`` is used when present).
         level : str
             Label of the grouping, e.g. ``"ICB"`` or ``"place"``.
+        valid_from, valid_to : date-like or financial year, optional
+            The period the membership is in force, ``[valid_from, valid_to)``.
+        year : str, optional
+            Shorthand for a whole financial year: ``year='2024/25'`` is 1 April 2024 to 1 April 2025.
+
+        Returns
+        -------
+        Membership
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> m = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001"], "consortium_code": ["P1"]}),
+        ...                           level="place", year="2024/25")
+        >>> m.valid_from.date(), m.valid_to.date()
+        (datetime.date(2024, 4, 1), datetime.date(2025, 4, 1))
         """
         frame = as_frame(frame, "membership")
         require_columns(frame, "membership", [practice, consortium])
@@ -75,18 +135,37 @@ class Membership:
                 raise InputError(f"The 'membership' table's column {column!r} is missing at rows {rows}. "
                                  "Fix: every practice needs a consortium; mark deliberate gaps with your own "
                                  "code, or leave those practices out and allocate with unassigned='line'.")
+        if (table["consortium_code"] == UNASSIGNED).any():
+            raise InputError(f"The 'membership' table uses the reserved consortium code {UNASSIGNED!r}. Fix: "
+                             "leave unassigned practices out and allocate with unassigned='line'.")
         dup = table["practice_code"].duplicated(keep=False).to_numpy()
         if dup.any():
             clash = table[dup].groupby("practice_code")["consortium_code"].unique().head(5)
             detail = "; ".join(f"{p} in {sorted(c)}" for p, c in clash.items())
             raise InputError(f"The 'membership' table lists {int(table.practice_code[dup].nunique())} "
                              f"practice(s) more than once: {detail}. A practice belongs to one consortium at a "
-                             "time. Fix: keep the membership effective for the allocation year.")
-        return cls(table.sort_values("practice_code", ignore_index=True), level)
+                             "time. Fix: keep the membership effective for the allocation year, or build a "
+                             "MembershipHistory from dated rows.")
+        if year is not None:
+            if valid_from is not None or valid_to is not None:
+                raise InputError("Pass either 'year' or 'valid_from'/'valid_to' to Membership.from_frame, not "
+                                 f"both. Got year={year!r}, valid_from={valid_from!r}, valid_to={valid_to!r}.")
+            valid_from = as_date(year, "year")
+            valid_to = valid_from + pd.DateOffset(years=1)
+        start = None if valid_from is None else as_date(valid_from, "valid_from")
+        end = None if valid_to is None else as_date(valid_to, "valid_to")
+        return cls(table.sort_values("practice_code", ignore_index=True), level, start, end)
 
     @classmethod
-    def nhs_england(cls, year: str = "2025/26") -> Membership:
-        """ICB membership of practices from NHS England's weighted-population file for ``year``.
+    def nhs_england(cls, year: str = "2025/26", level: str = "ICB") -> Membership:
+        """Practice membership from NHS England's weighted-population file for ``year``.
+
+        Parameters
+        ----------
+        year : str
+            ``'2023/24'``, ``'2024/25'`` or ``'2025/26'``; the membership is in force for that year.
+        level : {"ICB", "region"}
+            The grouping read from the file.
 
         Examples
         --------
@@ -96,13 +175,28 @@ class Membership:
         """
         from ..datasets import load_practices
 
+        if level not in _NHSE_LEVELS:
+            raise ValueError(f"The 'level' parameter of Membership.nhs_england must be one of "
+                             f"{list(_NHSE_LEVELS)}. Got {level!r} instead. Fix: for places, PCNs or sub-ICB "
+                             "locations pass your own table to Membership.from_frame.")
+        code, label = _NHSE_LEVELS[level]
         practices = load_practices(year)
-        return cls.from_frame(practices, consortium="icb_code", name="icb_name", level="ICB")
+        return cls.from_frame(practices, consortium=code, name=label, level=level, year=year)
 
     @property
     def consortia(self) -> list[str]:
         """Consortium codes, sorted."""
         return sorted(self.table["consortium_code"].unique())
+
+    @property
+    def practices(self) -> list[str]:
+        """Practice codes, sorted."""
+        return self.table["practice_code"].tolist()
+
+    def in_force(self, when) -> bool:
+        """Whether the membership is in force on ``when`` (a date or a financial year's 1 April)."""
+        day = as_date(when, "when")
+        return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day < self.valid_to)
 
     def consortium_of(self, practice_codes, *, unassigned: str = "raise") -> np.ndarray:
         """Consortium code of each practice; unknown practices raise, or get ``UNASSIGNED`` with ``"line"``."""
@@ -113,7 +207,7 @@ class Membership:
         unknown = where < 0
         if unknown.any() and unassigned == "raise":
             raise UnknownCodeError(
-                f"{int(unknown.sum()):,} practice(s) have no {self.level} in the membership, e.g. "
+                f"{int(unknown.sum()):,} practice(s) have no {self.level} in the membership{self._period()}, e.g. "
                 f"{codes[unknown][:5].tolist()}. Fix: use the membership of the same year as the lists, or "
                 "pass unassigned='line' to report them on an explicit 'UNASSIGNED' line."
             )
@@ -121,7 +215,188 @@ class Membership:
         out[unknown] = UNASSIGNED
         return out
 
+    def members(self, consortium: str) -> list[str]:
+        """Practice codes of one consortium, sorted."""
+        found = self.table.loc[self.table["consortium_code"] == consortium, "practice_code"].tolist()
+        if not found:
+            raise UnknownCodeError(f"The consortium {consortium!r} is not in the membership. "
+                                   f"Fix: use one of {self.consortia[:10]}{' …' if len(self.consortia) > 10 else ''}.")
+        return found
+
     def names(self) -> dict[str, str]:
         """Consortium code → name."""
         pairs = self.table.drop_duplicates("consortium_code")
         return dict(zip(pairs["consortium_code"], pairs["consortium_name"], strict=True))
+
+    def move(self, practices, to: str, name: str | None = None, *, valid_from=None) -> Membership:
+        """A new membership with ``practices`` moved to consortium ``to`` (a new one when ``to`` is new).
+
+        Parameters
+        ----------
+        practices : str or list of str
+            Practice codes, all already members.
+        to : str
+            Destination consortium code.
+        name : str, optional
+            Its name, when it is a new consortium.
+        valid_from : date-like, optional
+            When the move takes effect (the new membership's start); unchanged otherwise.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> m = Membership.from_frame(pd.DataFrame({"practice_code": ["A1", "A2"], "consortium_code": ["X", "X"]}))
+        >>> m.move("A2", "Y").consortium_of(["A1", "A2"]).tolist()
+        ['X', 'Y']
+        """
+        moving = [practices] if isinstance(practices, str) else list(practices)
+        self.consortium_of(moving)  # raises on unknown practices
+        table = self.table.copy()
+        rows = table["practice_code"].isin(moving)
+        label = name if name is not None else self.names().get(to, to)
+        table.loc[rows, "consortium_code"] = to
+        table.loc[rows, "consortium_name"] = label
+        start = self.valid_from if valid_from is None else as_date(valid_from, "valid_from")
+        return replace(self, table=table, valid_from=start)
+
+    def changes(self, other: Membership) -> pd.DataFrame:
+        """Practices whose consortium differs between ``self`` (before) and ``other`` (after).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``practice_code``: ``before``, ``after`` (``None`` when absent) and ``change``
+            (``"moved"``, ``"joined"`` or ``"left"``).
+        """
+        a = self.table.set_index("practice_code")["consortium_code"]
+        b = other.table.set_index("practice_code")["consortium_code"]
+        both = pd.concat({"before": a, "after": b}, axis=1).astype(object)
+        both = both[~(both["before"] == both["after"])]
+        both["change"] = np.where(both["before"].isna(), "joined", np.where(both["after"].isna(), "left", "moved"))
+        both.index.name = "practice_code"
+        return both.sort_index().where(both.notna(), None)
+
+    def _period(self) -> str:
+        if self.valid_from is None and self.valid_to is None:
+            return ""
+        start = "…" if self.valid_from is None else str(self.valid_from.date())
+        end = "…" if self.valid_to is None else str(self.valid_to.date())
+        return f" in force {start} to {end}"
+
+    def __repr__(self) -> str:
+        return (f"Membership({len(self.table):,} practices in {len(self.consortia):,} {self.level}"
+                f"{self._period()})")
+
+
+@dataclass(frozen=True, eq=False)
+class MembershipHistory:
+    """Effective-dated memberships: non-overlapping snapshots, each in force over its own period.
+
+    Attributes
+    ----------
+    memberships : tuple of Membership
+        Sorted by ``valid_from``; every snapshot has a start date, and none overlaps the next.
+
+    Examples
+    --------
+    >>> from capitation.allocation import MembershipHistory
+    >>> history = MembershipHistory.nhs_england()
+    >>> history.as_of("2024/25").valid_from.date()
+    datetime.date(2024, 4, 1)
+    """
+
+    memberships: tuple[Membership, ...]
+
+    def __post_init__(self) -> None:
+        snaps = tuple(self.memberships)
+        if not snaps or any(not isinstance(m, Membership) for m in snaps):
+            raise InputError("The 'memberships' of a MembershipHistory must be a non-empty sequence of "
+                             "Membership. Fix: pass e.g. [Membership.nhs_england(y) for y in years].")
+        undated = [i for i, m in enumerate(snaps) if m.valid_from is None]
+        if undated:
+            raise InputError(f"Memberships {undated} of the history have no 'valid_from' date. Fix: build them "
+                             "with Membership.from_frame(..., year='2024/25') or valid_from=.")
+        snaps = tuple(sorted(snaps, key=lambda m: m.valid_from))
+        for before, after in itertools.pairwise(snaps):
+            if before.valid_to is None or before.valid_to > after.valid_from:
+                raise InputError(f"Memberships overlap: one in force from {before.valid_from.date()} to "
+                                 f"{'open' if before.valid_to is None else before.valid_to.date()}, the next from "
+                                 f"{after.valid_from.date()}. Fix: end each membership (valid_to) where the "
+                                 "next begins.")
+        object.__setattr__(self, "memberships", snaps)
+
+    @classmethod
+    def nhs_england(cls, years=None, level: str = "ICB") -> MembershipHistory:
+        """NHS England's memberships for the shipped years (2023/24, 2024/25, 2025/26 by default)."""
+        from ..datasets import PRACTICE_YEARS
+
+        return cls(tuple(Membership.nhs_england(y, level=level) for y in (years or PRACTICE_YEARS)))
+
+    @classmethod
+    def from_frame(cls, frame, *, valid_from: str = "valid_from", valid_to: str = "valid_to",
+                   practice: str = "practice_code", consortium: str = "consortium_code",
+                   name: str | None = None, level: str = "consortium") -> MembershipHistory:
+        """Dated rows (practice, consortium, valid_from, valid_to) → a history of snapshots.
+
+        ``valid_to`` is exclusive and may be empty (open-ended). A snapshot starts at each date where any
+        row starts or ends; two rows for one practice in force on the same day raise.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> rows = pd.DataFrame({"practice_code": ["A1", "A1", "A2"], "consortium_code": ["X", "Y", "X"],
+        ...                      "valid_from": ["2023-04-01", "2024-04-01", "2023-04-01"],
+        ...                      "valid_to": ["2024-04-01", None, None]})
+        >>> h = MembershipHistory.from_frame(rows)
+        >>> h.as_of("2024/25").consortium_of(["A1", "A2"]).tolist()
+        ['Y', 'X']
+        """
+        frame = as_frame(frame, "membership")
+        require_columns(frame, "membership", [practice, consortium, valid_from])
+        starts = pd.to_datetime(frame[valid_from]).dt.normalize()
+        if starts.isna().any():
+            rows = frame.index[starts.isna().to_numpy()][:5].tolist()
+            raise InputError(f"The 'membership' column {valid_from!r} is empty at rows {rows}. Fix: give every "
+                             "row the date it takes effect.")
+        ends = (pd.to_datetime(frame[valid_to]).dt.normalize() if valid_to in frame.columns
+                else pd.Series(pd.NaT, index=frame.index))
+        bad = (ends.notna() & (ends <= starts)).to_numpy()
+        if bad.any():
+            raise InputError(f"The 'membership' rows {frame.index[bad][:5].tolist()} end on or before they start. "
+                             f"Fix: {valid_to!r} is exclusive and must be after {valid_from!r}.")
+        cuts = sorted(set(starts) | set(ends.dropna()))
+        snaps = []
+        for start, end in zip(cuts, [*cuts[1:], None], strict=True):
+            live = ((starts <= start) & (ends.isna() | (ends > start))).to_numpy()
+            if not live.any():
+                continue
+            try:
+                snaps.append(Membership.from_frame(frame[live], practice=practice, consortium=consortium,
+                                                   name=name, level=level, valid_from=start, valid_to=end))
+            except InputError as exc:
+                raise InputError(f"On {start.date()}: {exc}") from exc
+        return cls(tuple(snaps))
+
+    def as_of(self, when) -> Membership:
+        """The membership in force on ``when`` (a date, or a financial year's 1 April)."""
+        day = as_date(when, "when")
+        for membership in self.memberships:
+            if membership.in_force(day):
+                return membership
+        periods = ", ".join(m._period().replace(" in force ", "") for m in self.memberships)
+        raise InputError(f"No membership is in force on {day.date()}. The history covers {periods}. "
+                         "Fix: pass a date inside one of those periods, or add the membership for that date.")
+
+    def changes(self, before, after) -> pd.DataFrame:
+        """Practices that moved, joined or left between two dates (see :meth:`Membership.changes`)."""
+        return self.as_of(before).changes(self.as_of(after))
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """All snapshots as dated rows: the membership table plus ``valid_from`` and ``valid_to``."""
+        parts = [m.table.assign(valid_from=m.valid_from, valid_to=m.valid_to) for m in self.memberships]
+        return pd.concat(parts, ignore_index=True)
+
+    def __repr__(self) -> str:
+        return f"MembershipHistory({len(self.memberships)} snapshots: " + \
+            ", ".join(m._period().replace(" in force ", "") for m in self.memberships) + ")"

@@ -1,6 +1,57 @@
-"""Step 6 of the pipeline: need to money, exact to the penny."""
+"""Step 6 of the pipeline: need to money, exact to the penny, with NHS England's mechanics and budget risk.
 
-from .allocate import Allocation, allocate
-from .money import format_pounds, split_pence, to_pence
+* :func:`allocate` — control total × need share, in whole pence, practices summed into consortia;
+  optional :class:`ListInflation`, :class:`HealthInequalities`, :class:`UnavoidableCost` adjustments and
+  distance from target against a baseline.
+* :func:`published_need` — NHS England's practice weighted populations as need, without a model.
+* :func:`place_indices` — NHS England's place-based need indices.
+* :func:`pace_of_change`, :func:`project_pace` — minimum growth, floor, cap, convergence, exact totals.
+* :func:`budget_risk`, :func:`list_size_needed`, :func:`overspend_probability` — budget risk.
+* :func:`explain_budgets` — budget per head split into age–sex, morbidity, primary care and need.
+* :func:`compare_geography` — budgets by registered list versus by residence.
+"""
 
-__all__ = ["Allocation", "allocate", "format_pounds", "split_pence", "to_pence"]
+from ..aggregation.membership import Membership, MembershipHistory
+from .adjustments import HealthInequalities, ListInflation, UnavoidableCost
+from .allocate import Allocation, allocate, pounds_to_pence_half_up
+from .explain import BudgetExplanation, explain_budgets
+from .external import COMPONENTS, published_need, read_weighted_populations
+from .geography import GeographyComparison, compare_geography
+from .money import format_pounds, split_pence, thousands, to_pence
+from .pace import PaceOfChange, PaceProjection, PaceResult, pace_of_change, project_pace
+from .place import PlaceIndices, place_indices, round_half_up
+from .risk import BudgetRisk, budget_risk, list_size_needed, overspend_probability
+
+__all__ = [
+    "COMPONENTS",
+    "Allocation",
+    "BudgetExplanation",
+    "BudgetRisk",
+    "GeographyComparison",
+    "HealthInequalities",
+    "ListInflation",
+    "Membership",
+    "MembershipHistory",
+    "PaceOfChange",
+    "PaceProjection",
+    "PaceResult",
+    "PlaceIndices",
+    "UnavoidableCost",
+    "allocate",
+    "budget_risk",
+    "compare_geography",
+    "explain_budgets",
+    "format_pounds",
+    "list_size_needed",
+    "overspend_probability",
+    "pace_of_change",
+    "place_indices",
+    "pounds_to_pence_half_up",
+    "project_pace",
+    "published_need",
+    "read_weighted_populations",
+    "round_half_up",
+    "split_pence",
+    "thousands",
+    "to_pence",
+]

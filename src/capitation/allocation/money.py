@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["to_pence", "split_pence", "format_pounds"]
+__all__ = ["format_pounds", "split_pence", "to_pence"]
 
 
 def to_pence(amount, name: str = "control_total") -> int:
@@ -97,3 +97,22 @@ def format_pounds(pence: int) -> str:
     sign = "-" if pence < 0 else ""
     pounds, p = divmod(abs(int(pence)), 100)
     return f"{sign}£{pounds:,}.{p:02d}"
+
+
+def thousands(pence) -> np.ndarray:
+    """Whole pence → whole £'000, rounding half up, as NHS England publishes allocation tables.
+
+    Rounded figures need not add up to the rounded total; the pence are the reconciled amounts.
+
+    Examples
+    --------
+    >>> thousands([149_999, 150_000, 12_345_678_901]).tolist()
+    [1, 2, 123457]
+    """
+    out = []
+    for value in np.asarray(pence).tolist():
+        if int(value) != value:
+            raise InputError(f"thousands() takes whole pence. Got {value!r}. Fix: pass budget_pence.")
+        q, r = divmod(abs(int(value)), 100_000)
+        out.append((1 if value >= 0 else -1) * (q + (1 if 2 * r >= 100_000 else 0)))
+    return np.asarray(out, dtype=np.int64)
