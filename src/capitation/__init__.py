@@ -13,7 +13,7 @@ Examples
 
 from __future__ import annotations
 
-from .aggregation import Aggregation, Membership, aggregate
+from .aggregation import Aggregation, Membership, MembershipHistory, aggregate
 from .allocation import Allocation, allocate
 from .features import FeatureMatrix, FeatureSpec, encode
 from .inputs import ConditionTable, DiagnosisTable, Population
@@ -32,6 +32,7 @@ __all__ = [
     "FeatureSpec",
     "FitResult",
     "Membership",
+    "MembershipHistory",
     "Population",
     "SufficientStats",
     "__version__",

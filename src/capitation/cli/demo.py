@@ -1,31 +1,27 @@
-"""The ``capitation`` command.
-
-Errors print one line (``capitation: error: ...``) and exit with status 1; ``--debug`` shows the traceback.
-"""
+"""``capitation demo``: the whole pipeline on synthetic England, printing ICB budgets."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
-from . import __version__
+from .. import __version__
 
-__all__ = ["main"]
+__all__ = ["add_parser", "run"]
 
 DEFAULT_CONTROL_TOTAL = "55000000000"  # £55bn: roughly England's 2025/26 hospital spend in PBRA's scope
 
 
-def _demo(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from . import CostModel, FeatureSpec, Membership, Population, aggregate, allocate, encode, score
-    from ._io import atomic_write_csv, atomic_write_text
-    from .allocation.money import format_pounds
-    from .datasets import ATTRIBUTION, load_practices
-    from .datasets.synthetic import synthetic_england
+    from .. import CostModel, FeatureSpec, Membership, Population, aggregate, allocate, encode, score
+    from .._io import atomic_write_csv, atomic_write_text
+    from ..allocation.money import format_pounds
+    from ..datasets import ATTRIBUTION, load_practices
+    from ..datasets.synthetic import synthetic_england
 
     started = time.perf_counter()
     out = Path(args.out)
@@ -100,13 +96,8 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="capitation", description="Person-based resource allocation for GP "
-                                     "practices and their consortia.")
-    parser.add_argument("--version", action="version", version=f"capitation {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
+def add_parser(sub) -> None:
+    """Register ``demo`` on the subcommand parsers ``sub``."""
     demo = sub.add_parser("demo", help="run the whole pipeline on synthetic England and print ICB budgets",
                           description="Generate a synthetic sample of England's registered population on the "
                           "real practices, fit the PBRA-style cost model, score everyone and allocate a control "
@@ -119,30 +110,4 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--control-total", default=DEFAULT_CONTROL_TOTAL,
                       help="pounds to allocate (default: %(default)s)")
     demo.add_argument("--quiet", action="store_true", help="print nothing")
-    demo.set_defaults(run=_demo)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``capitation`` command; returns the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
-    if not 0 < getattr(args, "fraction", 0.5) <= 1:
-        parser.error(f"--fraction must be in (0, 1]; got {args.fraction}")
-    try:
-        return args.run(args)
-    except KeyboardInterrupt:
-        print("capitation: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:  # one line for people, the traceback with --debug
-        if args.debug:
-            raise
-        print(f"capitation: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    demo.set_defaults(run=run)
