@@ -167,3 +167,90 @@ def test_population_dates_give_age_and_exposure():
         Population.from_frame(frame.assign(registration_end="2020-01-01"), outcome_year="2025/26")
     with pytest.raises(InputError, match="'outcome_year' parameter is needed"):
         Population.from_frame(frame)
+
+
+# --- the morbidity block, with the shipped ICD-10 grouping ---------------------------------------------------
+
+from capitation.features import DiagnosisGrouping, normalise_icd10  # noqa: E402
+
+CODES = ["I21.9", "I219", "J45X", "e11.9", "E112", "C50.9", "N18.5", "N183", "S72.0", "R69X", "V01X", "Q99.9"]
+
+
+def make_diagnoses(people: pd.DataFrame, n: int = 3_000, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "person_id": rng.choice(people["person_id"].to_numpy(), n),
+        "icd10": rng.choice(CODES, n),
+        "fy": rng.choice(["2022/23", "2023/24", "2024/25", "2025/26"], n),
+        "setting": rng.choice(["inpatient", "inpatient", "outpatient"], n),
+        "position": rng.choice(["primary", "secondary"], n),
+    })
+
+
+def dx_twin(spec: FeatureSpec, people: pd.DataFrame, diagnoses: pd.DataFrame) -> pd.DataFrame:
+    """Diagnosis flags or counts built directly with pandas and the grouping's per-code lookup."""
+    grouping = spec.diagnosis_grouping
+    kept = diagnoses[diagnoses["setting"].isin(spec.settings) & diagnoses["position"].isin(spec.positions)
+                     & diagnoses["fy"].isin(spec.lookback)]
+    groups = [grouping.groups[c] if c >= 0 else None for c in grouping.group_codes(kept["icd10"].to_numpy()).codes]
+    kept = kept.assign(group=groups).dropna(subset=["group"])
+    table = pd.crosstab(kept["person_id"], kept["group"]).reindex(index=people["person_id"],
+                                                                   columns=list(grouping.groups), fill_value=0)
+    if spec.diagnosis_values == "flag":
+        table = (table > 0).astype(float)
+    return table.astype(float).add_prefix("dx:")
+
+
+@pytest.mark.parametrize("values", ["flag", "count"])
+def test_diagnosis_block_equals_pandas_twin(values):
+    people = make_people(500, n_practices=4, seed=8)
+    diagnoses = make_diagnoses(people)
+    spec = FeatureSpec(outcome_year="2025/26", diagnosis_values=values)
+    X = encode(spec, people, diagnoses=diagnoses)
+    dense = pd.DataFrame(X.toarray(), columns=X.column_names)
+    expected = dx_twin(spec, people, diagnoses)
+    np.testing.assert_array_equal(dense[expected.columns].to_numpy(), expected.to_numpy())
+    window = diagnoses["fy"].isin(spec.lookback)
+    setting = diagnoses["setting"] == "inpatient"
+    assert X.exclusions["diagnoses_other_setting"] == int((~setting).sum())
+    assert X.exclusions["diagnoses_outside_window"] == int((setting & ~window).sum())
+    external = diagnoses["icd10"].eq("V01X") & setting & window
+    assert X.exclusions["diagnoses_ungrouped_code"] >= int(external.sum()) > 0
+
+
+def test_codes_with_or_without_dot_encode_the_same():
+    people = make_people(300, n_practices=3, seed=2)
+    diagnoses = make_diagnoses(people, 1_000, seed=4)
+    spec = FeatureSpec(outcome_year="2025/26")
+    dotted = encode(spec, people, diagnoses=diagnoses)
+    plain = encode(spec, people, diagnoses=diagnoses.assign(icd10=diagnoses["icd10"].str.replace(".", "").str.lower()))
+    np.testing.assert_array_equal(dotted.toarray(), plain.toarray())
+    assert list(normalise_icd10(["I21.9", "i219 ", "J45X"])) == ["I219", "I219", "J45"]
+
+
+def test_malformed_codes_raise_or_are_counted():
+    people = make_people(100, n_practices=2, seed=2)
+    diagnoses = make_diagnoses(people, 200).assign(fy="2024/25", setting="inpatient")
+    diagnoses.loc[7, "icd10"] = "12X.9!"
+    with pytest.raises(InputError, match=r"12X\.9!"):
+        encode(FeatureSpec(outcome_year="2025/26"), people, diagnoses=diagnoses)
+    X = encode(FeatureSpec(outcome_year="2025/26", on_malformed="ignore"), people, diagnoses=diagnoses)
+    assert X.exclusions["diagnoses_malformed_code"] == 1
+
+
+def test_hierarchy_switches_off_milder_groups():
+    grouping = DiagnosisGrouping.default()
+    severe, mild = next(iter(grouping.hierarchies.values()))[:2]
+    first_code = {r.group: r.start for r in reversed(grouping.ranges)}  # a range's start is a code in it
+    people = make_people(50, n_practices=1, seed=1)
+    pid = people["person_id"].to_numpy()
+    diagnoses = pd.DataFrame({"person_id": [pid[0], pid[0], pid[1]],
+                              "icd10": [first_code[severe], first_code[mild], first_code[mild]]})
+    spec = FeatureSpec(hierarchies=((severe, mild),))
+    X = encode(spec, people, diagnoses=diagnoses)
+    dense = pd.DataFrame(X.toarray(), columns=X.column_names)
+    assert dense.loc[0, f"dx:{severe}"] == 1 and dense.loc[0, f"dx:{mild}"] == 0  # switched off
+    assert dense.loc[1, f"dx:{severe}"] == 0 and dense.loc[1, f"dx:{mild}"] == 1
+    assert X.exclusions["diagnoses_superseded_by_hierarchy"] == 1
+    flat = encode(FeatureSpec(), people, diagnoses=diagnoses).toarray()
+    assert flat.sum() - dense.to_numpy().sum() == 1

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from .aggregation import Aggregation, Membership, MembershipHistory, aggregate
 from .allocation import Allocation, allocate
-from .features import FeatureMatrix, FeatureSpec, encode
+from .features import DiagnosisGrouping, FeatureMatrix, FeatureSpec, encode
 from .inputs import ConditionTable, DiagnosisTable, Population
 from .model import CostModel, FitResult, SufficientStats, fit_ols
 from .scoring import score
@@ -27,6 +27,7 @@ __all__ = [
     "Allocation",
     "ConditionTable",
     "CostModel",
+    "DiagnosisGrouping",
     "DiagnosisTable",
     "FeatureMatrix",
     "FeatureSpec",
