@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..inputs import Population
 from .membership import Membership
 
-__all__ = ["FIXED_POINT_SCALE", "Aggregation", "aggregate", "exact_group_sum"]
+__all__ = ["FIXED_POINT_SCALE", "Aggregation", "aggregate", "aggregation_from_totals", "exact_group_sum"]
 
 #: Person amounts are rounded to 1/2²⁰ of a pound (under a ten-thousandth of a penny) and summed as integers,
 #: which makes every total exact and independent of order, chunking and threads.
@@ -122,24 +122,37 @@ def aggregate(population: Population, need, *, membership: Membership | None = N
     n = len(practice_codes)
     registered = np.zeros(n, dtype=np.int64)
     group_count(codes, registered)
-    need_fixed = exact_group_sum(need, codes, n, "need")
-    years_fixed = exact_group_sum(population.exposure, codes, n, "exposure")
-    practices = pd.DataFrame({"registered": registered, "person_years": years_fixed / FIXED_POINT_SCALE,
-                              "need": need_fixed / FIXED_POINT_SCALE},
-                             index=pd.Index(np.asarray(practice_codes, dtype=object), name="practice_code"))
+    totals = {
+        "registered": registered,
+        "person_years": exact_group_sum(population.exposure, codes, n, "exposure"),
+        "need": exact_group_sum(need, codes, n, "need"),
+        "cost": None if population.cost is None else exact_group_sum(population.cost, codes, n, "cost"),
+    }
+    return aggregation_from_totals(np.asarray(practice_codes, dtype=object), totals, membership=membership,
+                                   unassigned=unassigned)
+
+
+def aggregation_from_totals(practice_codes: np.ndarray, totals: dict, *, membership: Membership | None = None,
+                            unassigned: str = "raise") -> Aggregation:
+    """An :class:`Aggregation` from exact practice totals (``registered`` as counts; ``person_years``,
+    ``need`` and optional ``cost`` in fixed point), e.g. accumulated batch by batch by a streamed run."""
+    order = np.argsort(practice_codes, kind="stable")
+    practice_codes = np.asarray(practice_codes, dtype=object)[order]
+    totals = {k: None if v is None else np.asarray(v, dtype=np.int64)[order] for k, v in totals.items()}
+    practices = pd.DataFrame({"registered": totals["registered"],
+                              "person_years": totals["person_years"] / FIXED_POINT_SCALE,
+                              "need": totals["need"] / FIXED_POINT_SCALE},
+                             index=pd.Index(practice_codes, name="practice_code"))
     practices["need_per_head"] = practices["need"] / practices["registered"]
-    cost_fixed = None
-    if population.cost is not None:
-        cost_fixed = exact_group_sum(population.cost, codes, n, "cost")
-        practices["cost"] = cost_fixed / FIXED_POINT_SCALE
+    if totals.get("cost") is not None:
+        practices["cost"] = totals["cost"] / FIXED_POINT_SCALE
         practices["cost_per_head"] = practices["cost"] / practices["registered"]
     consortia = None
     if membership is not None:
         parent = membership.consortium_of(practices.index, unassigned=unassigned)
         practices.insert(0, "consortium_code", parent)
-        consortia = _consortia(parent, {"registered": registered, "person_years": years_fixed,
-                                         "need": need_fixed, "cost": cost_fixed}, membership)
-    return Aggregation(practices, consortia, need_fixed)
+        consortia = _consortia(parent, totals, membership)
+    return Aggregation(practices, consortia, totals["need"])
 
 
 def _consortia(parent, totals: dict, membership: Membership) -> pd.DataFrame:

@@ -54,9 +54,15 @@ def run(args: argparse.Namespace) -> int:
     missing = int(per_head.isna().sum())
     national = sample.practices["need"].sum() / sample.practices["registered"].sum()
     per_head = per_head.fillna(national)
-    registered = pd.Series(practices["population"].round().to_numpy(), index=practices["practice_code"])
+    # NHS England projects list sizes forward, so they are fractional; they are used as published.
+    registered = pd.Series(practices["population"].to_numpy(), index=practices["practice_code"])
     practice_need = pd.Series(per_head.to_numpy() * registered.to_numpy(), index=registered.index)
     alloc = allocate(practice_need, args.control_total, membership=membership, registered=registered)
+    off_file = sample.practices[sample.practices["consortium_code"] == "UNASSIGNED"]
+    if len(off_file):
+        say(f"  note       {int(off_file['registered'].sum()):,} sample people are on {len(off_file):,} practice(s) "
+            f"absent from the {args.year} file (closed or merged since July 2022); they inform the model "
+            "but no budget")
     if missing:
         say(f"  note       {missing:,} practice(s) in the {args.year} file had no one in the sample; they are "
             "given the national need per head")

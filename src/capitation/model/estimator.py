@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
@@ -13,7 +15,7 @@ from .ols import solve
 from .results import FitResult
 from .stats import BLOCK_SIZE, SufficientStats, as_csr, check_outcome
 
-__all__ = ["CostModel", "fit_ols"]
+__all__ = ["CostModel", "fit_ols", "result_from_stats"]
 
 COV_TYPES = ("nonrobust", "HC1")
 
@@ -72,42 +74,20 @@ def fit_ols(X, y, weights=None, *, cov_type: str = "nonrobust", on_aliased: str 
     if stats is None:
         stats = SufficientStats.empty(names)
         stats.accumulate_csr(indptr, indices, data, y, w, block_size=block_size)
-    sol = solve(stats, on_aliased=on_aliased)
-    n, sum_w, sum_wy, sum_wyy = stats.moments
-    k = int(sol.kept.sum())
-    df_resid = int(n) - k
-    if df_resid <= 0:
-        raise InputError(f"The fit has {int(n):,} people for {k:,} coefficients. Fix: use more people.")
-    beta = sol.coef
-    ssr = float(sum_wyy - 2.0 * beta @ stats.xtwy + beta @ stats.gram @ beta)
-    centered_tss = float(sum_wyy - sum_wy * sum_wy / sum_w)
-    kept_names = [nm for nm, keep in zip(names, sol.kept, strict=True) if keep]
+    result = result_from_stats(stats, _roles(X, names), on_aliased=on_aliased)
     if cov_type == "nonrobust":
-        cov = sol.bread * (ssr / df_resid)
-    else:
-        fitted = np.empty(n_rows)
-        score_csr(indptr, indices, data, beta, fitted)
-        u = w * (y - fitted)  # the meat Σ (w e)² x xᵀ is a Gram matrix weighted by (w e)²
-        meat = SufficientStats.empty(names)
-        gram(indptr, indices, data, u * u, np.zeros(n_rows), len(names), block_size, meat.xtwx, meat.xtwy,
-             meat.xtw1, meat.moments)
-        kept_idx = np.flatnonzero(sol.kept)
-        middle = meat.gram[np.ix_(kept_idx, kept_idx)]
-        cov = (n / df_resid) * (sol.bread @ middle @ sol.bread)
-    return FitResult(
-        params=pd.Series(beta, index=names, name="coef"),
-        cov=pd.DataFrame(cov, index=kept_names, columns=kept_names),
-        cov_type=cov_type,
-        n=int(n),
-        sum_weights=float(sum_w),
-        df_resid=df_resid,
-        ssr=ssr,
-        centered_tss=centered_tss,
-        aliased=sol.aliased,
-        empty=sol.empty,
-        column_means=pd.Series(stats.column_means, index=names, name="mean"),
-        roles=_roles(X, names),
-    )
+        return result
+    # HC1 needs the residuals: a second pass. Its meat Σ (w e)² x xᵀ is a Gram matrix weighted by (w e)².
+    fitted = np.empty(n_rows)
+    score_csr(indptr, indices, data, result.params.to_numpy(), fitted)
+    u = w * (y - fitted)
+    meat = SufficientStats.empty(names)
+    gram(indptr, indices, data, u * u, np.zeros(n_rows), len(names), block_size, meat.xtwx, meat.xtwy,
+         meat.xtw1, meat.moments)
+    kept = pd.Index(names).get_indexer(result.cov.index)
+    bread = result.cov.to_numpy() / result.scale  # (XᵀWX)⁻¹ over the identified columns
+    cov = (result.n / result.df_resid) * (bread @ meat.gram[np.ix_(kept, kept)] @ bread)
+    return replace(result, cov=pd.DataFrame(cov, index=result.cov.index, columns=result.cov.index), cov_type="HC1")
 
 
 def _cap_value(cap, y: np.ndarray, w: np.ndarray) -> tuple[float, str] | None:
@@ -130,6 +110,39 @@ def _cap_value(cap, y: np.ndarray, w: np.ndarray) -> tuple[float, str] | None:
         raise ValueError(f"The 'cap' parameter of CostModel must be a positive £ amount or a percentile such as "
                          f"'p99.5'. Got {cap!r} instead.")
     return float(cap), "fixed £ value"
+
+
+def result_from_stats(stats: SufficientStats, roles: pd.Series | None = None, *,
+                      on_aliased: str = "raise") -> FitResult:
+    """A least-squares :class:`FitResult` (classical covariance) from sufficient statistics alone.
+
+    This is what makes streamed and distributed fitting possible: statistics of chunks or partitions are
+    added, then solved once.
+    """
+    names = list(stats.columns)
+    sol = solve(stats, on_aliased=on_aliased)
+    n, sum_w, sum_wy, sum_wyy = stats.moments
+    k = int(sol.kept.sum())
+    df_resid = int(n) - k
+    if df_resid <= 0:
+        raise InputError(f"The fit has {int(n):,} people for {k:,} coefficients. Fix: use more people.")
+    beta = sol.coef
+    ssr = float(sum_wyy - 2.0 * beta @ stats.xtwy + beta @ stats.gram @ beta)
+    kept_names = [nm for nm, keep in zip(names, sol.kept, strict=True) if keep]
+    return FitResult(
+        params=pd.Series(beta, index=names, name="coef"),
+        cov=pd.DataFrame(sol.bread * (ssr / df_resid), index=kept_names, columns=kept_names),
+        cov_type="nonrobust",
+        n=int(n),
+        sum_weights=float(sum_w),
+        df_resid=df_resid,
+        ssr=ssr,
+        centered_tss=float(sum_wyy - sum_wy * sum_wy / sum_w),
+        aliased=sol.aliased,
+        empty=sol.empty,
+        column_means=pd.Series(stats.column_means, index=names, name="mean"),
+        roles=roles if roles is not None else pd.Series("demographic", index=names, name="role"),
+    )
 
 
 class CostModel(RegressorMixin, BaseEstimator):
@@ -179,13 +192,23 @@ class CostModel(RegressorMixin, BaseEstimator):
         self.on_aliased = on_aliased
         self.block_size = block_size
 
+    @classmethod
+    def from_result(cls, result: FitResult, **params) -> CostModel:
+        """A fitted least-squares model from a :class:`FitResult` (a streamed fit, or a loaded file)."""
+        model = cls(**params)
+        model.result_ = result
+        model.coef_ = result.params.to_numpy()
+        model.feature_names_in_ = np.asarray(result.params.index, dtype=object)
+        model.n_features_in_ = len(model.coef_)
+        model.column_means_ = result.column_means
+        model.roles_ = result.roles
+        return model
+
     def fit(self, X, y, sample_weight=None) -> CostModel:
         """Fit on design ``X`` and annual cost ``y``, weighting people by ``sample_weight`` (exposure)."""
         if not isinstance(self.block_size, (int, np.integer)) or self.block_size < 1:
             raise ValueError(f"The 'block_size' parameter of CostModel must be a positive integer. "
                              f"Got {self.block_size!r} instead.")
-        from dataclasses import replace
-
         from .alternatives import ALTERNATIVES, fit_alternative
 
         if self.method != "ols" and self.method not in ALTERNATIVES:
