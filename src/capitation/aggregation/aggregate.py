@@ -138,7 +138,8 @@ def aggregation_from_totals(practice_codes: np.ndarray, totals: dict, *, members
     ``need`` and optional ``cost`` in fixed point), e.g. accumulated batch by batch by a streamed run."""
     order = np.argsort(practice_codes, kind="stable")
     practice_codes = np.asarray(practice_codes, dtype=object)[order]
-    totals = {k: None if v is None else np.asarray(v, dtype=np.int64)[order] for k, v in totals.items()}
+    totals = {k: None if totals.get(k) is None else np.asarray(totals[k], dtype=np.int64)[order]
+              for k in ("registered", "person_years", "need", "cost")}  # fixed column order
     practices = pd.DataFrame({"registered": totals["registered"],
                               "person_years": totals["person_years"] / FIXED_POINT_SCALE,
                               "need": totals["need"] / FIXED_POINT_SCALE},

@@ -1,0 +1,297 @@
+"""Out-of-core runs: Parquet datasets read in bounded batches for fitting and scoring.
+
+Memory is bounded by ``batch_rows`` people (and their records) at a time, whatever the size of the dataset.
+Results do not depend on the batch size:
+
+* fits accumulate sufficient statistics in blocks of :data:`~capitation.model.BLOCK_SIZE` rows in a fixed
+  order, and batches are cut on that grid, so a streamed fit is bit-identical to an in-memory one;
+* practice totals are exact integer sums, so streamed scoring gives bit-identical totals and budgets.
+
+People must be stored in increasing ``person_id`` order (as :func:`~capitation.datasets.synthetic.
+write_synthetic_england` writes them); each batch takes the records of its people from the diagnoses and
+conditions datasets by ``person_id`` range, which Parquet row-group statistics make cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._progress import progress as _progress
+from .aggregation.aggregate import Aggregation, aggregation_from_totals, exact_group_sum
+from .aggregation.membership import Membership
+from .errors import InputError, SchemaError
+from .features.encode import encode
+from .features.spec import FeatureSpec
+from .inputs import Population
+from .model.estimator import CostModel, result_from_stats
+from .model.stats import BLOCK_SIZE, SufficientStats
+
+__all__ = ["DEFAULT_BATCH_ROWS", "Batch", "fit_parquet", "iter_batches", "score_parquet"]
+
+#: People per batch: 8 blocks of the Gram kernel, about 100 MB of working memory with their records.
+DEFAULT_BATCH_ROWS = 8 * BLOCK_SIZE
+PEOPLE_COLUMNS = ("person_id", "practice_code", "sex", "age", "lsoa_code", "exposure", "cost")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of people with their records."""
+
+    people: pd.DataFrame
+    diagnoses: pd.DataFrame | None
+    conditions: pd.DataFrame | None
+
+
+def _dataset(path, name: str):
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"The {name!r} parameter names {str(path)!r}, which does not exist. "
+                         "Fix: give a Parquet file or a folder of Parquet files.")
+    try:
+        return ds.dataset(str(path), format="parquet", partitioning="hive")
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{str(path)!r} (parameter {name!r}) is not a readable Parquet dataset: {exc}. "
+                         "Fix: rewrite it; a truncated file usually means an interrupted writer.") from exc
+
+
+def _columns(dataset, name: str, wanted, required) -> list[str]:
+    names = dataset.schema.names
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise SchemaError(f"The Parquet data of {name!r} has no column(s) {missing}; it has {names}. "
+                          "Fix: rename or add them.")
+    return [c for c in wanted if c in names]
+
+
+def _records(dataset, columns, lo, hi, ids) -> pd.DataFrame:
+    import pyarrow.dataset as ds
+
+    table = dataset.to_table(columns=columns, filter=(ds.field("person_id") >= lo) & (ds.field("person_id") <= hi))
+    frame = table.to_pandas()
+    return frame[frame["person_id"].isin(ids)].reset_index(drop=True) if len(frame) else frame
+
+
+def iter_batches(people, diagnoses=None, conditions=None, *, batch_rows: int = DEFAULT_BATCH_ROWS,
+                 progress: bool | None = None) -> Iterator[Batch]:
+    """Yield people in batches of exactly ``batch_rows`` (the last one shorter), with their records.
+
+    Parameters
+    ----------
+    people, diagnoses, conditions : path
+        Parquet files or dataset folders; people sorted by ``person_id``.
+    batch_rows : int
+        People per batch; a multiple of :data:`~capitation.model.BLOCK_SIZE` keeps streamed fits
+        bit-identical to in-memory ones.
+    progress : bool, optional
+        Show a progress bar (default: on an interactive terminal).
+
+    Yields
+    ------
+    Batch
+    """
+    if not isinstance(batch_rows, (int, np.integer)) or batch_rows < 1:
+        raise InputError(f"The 'batch_rows' parameter must be a positive integer. Got {batch_rows!r}.")
+    people_ds = _dataset(people, "people")
+    people_cols = _columns(people_ds, "people", PEOPLE_COLUMNS,
+                           ("person_id", "practice_code", "sex", "age", "lsoa_code"))
+    dx_ds = None if diagnoses is None else _dataset(diagnoses, "diagnoses")
+    dx_cols = None if dx_ds is None else _columns(dx_ds, "diagnoses", ("person_id", "icd10", "fy", "date", "setting",
+                                                                       "position"), ("person_id", "icd10"))
+    gp_ds = None if conditions is None else _dataset(conditions, "conditions")
+    gp_cols = None if gp_ds is None else _columns(gp_ds, "conditions", ("person_id", "register", "date"),
+                                                   ("person_id", "register"))
+    total = people_ds.count_rows()
+    pending: list[pd.DataFrame] = []
+    held = 0
+    last_id = None
+
+    def emit(frame: pd.DataFrame) -> Batch:
+        ids = frame["person_id"].to_numpy()
+        lo, hi = ids[0], ids[-1]
+        return Batch(frame,
+                     None if dx_ds is None else _records(dx_ds, dx_cols, lo, hi, ids),
+                     None if gp_ds is None else _records(gp_ds, gp_cols, lo, hi, ids))
+
+    scanner = people_ds.to_batches(columns=people_cols, batch_size=min(batch_rows, 1 << 20))
+    for record_batch in _progress(scanner, desc="people", enabled=progress, unit="batch",
+                                  total=-(-total // min(batch_rows, 1 << 20))):
+        frame = record_batch.to_pandas()
+        if not len(frame):
+            continue
+        ids = frame["person_id"].to_numpy()
+        if (np.diff(ids) <= 0).any() or (last_id is not None and ids[0] <= last_id):
+            raise InputError("The 'people' dataset is not sorted by increasing person_id, which streaming needs to "
+                             "find each batch's records. Fix: sort people (and their records) by person_id, or "
+                             "write them with capitation.datasets.synthetic.write_synthetic_england.")
+        last_id = ids[-1]
+        pending.append(frame)
+        held += len(frame)
+        while held >= batch_rows:
+            joined = pd.concat(pending, ignore_index=True)
+            yield emit(joined.iloc[:batch_rows].reset_index(drop=True))
+            rest = joined.iloc[batch_rows:].reset_index(drop=True)
+            pending, held = ([rest], len(rest)) if len(rest) else ([], 0)
+    if held:
+        yield emit(pd.concat(pending, ignore_index=True))
+
+
+def _fitted_spec(spec: FeatureSpec, groups) -> FeatureSpec:
+    """Fixed-effect levels must be fixed before streaming: take them from the groups mapping."""
+    if not spec.fixed_effects or spec.is_fitted:
+        return spec
+    learned = dict(spec.levels)
+    for name in spec.fixed_effects:
+        if groups is None or name not in groups:
+            raise InputError(f"FeatureSpec declares the fixed effect {name!r} but no groups[{name!r}] was given.")
+        mapping = groups[name]
+        values = mapping.table["consortium_code"] if isinstance(mapping, Membership) else mapping
+        learned.setdefault(name, tuple(sorted(pd.unique(np.asarray(values, dtype=object).astype(str)))))
+    return replace(spec, levels=tuple((k, learned[k]) for k in spec.fixed_effects))
+
+
+def fit_parquet(spec: FeatureSpec, people, diagnoses=None, conditions=None, *, areas=None, groups=None,
+                batch_rows: int = DEFAULT_BATCH_ROWS, on_aliased: str = "raise",
+                progress: bool | None = None) -> CostModel:
+    """Fit the least-squares cost model on Parquet datasets too large for memory.
+
+    Each batch is encoded and its sufficient statistics added; the normal equations are solved once at the
+    end. Annual cost is ``cost / exposure``, weighted by ``exposure`` (person-years).
+
+    Parameters
+    ----------
+    spec : FeatureSpec
+    people, diagnoses, conditions : path
+        Parquet datasets (people sorted by ``person_id``, with a ``cost`` column).
+    areas : pandas.DataFrame, optional
+    groups : dict, optional
+        Fixed-effect levels by practice (see :func:`capitation.encode`).
+    batch_rows : int
+        People per batch (bounded memory); results are identical for any multiple of ``BLOCK_SIZE``.
+    on_aliased : {"raise", "drop"}
+    progress : bool, optional
+
+    Returns
+    -------
+    CostModel
+        Fitted, with ``result_`` (classical covariance) and ``spec_`` (the fitted spec to encode new data).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from capitation import FeatureSpec
+    >>> from capitation.datasets.synthetic import write_synthetic_england
+    >>> from capitation.stream import fit_parquet
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     se = write_synthetic_england(d + "/se", 0.05, practices=["A81001", "A81002"], progress=False)
+    ...     model = fit_parquet(FeatureSpec(outcome_year="2025/26"), se / "people", se / "diagnoses",
+    ...                         on_aliased="drop", progress=False)
+    >>> model.result_.n > 0
+    True
+    """
+    spec = _fitted_spec(spec, groups)
+    stats = None
+    columns = None
+    for batch in iter_batches(people, diagnoses, conditions, batch_rows=batch_rows, progress=progress):
+        pop = Population.from_frame(batch.people, outcome_year=spec.outcome_year)
+        if pop.cost is None:
+            raise SchemaError("The 'people' dataset has no 'cost' column to fit on. Fix: add the outcome-year cost.")
+        X = encode(spec, pop, diagnoses=batch.diagnoses, conditions=batch.conditions, areas=areas, groups=groups)
+        if stats is None:
+            stats = SufficientStats.empty(X.column_names)
+            columns = X.columns
+        stats.accumulate_csr(X.indptr, X.indices, X.data, pop.cost / pop.exposure, pop.exposure)
+    if stats is None:
+        raise InputError("The 'people' dataset is empty. Fix: point to a dataset with people in it.")
+    roles = pd.Series(columns["role"].to_numpy(), index=list(stats.columns), name="role")
+    model = CostModel.from_result(result_from_stats(stats, roles, on_aliased=on_aliased), on_aliased=on_aliased)
+    model.spec_ = spec
+    model.stats_ = stats
+    return model
+
+
+def score_parquet(model: CostModel, people, diagnoses=None, conditions=None, *, spec: FeatureSpec | None = None,
+                  areas=None, groups=None, membership: Membership | None = None, unassigned: str = "raise",
+                  batch_rows: int = DEFAULT_BATCH_ROWS, predictions: str | os.PathLike | None = None,
+                  progress: bool | None = None) -> Aggregation:
+    """Score people batch by batch and sum need exactly over practices (and consortia).
+
+    Parameters
+    ----------
+    model : CostModel
+        A fitted least-squares model.
+    people, diagnoses, conditions : path
+        Parquet datasets, people sorted by ``person_id``.
+    spec : FeatureSpec, optional
+        The fitted spec (``model.spec_`` from :func:`fit_parquet` by default).
+    membership : Membership, optional
+        Practice → consortium, for consortium totals.
+    predictions : path, optional
+        Also write each person's predicted need to this Parquet file (written under a temporary name and
+        renamed when complete).
+
+    Returns
+    -------
+    Aggregation
+        Bit-identical to :func:`capitation.aggregate` on the whole data in memory, for any ``batch_rows``.
+    """
+    from .scoring import score
+
+    spec = spec if spec is not None else getattr(model, "spec_", None)
+    if spec is None:
+        raise InputError("score_parquet needs the fitted FeatureSpec. Fix: pass spec=..., or fit with fit_parquet.")
+    parts: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []  # per batch: practices and integer totals
+    writer = None
+    tmp = None
+    try:
+        for batch in iter_batches(people, diagnoses, conditions, batch_rows=batch_rows, progress=progress):
+            pop = Population.from_frame(batch.people, outcome_year=spec.outcome_year)
+            X = encode(spec, pop, diagnoses=batch.diagnoses, conditions=batch.conditions, areas=areas, groups=groups)
+            need = score(model, X)
+            codes, practices = pd.factorize(pop.practice_code, sort=True)
+            codes = codes.astype(np.int32)
+            n = len(practices)
+            part = {"registered": np.bincount(codes, minlength=n).astype(np.int64),
+                    "person_years": exact_group_sum(pop.exposure, codes, n, "exposure"),
+                    "need": exact_group_sum(need, codes, n, "need")}
+            if pop.cost is not None:
+                part["cost"] = exact_group_sum(pop.cost, codes, n, "cost")
+            parts.append((np.asarray(practices, dtype=object), part))
+            if predictions is not None:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.table({"person_id": pop.person_id, "practice_code": pop.practice_code.astype(str),
+                                  "need": need})
+                if writer is None:
+                    target = Path(predictions)
+                    tmp = target.with_name(f".{target.name}.partial")
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table)
+        if writer is not None:
+            writer.close()
+            writer = None
+            os.replace(tmp, predictions)
+    finally:
+        if writer is not None:  # interrupted: leave nothing that looks complete
+            writer.close()
+            Path(tmp).unlink(missing_ok=True)
+    if not parts:
+        raise InputError("The 'people' dataset is empty. Fix: point to a dataset with people in it.")
+    # A practice's list may span batches: add its integer totals exactly.
+    codes, practices = pd.factorize(np.concatenate([p for p, _ in parts]), sort=True)
+    arrays: dict[str, np.ndarray | None] = {"cost": None}
+    for key in parts[0][1]:
+        out = np.zeros(len(practices), dtype=np.int64)
+        np.add.at(out, codes, np.concatenate([totals[key] for _, totals in parts]))
+        arrays[key] = out
+    return aggregation_from_totals(np.asarray(practices, dtype=object), arrays, membership=membership,
+                                   unassigned=unassigned)

@@ -1,0 +1,92 @@
+"""Streamed (out-of-core) fitting and scoring equal the in-memory run, bit for bit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capitation import FeatureSpec, Membership, Population, aggregate, encode, fit_ols, score
+from capitation.errors import InputError
+from capitation.model import BLOCK_SIZE
+from capitation.stream import fit_parquet, iter_batches, score_parquet
+from conftest import make_membership, make_people
+from test_features import make_diagnoses
+
+SPEC = FeatureSpec(outcome_year="2025/26")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stream")
+    people = make_people(2 * BLOCK_SIZE + 1_234, n_practices=25, seed=11)  # person_id increasing
+    diagnoses = make_diagnoses(people, 40_000, seed=3).sort_values("person_id", kind="stable")
+    (root / "people").mkdir()
+    (root / "diagnoses").mkdir()
+    for k, part in enumerate(np.array_split(np.arange(len(people)), 3)):  # several files, uneven
+        people.iloc[part].to_parquet(root / "people" / f"part-{k}.parquet", row_group_size=5_000)
+    diagnoses.to_parquet(root / "diagnoses" / "part-0.parquet", row_group_size=4_000)
+    return root, people, diagnoses
+
+
+@pytest.fixture(scope="module")
+def model(dataset):
+    root, _, _ = dataset
+    return fit_parquet(SPEC, root / "people", root / "diagnoses", on_aliased="drop")
+
+
+def test_batches_cover_everyone_once_with_their_records(dataset):
+    root, people, diagnoses = dataset
+    batches = list(iter_batches(root / "people", root / "diagnoses", batch_rows=10_000))
+    assert [len(b.people) for b in batches[:-1]] == [10_000] * (len(batches) - 1)
+    np.testing.assert_array_equal(np.concatenate([b.people.person_id for b in batches]), people.person_id)
+    assert sum(len(b.diagnoses) for b in batches) == len(diagnoses)
+
+
+def test_streamed_fit_is_bit_identical_on_the_block_grid(dataset):
+    root, people, diagnoses = dataset
+    pop = Population.from_frame(people)
+    X = encode(SPEC, pop, diagnoses=diagnoses)
+    whole = fit_ols(X, pop.cost / pop.exposure, pop.exposure, on_aliased="drop")
+    streamed = fit_parquet(SPEC, root / "people", root / "diagnoses", batch_rows=BLOCK_SIZE, on_aliased="drop")
+    np.testing.assert_array_equal(streamed.coef_, whole.params.to_numpy())
+    odd = fit_parquet(SPEC, root / "people", root / "diagnoses", batch_rows=7_777, on_aliased="drop")
+    np.testing.assert_allclose(odd.coef_, whole.params.to_numpy(), rtol=1e-10, atol=1e-9)
+    assert streamed.result_.n == len(people)
+
+
+@pytest.mark.parametrize("batch_rows", [1_000, 7_777, 100_000])
+def test_streamed_scoring_gives_identical_totals_for_any_batch_size(dataset, model, batch_rows):
+    root, people, diagnoses = dataset
+    pop = Population.from_frame(people)
+    members = Membership.from_frame(make_membership(people["practice_code"].unique()))
+    expected = aggregate(pop, score(model, encode(SPEC, pop, diagnoses=diagnoses)), membership=members)
+    got = score_parquet(model, root / "people", root / "diagnoses", membership=members, batch_rows=batch_rows)
+    pd.testing.assert_frame_equal(got.practices, expected.practices, check_exact=True)
+    pd.testing.assert_frame_equal(got.consortia, expected.consortia, check_exact=True)
+    np.testing.assert_array_equal(got.need_fixed, expected.need_fixed)
+
+
+def test_predictions_are_written_whole(dataset, model, tmp_path):
+    root, people, _ = dataset
+    out = tmp_path / "need.parquet"
+    score_parquet(model, root / "people", root / "diagnoses", predictions=out, batch_rows=20_000)
+    written = pd.read_parquet(out)
+    np.testing.assert_array_equal(written["person_id"], people["person_id"])
+    assert not list(tmp_path.glob(".*partial"))
+
+
+def test_unsorted_people_are_refused(dataset, tmp_path):
+    _, people, _ = dataset
+    people.iloc[::-1].to_parquet(tmp_path / "people.parquet")
+    with pytest.raises(InputError, match="not sorted by increasing person_id"):
+        list(iter_batches(tmp_path / "people.parquet"))
+
+
+def test_truncated_file_is_named(dataset, tmp_path):
+    _, people, _ = dataset
+    path = tmp_path / "people.parquet"
+    people.to_parquet(path)
+    path.write_bytes(path.read_bytes()[:1_000])
+    with pytest.raises(InputError, match=r"people\.parquet"):
+        list(iter_batches(path))
