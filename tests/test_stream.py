@@ -55,7 +55,7 @@ def test_streamed_fit_is_bit_identical_on_the_block_grid(dataset):
     assert streamed.result_.n == len(people)
 
 
-@pytest.mark.parametrize("batch_rows", [1_000, 7_777, 100_000])
+@pytest.mark.parametrize("batch_rows", [4_096, 7_777, 100_000])
 def test_streamed_scoring_gives_identical_totals_for_any_batch_size(dataset, model, batch_rows):
     root, people, diagnoses = dataset
     pop = Population.from_frame(people)
