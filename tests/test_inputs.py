@@ -135,3 +135,11 @@ def test_condition_table():
 @pytest.mark.parametrize("text", ["2024/25", "2024-25", "202425", "2024/2025", 2024])
 def test_financial_year_forms(text):
     assert financial_year(text) == "2024/25"
+
+
+def test_categorical_string_columns_are_accepted(people):
+    """Parquet's dictionary-encoded strings come back as pandas categoricals."""
+    cat = people.assign(practice_code=people["practice_code"].astype("category"),
+                        lsoa_code=people["lsoa_code"].astype("category"), sex=people["sex"].astype("category"))
+    pop = Population.from_frame(cat)
+    np.testing.assert_array_equal(pop.practice_code, people["practice_code"].to_numpy(dtype=object))

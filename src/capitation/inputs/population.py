@@ -298,6 +298,8 @@ def _check_one_list_each(lists: pd.DataFrame) -> None:
 
 def _strings(frame: pd.DataFrame, column: str, ids: np.ndarray) -> np.ndarray:
     series = frame[column]
+    if isinstance(series.dtype, pd.CategoricalDtype):  # Parquet's dictionary-encoded strings arrive so
+        series = series.astype(object)
     values = series.to_numpy(dtype=object, na_value=None)
     missing = pd.isna(series).to_numpy()
     if missing.any():
@@ -317,6 +319,8 @@ def _strings(frame: pd.DataFrame, column: str, ids: np.ndarray) -> np.ndarray:
 
 def _sex(frame: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
     raw = frame["sex"]
+    if isinstance(raw.dtype, pd.CategoricalDtype):
+        raw = raw.astype(object)
     if not (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
         raise InputError(
             f"The 'people' table's column 'sex' must be 'F' or 'M' (or 'female'/'male'). Got dtype {raw.dtype} "
