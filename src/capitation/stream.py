@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._progress import progress as _progress
+from ._validation import _plain
 from .aggregation.aggregate import Aggregation, aggregation_from_totals, exact_group_sum
 from .aggregation.membership import Membership
 from .errors import InputError, SchemaError
@@ -72,10 +73,45 @@ def _columns(dataset, name: str, wanted, required) -> list[str]:
     return [c for c in wanted if c in names]
 
 
-def _records(dataset, columns, lo, hi, ids) -> pd.DataFrame:
+def _unreadable(name: str, exc: Exception) -> InputError:
+    """A file of a dataset failed while being read (the message from pyarrow names the file)."""
+    return InputError(f"Reading the {name!r} Parquet data failed: {exc}. Fix: the file named there is truncated, "
+                      "corrupt or was written by an interrupted job; rewrite it.")
+
+
+def _count_rows(dataset) -> int:
+    import pyarrow as pa
+
+    try:
+        return dataset.count_rows()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _unreadable("people", exc) from exc
+
+
+def _guarded(batches, name: str):
+    """Yield from ``batches``, turning pyarrow read errors into :class:`InputError` naming the file."""
+    import pyarrow as pa
+
+    batches = iter(batches)
+    while True:
+        try:
+            item = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise _unreadable(name, exc) from exc
+        yield item
+
+
+def _records(dataset, columns, lo, hi, ids, name: str = "records") -> pd.DataFrame:
+    import pyarrow as pa
     import pyarrow.dataset as ds
 
-    table = dataset.to_table(columns=columns, filter=(ds.field("person_id") >= lo) & (ds.field("person_id") <= hi))
+    try:
+        table = dataset.to_table(columns=columns,
+                                 filter=(ds.field("person_id") >= lo) & (ds.field("person_id") <= hi))
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _unreadable(name, exc) from exc
     frame = table.to_pandas()
     return frame[frame["person_id"].isin(ids)].reset_index(drop=True) if len(frame) else frame
 
@@ -99,7 +135,9 @@ def iter_batches(people, diagnoses=None, conditions=None, *, batch_rows: int = D
     Batch
     """
     if not isinstance(batch_rows, (int, np.integer)) or batch_rows < 1:
-        raise InputError(f"The 'batch_rows' parameter must be a positive integer. Got {batch_rows!r}.")
+        raise InputError(f"The 'batch_rows' parameter must be a positive integer. Got {batch_rows!r}. "
+                         f"Fix: use a multiple of BLOCK_SIZE ({BLOCK_SIZE:,}), e.g. the default "
+                         f"{DEFAULT_BATCH_ROWS:,}.")
     people_ds = _dataset(people, "people")
     people_cols = _columns(people_ds, "people", PEOPLE_COLUMNS,
                            ("person_id", "practice_code", "sex", "age", "lsoa_code"))
@@ -109,7 +147,7 @@ def iter_batches(people, diagnoses=None, conditions=None, *, batch_rows: int = D
     gp_ds = None if conditions is None else _dataset(conditions, "conditions")
     gp_cols = None if gp_ds is None else _columns(gp_ds, "conditions", ("person_id", "register", "date"),
                                                    ("person_id", "register"))
-    total = people_ds.count_rows()
+    total = _count_rows(people_ds)
     pending: list[pd.DataFrame] = []
     held = 0
     last_id = None
@@ -118,18 +156,21 @@ def iter_batches(people, diagnoses=None, conditions=None, *, batch_rows: int = D
         ids = frame["person_id"].to_numpy()
         lo, hi = ids[0], ids[-1]
         return Batch(frame,
-                     None if dx_ds is None else _records(dx_ds, dx_cols, lo, hi, ids),
-                     None if gp_ds is None else _records(gp_ds, gp_cols, lo, hi, ids))
+                     None if dx_ds is None else _records(dx_ds, dx_cols, lo, hi, ids, "diagnoses"),
+                     None if gp_ds is None else _records(gp_ds, gp_cols, lo, hi, ids, "conditions"))
 
     scanner = people_ds.to_batches(columns=people_cols, batch_size=min(batch_rows, 1 << 20))
-    for record_batch in _progress(scanner, desc="people", enabled=progress, unit="batch",
+    for record_batch in _progress(_guarded(scanner, "people"), desc="people", enabled=progress, unit="batch",
                                   total=-(-total // min(batch_rows, 1 << 20))):
         frame = record_batch.to_pandas()
         if not len(frame):
             continue
         ids = frame["person_id"].to_numpy()
         if (np.diff(ids) <= 0).any() or (last_id is not None and ids[0] <= last_id):
-            raise InputError("The 'people' dataset is not sorted by increasing person_id, which streaming needs to "
+            seq = ids if last_id is None else np.r_[[last_id], ids]
+            step = int(np.flatnonzero(np.diff(seq) <= 0)[0])
+            raise InputError(f"The 'people' dataset is not sorted by increasing person_id (person_id "
+                             f"{_plain(seq[step + 1])!r} follows {_plain(seq[step])!r}), which streaming needs to "
                              "find each batch's records. Fix: sort people (and their records) by person_id, or "
                              "write them with capitation.datasets.synthetic.write_synthetic_england.")
         last_id = ids[-1]
@@ -199,20 +240,17 @@ def fit_parquet(spec: FeatureSpec, people, diagnoses=None, conditions=None, *, a
     """
     spec = _fitted_spec(spec, groups)
     stats = None
-    columns = None
     for batch in iter_batches(people, diagnoses, conditions, batch_rows=batch_rows, progress=progress):
         pop = Population.from_frame(batch.people, outcome_year=spec.outcome_year)
         if pop.cost is None:
             raise SchemaError("The 'people' dataset has no 'cost' column to fit on. Fix: add the outcome-year cost.")
         X = encode(spec, pop, diagnoses=batch.diagnoses, conditions=batch.conditions, areas=areas, groups=groups)
         if stats is None:
-            stats = SufficientStats.empty(X.column_names)
-            columns = X.columns
+            stats = SufficientStats.empty(X.column_names, X.columns["role"].tolist())
         stats.accumulate_csr(X.indptr, X.indices, X.data, pop.cost / pop.exposure, pop.exposure)
     if stats is None:
         raise InputError("The 'people' dataset is empty. Fix: point to a dataset with people in it.")
-    roles = pd.Series(columns["role"].to_numpy(), index=list(stats.columns), name="role")
-    model = CostModel.from_result(result_from_stats(stats, roles, on_aliased=on_aliased), on_aliased=on_aliased)
+    model = CostModel.from_result(result_from_stats(stats, on_aliased=on_aliased), on_aliased=on_aliased)
     model.spec_ = spec
     model.stats_ = stats
     return model
@@ -247,7 +285,9 @@ def score_parquet(model: CostModel, people, diagnoses=None, conditions=None, *, 
 
     spec = spec if spec is not None else getattr(model, "spec_", None)
     if spec is None:
-        raise InputError("score_parquet needs the fitted FeatureSpec. Fix: pass spec=..., or fit with fit_parquet.")
+        raise InputError("The 'spec' parameter of score_parquet is None and the model has no spec_; scoring "
+                         "needs the fitted FeatureSpec. Fix: pass spec=X.spec of the training design, or fit with "
+                         "fit_parquet.")
     parts: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []  # per batch: practices and integer totals
     writer = None
     tmp = None

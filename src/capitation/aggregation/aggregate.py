@@ -32,8 +32,10 @@ def exact_group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int, name: 
         raise InputError(f"The {name!r} amounts must be finite. Got {values[bad[0]]!r} at person row {bad[0]} "
                          f"({len(bad):,} in all). Fix: score with a fitted model and finite features.")
     if np.abs(values).sum() >= _LIMIT:
+        big = int(np.argmax(np.abs(values)))
         raise InputError(f"The {name!r} amounts add up to more than £{_LIMIT:,.0f}, beyond exact fixed-point "
-                         "summation. Fix: express them in thousands of pounds.")
+                         f"summation (the largest is {float(values[big])!r} at person row {big}). "
+                         "Fix: express them in thousands of pounds.")
     out = np.zeros(n_groups, dtype=np.int64)
     block = max(65_536, -(-len(values) // (4 * numba.get_num_threads())))
     group_sum_fixed(values, np.ascontiguousarray(codes, dtype=np.int32), FIXED_POINT_SCALE, block, out)

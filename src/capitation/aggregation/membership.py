@@ -136,14 +136,16 @@ class Membership:
                                  "Fix: every practice needs a consortium; mark deliberate gaps with your own "
                                  "code, or leave those practices out and allocate with unassigned='line'.")
         if (table["consortium_code"] == UNASSIGNED).any():
-            raise InputError(f"The 'membership' table uses the reserved consortium code {UNASSIGNED!r}. Fix: "
+            raise InputError(f"The 'membership' table's column 'consortium_code' uses the reserved consortium code "
+                             f"{UNASSIGNED!r}. Fix: "
                              "leave unassigned practices out and allocate with unassigned='line'.")
         dup = table["practice_code"].duplicated(keep=False).to_numpy()
         if dup.any():
             clash = table[dup].groupby("practice_code")["consortium_code"].unique().head(5)
             detail = "; ".join(f"{p} in {sorted(c)}" for p, c in clash.items())
-            raise InputError(f"The 'membership' table lists {int(table.practice_code[dup].nunique())} "
-                             f"practice(s) more than once: {detail}. A practice belongs to one consortium at a "
+            raise InputError(f"The 'membership' table's column 'practice_code' lists "
+                             f"{int(table.practice_code[dup].nunique())} practice(s) more than once: {detail}. "
+                             "A practice belongs to one consortium at a "
                              "time. Fix: keep the membership effective for the allocation year, or build a "
                              "MembershipHistory from dated rows.")
         if year is not None:
@@ -207,7 +209,7 @@ class Membership:
         unknown = where < 0
         if unknown.any() and unassigned == "raise":
             raise UnknownCodeError(
-                f"{int(unknown.sum()):,} practice(s) have no {self.level} in the membership{self._period()}, e.g. "
+                f"{int(unknown.sum()):,} practice(s) have no {self.level} in the 'membership'{self._period()}, e.g. "
                 f"{codes[unknown][:5].tolist()}. Fix: use the membership of the same year as the lists, or "
                 "pass unassigned='line' to report them on an explicit 'UNASSIGNED' line."
             )
@@ -219,7 +221,8 @@ class Membership:
         """Practice codes of one consortium, sorted."""
         found = self.table.loc[self.table["consortium_code"] == consortium, "practice_code"].tolist()
         if not found:
-            raise UnknownCodeError(f"The consortium {consortium!r} is not in the membership. "
+            raise UnknownCodeError(f"The 'consortium' parameter of Membership.members names {consortium!r}, "
+                                   "which is not in the membership. "
                                    f"Fix: use one of {self.consortia[:10]}{' …' if len(self.consortia) > 10 else ''}.")
         return found
 
@@ -384,7 +387,8 @@ class MembershipHistory:
             if membership.in_force(day):
                 return membership
         periods = ", ".join(m._period().replace(" in force ", "") for m in self.memberships)
-        raise InputError(f"No membership is in force on {day.date()}. The history covers {periods}. "
+        raise InputError(f"No membership is in force on {day.date()} (the 'when' parameter, {when!r}). "
+                         f"The history covers {periods}. "
                          "Fix: pass a date inside one of those periods, or add the membership for that date.")
 
     def changes(self, before, after) -> pd.DataFrame:

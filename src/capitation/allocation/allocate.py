@@ -163,15 +163,21 @@ def allocate(need, control_total, *, membership: Membership | None = None, regis
                         f"indexed by practice code. Got {type(need).__name__}. Fix: aggregate(population, "
                         "scores) first.")
     if (weights < 0).any():
-        bad = table.index[weights < 0][:5].tolist()
-        raise InputError(f"Practices {bad} have negative need. A budget share cannot be negative. Fix: check "
-                         "the model (predictions summed over a list should be positive).")
+        bad = table["need"][weights < 0].head(5).to_dict()
+        raise InputError(f"The 'need' parameter gives practices negative need: {bad}. Practices {list(bad)} "
+                         "have negative need, and a budget share cannot be negative. Fix: check the model "
+                         "(predictions summed over a list should be positive).")
     if len(table) == 0:
-        raise InputError("There are no practices to allocate to. Fix: pass need for at least one practice.")
+        raise InputError("The 'need' parameter holds no practices: there are no practices to allocate to. "
+                         "Fix: pass need for at least one practice.")
     if (table["registered"] <= 0).any():
-        bad = table.index[(table["registered"] <= 0).to_numpy()][:5].tolist()
-        raise InputError(f"Practices {bad} have no registered people, so need per head is undefined. Fix: "
+        bad = table["registered"][(table["registered"] <= 0).to_numpy()].head(5).to_dict()
+        raise InputError(f"The 'registered' people per practice must be positive. Got {bad}: practices "
+                         f"{list(bad)} have no registered people, so need per head is undefined. Fix: "
                          "leave out closed practices, or give their list size.")
+    if int(np.sum(weights, dtype=object)) == 0:
+        raise InputError(f"The 'need' parameter is 0 for all {len(table):,} practices, so there is no share to "
+                         "give. Fix: check that need was computed for the practices being allocated.")
     if unassigned not in ("raise", "line"):
         raise ValueError(f"The 'unassigned' parameter must be 'raise' or 'line'. Got {unassigned!r} instead.")
     steps = None
@@ -316,6 +322,13 @@ def _from_series(need: pd.Series, registered) -> tuple[pd.DataFrame, np.ndarray]
         absent = people.index[people.isna()][:5].tolist()
         raise InputError(f"The 'registered' Series has no value for practices {absent}. "
                          "Fix: give every practice's registered population.")
+    scaled = np.abs(values) * FIXED_POINT_SCALE
+    if scaled.max(initial=0.0) >= 2.0**62 or scaled.sum() >= 2.0**62:
+        big = need.index[int(np.argmax(np.abs(values)))]
+        raise InputError(f"The 'need' Series is too large to share exactly: practice {big} has "
+                         f"{float(values[int(np.argmax(np.abs(values)))])!r}, and need is held in 1/2^20 of a "
+                         f"unit as 64-bit integers (at most {2.0**62 / FIXED_POINT_SCALE:,.0f} in all). "
+                         "Fix: express need in smaller units (e.g. £000 or weighted people).")
     order = np.argsort(need.index.to_numpy(dtype=object), kind="stable")
     table = pd.DataFrame({"registered": people.to_numpy()[order], "need": values[order]},
                          index=pd.Index(need.index.to_numpy(dtype=object)[order], name="practice_code"))

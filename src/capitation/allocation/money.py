@@ -11,6 +11,9 @@ from ..errors import InputError
 
 __all__ = ["format_pounds", "split_pence", "to_pence"]
 
+#: The largest control total, in pence, whose budgets and their sums fit in int64.
+MAX_PENCE = 2**63 - 1
+
 
 def to_pence(amount, name: str = "control_total") -> int:
     """Convert an amount in pounds to a whole number of pence, refusing anything inexact.
@@ -49,6 +52,10 @@ def to_pence(amount, name: str = "control_total") -> int:
     if pence != pence.to_integral_value():
         raise InputError(f"The {name!r} parameter {amount!r} is not a whole number of pence. Fix: round it to "
                          "two decimal places first, deciding where the fraction of a penny goes.")
+    if pence > MAX_PENCE:
+        raise InputError(f"The {name!r} parameter {amount!r} is more pence than budgets can hold exactly "
+                         f"(at most {MAX_PENCE:,} pence, 64-bit integers). Fix: allocate in smaller envelopes, "
+                         "or check the units (pounds, not pence).")
     return int(pence)
 
 

@@ -170,7 +170,10 @@ def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder)
         builder.exclude("diagnoses_outside_window", (keep & ~in_window).sum())
         keep &= in_window
     rows = _person_rows(spec, pop, table.person_id[keep], "diagnoses", builder)
-    grouped = grouping.group_codes(table.icd10[keep], on_malformed=spec.on_malformed)
+    try:
+        grouped = grouping.group_codes(table.icd10[keep], on_malformed=spec.on_malformed)
+    except UnknownCodeError as exc:
+        raise _malformed(table, keep) from exc
     builder.exclude("diagnoses_malformed_code", grouped.n_malformed)
     builder.exclude("diagnoses_ungrouped_code", grouped.n_ungrouped)
     valid = (rows >= 0) & (grouped.codes >= 0)
@@ -180,6 +183,22 @@ def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder)
         builder.exclude("diagnoses_superseded_by_hierarchy", (~keep).sum())
         r, g, v = r[keep], g[keep], v[keep]
     builder.add_entries(r, offset + g, v)
+
+
+def _malformed(table: DiagnosisTable, keep: np.ndarray) -> UnknownCodeError:
+    """The error for malformed ICD-10 codes, naming the table's rows (positions) and person ids."""
+    from .icd10 import normalise_icd10_code
+
+    codes = pd.Series(table.icd10, dtype=object)
+    uniques = codes[keep].dropna().unique()
+    bad_values = {u for u in uniques if normalise_icd10_code(u) is None}
+    bad = keep & (codes.isin(bad_values) | codes.isna()).to_numpy()
+    return UnknownCodeError(
+        f"The 'diagnoses' table's column 'icd10' holds {int(bad.sum()):,} record(s) that are not ICD-10 codes: "
+        f"{describe_rows(None, bad, table.icd10, table.person_id)}. A code is a letter, two digits and an "
+        "optional fourth character, with an optional dot (e.g. 'I21.9', 'J45X'). Fix: correct or remove those "
+        "records, or pass FeatureSpec(on_malformed='ignore') to skip them and count them in "
+        "FeatureMatrix.exclusions.")
 
 
 def _apply_hierarchies(spec: FeatureSpec, rows: np.ndarray, groups: np.ndarray, n_rows: int) -> np.ndarray:

@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..errors import InputError
 from ..inputs.records import POSITIONS, SETTINGS, financial_year
 
 __all__ = ["PBRA_AGE_BANDS", "FeatureSpec"]
@@ -99,7 +100,8 @@ class FeatureSpec:
         if not bands or bands[0] != 0 or any(b <= a for a, b in itertools.pairwise(bands)) \
                 or any(not isinstance(b, int) or b < 0 for b in bands) or bands[-1] > 120:
             raise ValueError(f"The 'age_bands' parameter of FeatureSpec must be strictly increasing whole-year "
-                             f"lower edges starting at 0 and at most 120. Got {self.age_bands!r} instead.")
+                             f"lower edges starting at 0 and at most 120. Got {self.age_bands!r} instead. "
+                             "Fix: e.g. age_bands=(0, 5, 10, ..., 90), as PBRA's 19 bands.")
         object.__setattr__(self, "age_bands", bands)
         for name, allowed in (("settings", SETTINGS), ("positions", POSITIONS)):
             value = tuple(getattr(self, name))
@@ -109,10 +111,13 @@ class FeatureSpec:
                                  f"{list(allowed)}. Got {value!r} instead.")
             object.__setattr__(self, name, value)
         if self.outcome_year is not None:
-            object.__setattr__(self, "outcome_year", financial_year(self.outcome_year))
+            try:
+                object.__setattr__(self, "outcome_year", financial_year(self.outcome_year))
+            except InputError as exc:
+                raise InputError(f"The 'outcome_year' parameter of FeatureSpec is not valid: {exc}") from exc
         if not isinstance(self.lookback_years, int) or self.lookback_years < 1:
             raise ValueError("The 'lookback_years' parameter of FeatureSpec must be a positive integer. "
-                             f"Got {self.lookback_years!r} instead.")
+                             f"Got {self.lookback_years!r} instead. Fix: PBRA uses lookback_years=2.")
         object.__setattr__(self, "fixed_effects", tuple(self.fixed_effects))
         object.__setattr__(self, "levels", tuple((str(k), tuple(str(v) for v in vs)) for k, vs in self.levels))
         unknown = [k for k, _ in self.levels if k not in self.fixed_effects]
@@ -143,7 +148,8 @@ class FeatureSpec:
             object.__setattr__(self, name, tuple(v.upper() for v in value) if name == "conditions" else value)
         both = set(self.need) & set(self.supply)
         if both:
-            raise ValueError(f"Area variables {sorted(both)} are declared as both need and supply in FeatureSpec. "
+            raise ValueError(f"Area variables {sorted(both)} are declared as both need and supply in FeatureSpec "
+                             "(the 'need' and 'supply' parameters). "
                              "Fix: give each variable one role.")
 
     @property

@@ -86,6 +86,17 @@ def _ids(frame: pd.DataFrame, name: str) -> np.ndarray:
     return ids
 
 
+def _year_of_column(value, frame: pd.DataFrame, inverse: np.ndarray, k: int, ids) -> str:
+    """``financial_year(value)``, or an error naming the 'fy' column and the rows holding ``value``."""
+    try:
+        return financial_year(value)
+    except InputError as exc:
+        bad = inverse == k
+        raise InputError(f"The 'diagnoses' table's column 'fy' holds {int(bad.sum()):,} row(s) that are not a "
+                         f"financial year: {describe_rows(frame.index, bad, frame['fy'].to_numpy(object), ids)}. "
+                         f"{str(exc).partition('. ')[2]}") from exc
+
+
 @dataclass(frozen=True, eq=False)
 class DiagnosisTable:
     """Hospital diagnoses, one row per diagnosis recorded in a spell or attendance.
@@ -141,7 +152,8 @@ class DiagnosisTable:
         fy = None
         if "fy" in frame.columns:
             uniques, inverse = np.unique(frame["fy"].astype(str).to_numpy(), return_inverse=True)
-            fy = np.asarray([financial_year(u) for u in uniques], dtype=object)[inverse]
+            fy = np.asarray([_year_of_column(u, frame, inverse, k, ids) for k, u in enumerate(uniques)],
+                            dtype=object)[inverse]
         elif "date" in frame.columns:
             fy = _financial_year_of_dates(frame, "diagnoses")
         n = len(frame)

@@ -1,17 +1,21 @@
 """Step 3 of the pipeline: fit the person-level cost model from sufficient statistics, and validate it."""
 
 from .estimator import CostModel, fit_ols
+from .ladder import PUBLISHED_LADDER, LadderResult, pbra_ladder
 from .results import FitResult
 from .stats import BLOCK_SIZE, SufficientStats
 from .validation import ValidationResult, split_people, split_practices, validate
 
 __all__ = [
     "BLOCK_SIZE",
+    "PUBLISHED_LADDER",
     "CostModel",
     "FitResult",
+    "LadderResult",
     "SufficientStats",
     "ValidationResult",
     "fit_ols",
+    "pbra_ladder",
     "split_people",
     "split_practices",
     "validate",

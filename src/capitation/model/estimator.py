@@ -101,14 +101,14 @@ def _cap_value(cap, y: np.ndarray, w: np.ndarray) -> tuple[float, str] | None:
             q = -1.0
         if not 0 < q < 100:
             raise ValueError(f"The 'cap' parameter of CostModel must be a £ amount or a percentile such as 'p99.5'. "
-                             f"Got {cap!r} instead.")
+                             f"Got {cap!r} instead. Fix: a percentile is between p0 and p100, e.g. 'p99.5'.")
         order = np.argsort(y, kind="stable")
         cum = np.cumsum(w[order])
         value = float(y[order][np.searchsorted(cum, q / 100 * cum[-1])])
         return value, f"{q:g}th percentile (person-year weighted)"
     if isinstance(cap, bool) or not isinstance(cap, (int, float, np.integer, np.floating)) or not cap > 0:
         raise ValueError(f"The 'cap' parameter of CostModel must be a positive £ amount or a percentile such as "
-                         f"'p99.5'. Got {cap!r} instead.")
+                         f"'p99.5'. Got {cap!r} instead. Fix: e.g. cap=100_000 or cap='p99.5'; None for no cap.")
     return float(cap), "fixed £ value"
 
 
@@ -125,7 +125,8 @@ def result_from_stats(stats: SufficientStats, roles: pd.Series | None = None, *,
     k = int(sol.kept.sum())
     df_resid = int(n) - k
     if df_resid <= 0:
-        raise InputError(f"The fit has {int(n):,} people for {k:,} coefficients. Fix: use more people.")
+        raise InputError(f"The design 'X' has {int(n):,} people for {k:,} coefficients, leaving no residual "
+                         "degrees of freedom. Fix: fit on more people than design columns.")
     beta = sol.coef
     ssr = float(sum_wyy - 2.0 * beta @ stats.xtwy + beta @ stats.gram @ beta)
     kept_names = [nm for nm, keep in zip(names, sol.kept, strict=True) if keep]
@@ -141,7 +142,8 @@ def result_from_stats(stats: SufficientStats, roles: pd.Series | None = None, *,
         aliased=sol.aliased,
         empty=sol.empty,
         column_means=pd.Series(stats.column_means, index=names, name="mean"),
-        roles=roles if roles is not None else pd.Series("demographic", index=names, name="role"),
+        roles=roles if roles is not None else pd.Series(
+            list(stats.roles) if stats.roles is not None else "demographic", index=names, name="role"),
     )
 
 
@@ -213,10 +215,14 @@ class CostModel(RegressorMixin, BaseEstimator):
 
         if self.method != "ols" and self.method not in ALTERNATIVES:
             raise ValueError(f"The 'method' parameter of CostModel must be one of {['ols', *ALTERNATIVES]}. "
-                             f"Got {self.method!r} instead.")
+                             f"Got {self.method!r} instead. Fix: use 'ols', PBRA's least squares.")
         indptr, indices, data, names = as_csr(X)
         y = check_outcome(y, len(indptr) - 1)
         w = np.ones(len(y)) if sample_weight is None else check_outcome(sample_weight, len(y), "sample_weight")
+        if (w < 0).any():
+            raise InputError(f"The 'sample_weight' parameter of CostModel.fit must be non-negative. Got "
+                             f"{float(w.min())!r} at row {int(np.argmin(w))}. Fix: weights are exposures in "
+                             "years, from 0 to 1.")
         cap = _cap_value(self.cap, y, w)
         cap_record = None
         if cap is not None:

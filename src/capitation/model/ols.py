@@ -80,7 +80,7 @@ def solve(stats: SufficientStats, *, on_aliased: str = "raise", tol: float = ALI
         if aliased.any():
             parts.append(f"{int(aliased.sum())} aliased column(s), exact combinations of earlier columns: "
                          f"{names[aliased][:10].tolist()}")
-        raise DesignError("The design cannot identify every coefficient: " + "; ".join(parts) + ". Fix: "
+        raise DesignError("The design 'X' cannot identify every coefficient: " + "; ".join(parts) + ". Fix: "
                           "remove or merge those columns (e.g. a reference level for fixed effects), or fit "
                           "with on_aliased='drop' to drop them and report them on the result.")
     if on_aliased not in ("raise", "drop"):

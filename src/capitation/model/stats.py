@@ -63,7 +63,8 @@ def check_outcome(y, n_rows: int, name: str = "y") -> np.ndarray:
     bad = ~np.isfinite(values)
     if bad.any():
         raise InputError(f"The {name!r} parameter holds NaN or infinity at {int(bad.sum()):,} row(s), first "
-                         f"at row {int(np.flatnonzero(bad)[0])}. Fix: fill or remove those people.")
+                         f"at row {int(np.flatnonzero(bad)[0])} ({float(values[bad][0])!r}). "
+                         "Fix: fill or remove those people.")
     return values
 
 
@@ -92,17 +93,22 @@ class SufficientStats:
     xtw1: np.ndarray
     moments: np.ndarray
     columns: tuple[str, ...]
+    roles: tuple[str, ...] | None = None
 
     @classmethod
-    def empty(cls, columns) -> SufficientStats:
+    def empty(cls, columns, roles=None) -> SufficientStats:
+        """Zero statistics for ``columns`` (with their ``roles``, when known)."""
         p = len(columns)
-        return cls(np.zeros((p, p)), np.zeros(p), np.zeros(p), np.zeros(4), tuple(columns))
+        return cls(np.zeros((p, p)), np.zeros(p), np.zeros(p), np.zeros(4), tuple(columns),
+                   None if roles is None else tuple(roles))
 
     @classmethod
     def from_design(cls, X, y, weights=None, *, block_size: int = BLOCK_SIZE) -> SufficientStats:
         """Statistics of design ``X``, outcome ``y`` and optional ``weights`` (e.g. exposure)."""
+        from ..features.matrix import FeatureMatrix
+
         indptr, indices, data, names = as_csr(X)
-        stats = cls.empty(names)
+        stats = cls.empty(names, X.columns["role"].tolist() if isinstance(X, FeatureMatrix) else None)
         stats.accumulate_csr(indptr, indices, data, y, weights, block_size=block_size)
         return stats
 
@@ -112,7 +118,7 @@ class SufficientStats:
         y = check_outcome(y, n_rows)
         w = np.ones(n_rows) if weights is None else check_outcome(weights, n_rows, "weights")
         if (w < 0).any():
-            raise InputError(f"The 'weights' parameter must be non-negative. Got {w.min()!r} at row "
+            raise InputError(f"The 'weights' parameter must be non-negative. Got {float(w.min())!r} at row "
                              f"{int(np.argmin(w))}. Fix: weights are exposures in years, from 0 to 1.")
         if len(indices) and (indices.min() < 0 or indices.max() >= len(self.columns)):
             raise InputError("The design's column indices do not fit the statistics' columns. "
@@ -128,7 +134,7 @@ class SufficientStats:
             raise SchemaError("Cannot add sufficient statistics of designs with different columns. "
                               "Fix: encode every part with the same FeatureSpec.")
         return SufficientStats(self.xtwx + other.xtwx, self.xtwy + other.xtwy, self.xtw1 + other.xtw1,
-                               self.moments + other.moments, self.columns)
+                               self.moments + other.moments, self.columns, self.roles or other.roles)
 
     @property
     def n(self) -> int:

@@ -48,16 +48,19 @@ def score(model, X: FeatureMatrix, *, neutralise: Sequence[str] | None = NEUTRAL
     >>> import pandas as pd
     >>> from capitation import CostModel, FeatureSpec, encode, score
     >>> people = pd.DataFrame({"person_id": [1, 2, 3, 4], "practice_code": ["A81001"] * 4,
-    ...                        "sex": ["F", "F", "M", "M"], "age": [30, 30, 80, 80],
+    ...                        "sex": ["F", "M", "F", "M"], "age": [30, 30, 80, 80],
     ...                        "lsoa_code": ["E01011959"] * 4, "cost": [100.0, 300.0, 900.0, 1100.0]})
-    >>> spec = FeatureSpec(diagnosis_grouping=None, age_bands=(0, 65))
+    >>> spec = FeatureSpec(diagnosis_grouping=None, age_bands=(0,))  # one band: a cell per sex
     >>> X = encode(spec, people)
     >>> model = CostModel().fit(X, people["cost"])
     >>> score(model, X).round(2).tolist()
-    [200.0, 200.0, 1000.0, 1000.0]
+    [500.0, 700.0, 500.0, 700.0]
     """
     if isinstance(model, CostModel) and getattr(model, "method", "ols") != "ols":
         return _score_alternative(model, X, neutralise, reference)
+    if isinstance(model, CostModel) and not hasattr(model, "result_"):
+        raise TypeError("The 'model' parameter of score is a CostModel that is not fitted. "
+                        "Fix: call model.fit(X, y) first, or load a saved model.")
     result = model.result_ if isinstance(model, CostModel) else model
     if not isinstance(result, FitResult):
         raise TypeError(f"The 'model' parameter of score must be a fitted CostModel or a FitResult. "
@@ -78,8 +81,8 @@ def _check_columns(X, names: list[str]) -> None:
     if X.column_names != names:
         extra = sorted(set(X.column_names) - set(names))[:5]
         missing = sorted(set(names) - set(X.column_names))[:5]
-        raise InputError(f"The design's columns differ from the model's: {len(X.column_names)} vs {len(names)} "
-                         f"columns; not in the model {extra}, missing {missing}. Fix: encode with the "
+        raise InputError(f"The design 'X' has columns that differ from the model's: {len(X.column_names)} vs "
+                         f"{len(names)} columns; not in the model {extra}, missing {missing}. Fix: encode with the "
                          "FeatureSpec used to fit the model.")
 
 

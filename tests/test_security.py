@@ -1,0 +1,103 @@
+"""Security and disclosure: no pickle or eval, no network, saved files checked, small numbers suppressed."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).parents[1] / "src" / "capitation"
+FORBIDDEN = {
+    "pickle": re.compile(r"^\s*(import|from)\s+(c?pickle|dill|cloudpickle|joblib|shelve|marshal)\b"),
+    "pickle use": re.compile(r"\b(c?pickle|dill|cloudpickle|joblib)\.(dumps?|loads?)\("),
+    "eval": re.compile(r"(?<![\w.])eval\("),
+    "exec": re.compile(r"(?<![\w.])exec\("),
+    "network import": re.compile(r"^\s*(import|from)\s+(socket|urllib|requests|http\.client|httpx|aiohttp|ftplib"
+                                 r"|smtplib)\b"),
+    "pickled arrays": re.compile(r"allow_pickle\s*=\s*True"),
+}
+
+
+def _source_files():
+    return sorted(SRC.rglob("*.py"))
+
+
+@pytest.mark.parametrize("rule", sorted(FORBIDDEN))
+def test_no_pickle_eval_exec_or_network_code_in_src(rule):
+    pattern = FORBIDDEN[rule]
+    hits = [f"{path.relative_to(SRC)}:{n}: {line.strip()}" for path in _source_files()
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
+    assert not hits, f"{rule} in src/capitation:\n" + "\n".join(hits)
+
+
+NO_NETWORK = textwrap.dedent("""
+    import socket, sys
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {{args!r}}")
+
+    socket.socket.connect = refuse
+    socket.socket.connect_ex = refuse
+    socket.create_connection = refuse
+    socket.getaddrinfo = refuse
+    sys.path.insert(0, {tests!r})
+    import capitation as cp
+    import capitation.persist, capitation.stream, capitation.report  # everything importable at run time
+    from conftest import make_people
+    people = make_people(300)
+    pop = cp.Population.from_frame(people)
+    X = cp.encode(cp.FeatureSpec(diagnosis_grouping=None, age_bands=(0, 40, 80)), pop)
+    model = cp.CostModel().fit(X, pop.cost / pop.exposure, sample_weight=pop.exposure)
+    alloc = cp.allocate(cp.aggregate(pop, cp.score(model, X)), 1_000_000)
+    assert int(alloc.practices.budget_pence.sum()) == 100_000_000
+    print("ok")
+""")
+
+
+def test_import_and_a_run_open_no_network_connection():
+    script = NO_NETWORK.format(tests=str(Path(__file__).parent))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2_000:]
+
+
+def test_saved_models_are_hashed_and_checked(tmp_path):
+    import json
+
+    import numpy as np
+
+    from capitation import CostModel
+    from capitation.errors import ModelFileError
+    from capitation.persist import load_model, save_model
+
+    X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    path = save_model(CostModel().fit(X, [100.0, 300.0, 140.0, 260.0]), tmp_path / "model.json")
+    document = json.loads(path.read_text())
+    assert len(document["content_sha256"]) == 64 and len(document["arrays"]["sha256"]) == 64
+    npz = path.with_suffix(".npz")
+    raw = npz.read_bytes()
+    npz.write_bytes(raw[:100] + bytes([raw[100] ^ 1]) + raw[101:])
+    with pytest.raises(ModelFileError, match=r"model\.npz.*sha256"):
+        load_model(path)
+
+
+def test_small_numbers_are_suppressed_by_default_in_published_tables():
+    import inspect
+
+    import pandas as pd
+
+    from capitation.report.suppress import suppress_small_numbers
+
+    table = pd.DataFrame({"registered": [12_000, 400], "deaths": [3, 9], "cost_per_head": [812.0, 655.0]},
+                         index=["A81001", "A81002"])
+    out = suppress_small_numbers(table, counts=["deaths"], lists={"registered": ["cost_per_head"]}).to_frame()
+    assert out.loc["A81001", "deaths"] == "[c]" and out.loc["A81002", "cost_per_head"] == "[c]"
+    defaults = inspect.signature(suppress_small_numbers).parameters
+    assert defaults["min_count"].default == 5
+    from capitation.report.html import build_report, write_report
+
+    for report in (build_report, write_report):  # on by default in the report
+        assert inspect.signature(report).parameters["suppress"].default is True
