@@ -80,6 +80,12 @@ def fitted():
     return pop, X, cp.CostModel().fit(X, pop.cost / pop.exposure, sample_weight=pop.exposure)
 
 
+def unspecified_model() -> cp.CostModel:
+    """A model fitted on a plain array: it has no FeatureSpec to encode new data with."""
+    pop, X, _ = fitted()
+    return cp.CostModel().fit(X.toarray(), pop.cost / pop.exposure, sample_weight=pop.exposure)
+
+
 def membership(drop: int = 0) -> cp.Membership:
     table = make_membership(people()["practice_code"].unique(), n_groups=2)
     return cp.Membership.from_frame(table.iloc[drop:])
@@ -436,7 +442,7 @@ def cases(tmp) -> list[Case]:
              lambda: _stream().fit_parquet(SPEC, parquet_people(tmp, p.iloc[:0], "none.parquet")), InputError,
              "'people'", None, "empty", FIX),
         Case("stream-score-without-spec", "stream.score_parquet",
-             lambda: _stream().score_parquet(fitted()[2], parquet_people(tmp, p)), InputError, "'spec'", None,
+             lambda: _stream().score_parquet(unspecified_model(), parquet_people(tmp, p)), InputError, "'spec'", None,
              "is None", FIX),
     ]
 

@@ -217,8 +217,21 @@ class CostModel(RegressorMixin, BaseEstimator):
             raise ValueError(f"The 'method' parameter of CostModel must be one of {['ols', *ALTERNATIVES]}. "
                              f"Got {self.method!r} instead. Fix: use 'ols', PBRA's least squares.")
         indptr, indices, data, names = as_csr(X)
+        if len(indptr) - 1 < 2:
+            raise InputError(f"CostModel needs at least 2 people; got n_samples={len(indptr) - 1}. "
+                             "Fix: fit on a population, not a person.")
+        if y is not None and np.asarray(y).ndim == 2 and np.asarray(y).shape[1] == 1:
+            import warnings
+
+            from sklearn.exceptions import DataConversionWarning
+
+            warnings.warn("A column-vector y was passed when a 1d array was expected; it is flattened.",
+                          DataConversionWarning, stacklevel=2)
         y = check_outcome(y, len(indptr) - 1)
         w = np.ones(len(y)) if sample_weight is None else check_outcome(sample_weight, len(y), "sample_weight")
+        if sample_weight is not None and not w.sum() > 0:
+            raise InputError("The 'sample_weight' parameter of CostModel.fit is zero for everyone, so no one "
+                             "counts. Fix: weights are exposures in years; at least one must be positive.")
         if (w < 0).any():
             raise InputError(f"The 'sample_weight' parameter of CostModel.fit must be non-negative. Got "
                              f"{float(w.min())!r} at row {int(np.argmin(w))}. Fix: weights are exposures in "
@@ -230,6 +243,7 @@ class CostModel(RegressorMixin, BaseEstimator):
             y = np.minimum(y, cap[0])
         self.feature_names_in_ = np.asarray(names, dtype=object)
         self.n_features_in_ = len(names)
+        self.spec_ = getattr(X, "spec", None)  # the fitted FeatureSpec, to encode new data and to save
         if self.method == "ols":
             result = fit_ols(X, y, w, cov_type=self.cov_type, on_aliased=self.on_aliased,
                              block_size=int(self.block_size))
@@ -254,10 +268,10 @@ class CostModel(RegressorMixin, BaseEstimator):
         from sklearn.utils.validation import check_is_fitted
 
         check_is_fitted(self, "n_features_in_")
-        indptr, indices, data, _ = as_csr(X)
-        if len(indices) and indices.max() >= self.n_features_in_:
-            raise InputError(f"X has a column index {int(indices.max())} but the model was fitted on "
-                             f"{self.n_features_in_} columns. Fix: encode with the spec used in fit.")
+        indptr, indices, data, names = as_csr(X)
+        if len(names) != self.n_features_in_:
+            raise InputError(f"X has {len(names)} features, but CostModel is expecting {self.n_features_in_} "
+                             "features as input. Fix: encode with the FeatureSpec used in fit.")
         if self.method != "ols":
             from .alternatives import predict_alternative
 
@@ -265,6 +279,19 @@ class CostModel(RegressorMixin, BaseEstimator):
         out = np.empty(len(indptr) - 1)
         score_csr(indptr, indices, data, self.coef_, out)
         return out
+
+    def save(self, path, **kwargs):
+        """Save the fitted model as JSON with an ``.npz`` beside it (see :func:`capitation.persist.save_model`)."""
+        from ..persist import save_model
+
+        return save_model(self, path, **kwargs)
+
+    @classmethod
+    def load(cls, path) -> CostModel:
+        """Load a model saved by :meth:`save`, refusing any file that fails its checks."""
+        from ..persist import load_model
+
+        return load_model(path)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

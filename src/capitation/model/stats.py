@@ -30,7 +30,13 @@ def as_csr(X):
     except ImportError:  # pragma: no cover - scipy comes with scikit-learn
         sparse = None
     if sparse is not None and sparse.issparse(X):
+        if X.shape[1] == 0:
+            raise InputError(f"The design 'X' has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required. "
+                             "Fix: encode at least the age–sex cells.")
         csr = sparse.csr_array(X)
+        if np.iscomplexobj(csr.data):
+            raise InputError("Complex data not supported: the design 'X' holds complex numbers. "
+                             "Fix: pass real values.")
         csr.sum_duplicates()
         csr.sort_indices()
         names = [f"x{j}" for j in range(csr.shape[1])]
@@ -38,9 +44,15 @@ def as_csr(X):
     array = np.asarray(X)
     if array.dtype == object:
         raise SchemaError("The design 'X' has object dtype. Fix: convert it to numbers, e.g. X.astype(float).")
-    if array.ndim != 2:
-        raise SchemaError(f"The design 'X' must be 2-D (people × columns). Got shape {array.shape}. "
-                          "Fix: reshape it, e.g. X.reshape(-1, 1) for one column.")
+    if array.ndim != 2:  # a shape problem is a value problem (ValueError), as scikit-learn expects
+        raise InputError(f"The design 'X' must be 2-D (people × columns). Got shape {array.shape}. "
+                         "Fix: Reshape your data, e.g. X.reshape(-1, 1) for one column.")
+    if array.shape[1] == 0:
+        raise InputError(f"The design 'X' has 0 feature(s) (shape={array.shape}) while a minimum of 1 is required. "
+                         "Fix: encode at least the age–sex cells.")
+    if np.iscomplexobj(array):
+        raise InputError("Complex data not supported: the design 'X' holds complex numbers. "
+                             "Fix: pass real values.")
     array = array.astype(np.float64)
     if not np.isfinite(array).all():
         raise InputError("The design 'X' holds NaN or infinity. Fix: fill or remove those values.")
@@ -53,9 +65,15 @@ def as_csr(X):
 
 def check_outcome(y, n_rows: int, name: str = "y") -> np.ndarray:
     """``y`` as contiguous float64 of length ``n_rows``, finite and non-negative."""
+    if y is None:
+        raise InputError(f"The estimator requires {name} to be passed, but the target {name} is None. "
+                         "Fix: pass the annual cost of each person.")
     values = np.asarray(y)
     if values.dtype == object:
         raise SchemaError(f"The {name!r} parameter has object dtype. Fix: pd.to_numeric({name}).")
+    if np.iscomplexobj(values):
+        raise InputError(f"Complex data not supported: the {name!r} parameter holds complex numbers. "
+                         "Fix: pass real values.")
     values = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
     if len(values) != n_rows:
         raise InputError(f"The {name!r} parameter has {len(values):,} values for {n_rows:,} design rows. "
