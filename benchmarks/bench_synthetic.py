@@ -1,0 +1,111 @@
+"""Speed, memory and realism of the Synthetic England generator.
+
+Run from the repository root::
+
+    python benchmarks/bench_synthetic.py sample            # 1% of England in memory (target < 10 s)
+    python benchmarks/bench_synthetic.py realism           # realism figures and the PBRA R² ladder
+    /usr/bin/time -v python benchmarks/bench_synthetic.py england --out /tmp/se   # all England streamed
+                                                           # (target < 10 min, peak RSS < 8 GB)
+
+Timings exclude numba compilation (a warm-up call on one practice runs first and its time is printed
+separately). ``realism`` estimates the person-level OLS on a 2% sample of the practices outside a validation
+set of 300 full-size practices (PBRA's design: an estimation sample of people, a validation sample of
+practices) and prints every figure recorded in ``docs/synthetic-england.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _warm():
+    from capitation.datasets.synthetic import synthetic_england
+
+    t = time.perf_counter()
+    synthetic_england(0.01, seed=0, practices=["A81001"])
+    return time.perf_counter() - t
+
+
+def bench_sample(fraction: float, seed: int, repeat: int) -> dict:
+    from capitation.datasets.synthetic import synthetic_england
+
+    out = {"warm_up_s": round(_warm(), 1)}
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        se = synthetic_england(fraction, seed=seed)
+        times.append(time.perf_counter() - t)
+    out.update({"fraction": fraction, "people": len(se.people), "diagnosis_rows": len(se.diagnoses),
+                "condition_rows": len(se.conditions), "best_s": round(min(times), 2),
+                "people_per_s": round(len(se.people) / min(times))})
+    return out
+
+
+def bench_england(path: Path, chunk: int, seed: int, n_practices: int | None) -> dict:
+    import pyarrow.dataset as ds
+
+    from capitation.datasets.synthetic import _reference, write_synthetic_england
+
+    out = {"warm_up_s": round(_warm(), 1)}
+    practices = None
+    if n_practices:
+        codes = np.sort(_reference()["frame"].query("year == '2025/26'")["practice_code"].to_numpy(str))
+        practices = list(codes[:n_practices])
+    if path.exists():
+        shutil.rmtree(path)
+    t = time.perf_counter()
+    write_synthetic_england(path, 1.0, seed=seed, chunk_practices=chunk, progress=True, practices=practices)
+    out["seconds"] = round(time.perf_counter() - t, 1)
+    for sub in ("people", "diagnoses", "conditions"):
+        out[f"{sub}_rows"] = ds.dataset(path / sub).count_rows()
+    out["size_gb"] = round(sum(f.stat().st_size for f in path.rglob("*.parquet")) / 1e9, 2)
+    return out
+
+
+def bench_realism(n_validation: int, fraction: float, seed: int) -> dict:
+    from capitation.datasets import _synthetic_checks as checks
+    from capitation.datasets.synthetic import _reference, synthetic_england
+
+    codes = _reference()["frame"].query("year == '2025/26'")["practice_code"].to_numpy(str)
+    pick = np.random.default_rng(42).choice(codes, n_validation, replace=False)
+    est = synthetic_england(fraction, seed=seed, practices=list(np.setdiff1d(codes, pick)))
+    val = synthetic_england(1.0, seed=seed, practices=list(pick))
+    out = {"estimation_people": len(est.people), "validation_practices": n_validation,
+           "validation_people": len(val.people)}
+    out.update(checks.realism(est))
+    out.update(checks.ladder(est, val))
+    out.update(checks.wp_correlation(val))
+    q = checks.qof_agreement(val)
+    out["qof_practice_correlation_min"] = min(v[0] for v in q.values())
+    out["qof_practice_correlation_median"] = float(np.median([v[0] for v in q.values()]))
+    return {k: (round(float(v), 4) if isinstance(v, (float, np.floating)) else int(v)) for k, v in out.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["sample", "england", "realism"])
+    parser.add_argument("--fraction", type=float, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--chunk", type=int, default=200, help="practices per chunk when streaming")
+    parser.add_argument("--validation", type=int, default=300, help="full-size validation practices")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/synthetic_england"))
+    parser.add_argument("--practices", type=int, default=None, help="only the first N practices (england)")
+    args = parser.parse_args()
+    if args.what == "sample":
+        res = bench_sample(args.fraction or 0.01, args.seed, args.repeat)
+    elif args.what == "england":
+        res = bench_england(args.out, args.chunk, args.seed, args.practices)
+    else:
+        res = bench_realism(args.validation, args.fraction or 0.02, args.seed)
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
