@@ -1,0 +1,228 @@
+"""The HTML report, its figures, small-number suppression and ``capitation report`` on given tables."""
+
+from __future__ import annotations
+
+import base64
+import re
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from capitation import CostModel, FeatureSpec, Membership, Population, aggregate, allocate, encode, score
+from capitation.allocation import budget_risk, explain_budgets, thousands
+from capitation.model import split_people, validate
+from capitation.report import (
+    BMJ_2011_LADDER,
+    SECTIONS,
+    actual_vs_predicted,
+    budget_risk_by_size,
+    budget_waterfall,
+    build_report,
+    consortium_budgets,
+    funnel_control_limits,
+    funnel_plot,
+    ladder_table,
+    model_ladder,
+    predictive_ratios,
+    suppress_small_numbers,
+    write_report,
+)
+from conftest import make_membership, make_people
+
+#: Sections that must carry a figure when every result is given.
+FIGURE_SECTIONS = ("ladder", "predictive-ratios", "actual-vs-predicted", "funnel", "consortium-budgets",
+                   "budget-risk", "waterfall")
+
+
+@pytest.fixture(scope="module")
+def results():
+    people = make_people(12_000, n_practices=30, seed=11)
+    pop = Population.from_frame(people)
+    groups = make_membership(people["practice_code"].unique(), n_groups=4)
+    membership = Membership.from_frame(groups, level="ICB")
+    fit_rows, val_rows = split_people(pop.n_people, 0.5, seed=2)
+    est, val = pop.take(fit_rows), pop.take(val_rows)
+    ladder, model, X = [], None, None
+    for name, bands in (("Age–sex, broad", (0, 45, 75)), ("Age–sex, fine", (0, 15, 45, 65, 75, 85))):
+        spec = FeatureSpec(diagnosis_grouping=None, age_bands=bands)
+        X = encode(spec, est)
+        model = CostModel().fit(X, est.cost / est.exposure, sample_weight=est.exposure)
+        V = encode(spec, val)
+        dims = {"sex": val.sex.astype(str), "age band": np.where(val.age < 65, "0–64", "65+")}
+        ladder.append(validate(model.predict(V), val.cost / val.exposure, val.exposure,
+                               practice_code=val.practice_code, groups=dims, label=name))
+    need = score(model, X)
+    agg = aggregate(est, need, membership=membership)
+    baseline = pd.Series([2.6e6, 2.4e6, 2.5e6, 2.5e6], index=sorted(groups["consortium_code"].unique()))
+    alloc = allocate(agg, 10_000_000, membership=membership, baseline=baseline)
+    y = est.cost / est.exposure
+    risk = budget_risk(need, est.practice_code, residuals=y - model.predict(X), n_resamples=20)
+    consortium = alloc.practices["consortium_code"].reindex(est.practice_code).to_numpy(dtype=object)
+    risk_c = budget_risk(need, consortium, residuals=y - model.predict(X), n_resamples=0)
+    explanation = explain_budgets(alloc, model, X, est.practice_code)
+    return {"validation": ladder[-1], "ladder": ladder, "allocation": alloc, "risk": risk, "risk_c": risk_c,
+            "explanation": explanation, "people": people, "groups": groups}
+
+
+def _sections(text: str) -> dict[str, str]:
+    return dict(re.findall(r'<section id="([^"]+)">(.*?)</section>', text, flags=re.S))
+
+
+def _pngs(text: str) -> list[bytes]:
+    return [base64.b64decode(b) for b in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)]
+
+
+def test_report_has_every_section_each_with_an_image(results, tmp_path):
+    path = write_report(tmp_path / "out" / "report.html", validation=results["validation"],
+                        ladder=results["ladder"], allocation=results["allocation"],
+                        risk={"practices": results["risk"], "ICBs": results["risk_c"]},
+                        explanation=results["explanation"], provenance={"data": "test population"},
+                        min_list_size=100)
+    text = path.read_text(encoding="utf-8")
+    sections = _sections(text)
+    assert list(sections) == list(SECTIONS)
+    for key in FIGURE_SECTIONS:
+        images = _pngs(sections[key])
+        assert len(images) == 1, key
+        assert images[0].startswith(b"\x89PNG\r\n\x1a\n") and len(images[0]) > 5_000, key
+    assert "Not included" not in text
+    # self-contained: no external stylesheets, scripts or images
+    assert not re.search(r'<(link|script)\b', text)
+    assert not re.search(r'src="(?!data:)', text)
+    assert "#005EB8" in text
+    assert "test population" in sections["method"]
+
+
+def test_consortium_table_in_thousands_with_exact_totals(results):
+    alloc = results["allocation"]
+    text = build_report(allocation=alloc)
+    table = _sections(text)["consortium-budgets"]
+    assert "Target allocation (£&#x27;000)" in table and "DfT (%)" in table
+    total = int(thousands([alloc.control_total_pence])[0])
+    assert f"{total:,}" in table
+    # every consortium's budget in £'000 (half up from pence), negatives in parentheses
+    for code, row in alloc.consortia.iterrows():
+        assert f"{int(thousands([int(row['budget_pence'])])[0]):,}" in table
+        gap = int(thousands([int(row["baseline_pence"] - row["budget_pence"])])[0])
+        shown = f"({abs(gap):,})" if gap < 0 else f"{gap:,}"
+        assert f">{shown}<" in table, code
+
+
+def test_missing_results_are_named_not_drawn(results):
+    text = build_report(validation=results["validation"])
+    sections = _sections(text)
+    assert list(sections) == list(SECTIONS)
+    assert "Not included" in sections["consortium-budgets"] and "Not included" in sections["waterfall"]
+    assert len(_pngs(sections["funnel"])) == 1
+    with pytest.raises(TypeError, match="'allocation' parameter"):
+        build_report(allocation=results["validation"])
+
+
+def test_practice_table_suppresses_small_numbers_by_default(results):
+    from capitation.report.html import _practice_section
+
+    alloc, n = results["allocation"], len(results["allocation"].practices)
+    table = _sections(build_report(allocation=alloc, min_list_size=10**6))["practices"]
+    assert table.count("[c]") == 3 * n + 1  # need index, budget, £ per head; and the note
+    assert "suppressed" in table
+    shown = _sections(build_report(allocation=alloc, suppress=False))["practices"]
+    assert "[c]" not in shown and "suppression is off" in shown
+    # default thresholds: test lists are ~400 people, all under 1,000
+    assert _sections(build_report(allocation=alloc))["practices"].count("[c]") == 3 * n + 1
+    # validation columns rest on the people validated (~200 per practice here)
+    both = _practice_section(alloc, results["validation"], True, 5, 150, None)
+    assert both.count("[c]") == 1
+    both = _practice_section(alloc, results["validation"], True, 5, 10**6, None)
+    assert both.count("[c]") == 6 * n + 1
+
+
+def test_suppress_small_numbers_by_hand():
+    t = pd.DataFrame({"registered": [12_000, 400, 5_000], "deaths": [3, 9, 0], "cost": [812.0, 655.0, 700.0],
+                      "budget": [1, 2, 3]}, index=["A81001", "A81002", "A81003"])
+    s = suppress_small_numbers(t, counts=["deaths"], lists={"registered": ["cost"]})
+    assert s.mask.to_numpy().tolist() == [[False, True, False, False], [False, False, True, False],
+                                          [False, False, False, False]]
+    assert np.isnan(s.table.loc["A81001", "deaths"]) and s.table.loc["A81003", "deaths"] == 0
+    assert s.parameters["cells"] == 2 and s.parameters["rows"] == 2
+    every = suppress_small_numbers(t, lists={"registered": None}, min_list_size=1_000)
+    assert every.mask.loc["A81002"].tolist() == [False, True, True, True]
+    zero = suppress_small_numbers(t, counts=["deaths"], suppress_zero=True)
+    assert zero.mask["deaths"].tolist() == [True, False, True]
+    with pytest.raises(Exception, match="not in the table"):
+        suppress_small_numbers(t, counts=["nope"])
+    with pytest.raises(ValueError, match="min_count"):
+        suppress_small_numbers(t, min_count=0)
+
+
+def test_each_plot_returns_a_figure_outside_pyplot(results):
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    before = plt.get_fignums()
+    figures = [
+        model_ladder(results["ladder"]),
+        model_ladder(ladder_table(results["ladder"]), benchmark=False),
+        predictive_ratios(results["validation"]),
+        predictive_ratios(results["validation"].predictive_ratios, ["sex"]),
+        actual_vs_predicted(results["validation"]),
+        funnel_plot(results["validation"]),
+        funnel_plot(results["validation"].practices, cv=results["risk"].cv_person, size="person_years"),
+        consortium_budgets(results["allocation"]),
+        budget_risk_by_size(results["risk"]),
+        budget_risk_by_size({"practices": results["risk"].table, "ICBs": results["risk_c"]}),
+        budget_waterfall(results["explanation"]),
+        budget_waterfall(results["explanation"].waterfall(), results["explanation"].table.index[0]),
+    ]
+    assert all(isinstance(f, Figure) for f in figures)
+    assert plt.get_fignums() == before
+    assert figures[0]._repr_png_().startswith(b"\x89PNG")  # shows itself in Jupyter without pyplot
+    with pytest.raises(Exception, match="not in the explanation"):
+        budget_waterfall(results["explanation"], "NOPE")
+
+
+def test_ladder_table_and_bmj_benchmark(results):
+    frame = ladder_table(results["ladder"])
+    assert frame["model"].tolist() == ["Age–sex, broad", "Age–sex, fine"]
+    assert frame["practice_r2"].iloc[1] == results["validation"].metrics["practice_r2"]
+    assert BMJ_2011_LADDER["practice_r2"].tolist() == [0.3444, 0.6084, 0.7437, 0.7851, 0.7735]
+    assert ladder_table({"a": results["validation"]})["model"].tolist() == ["a"]
+
+
+def test_funnel_limits_follow_the_formula():
+    lo, hi = funnel_control_limits([100, 10_000], cv=2.0, probability=0.998)
+    z = 3.090232306167813
+    np.testing.assert_allclose(hi, [1 + z * 2 / 10, 1 + z * 2 / 100])
+    np.testing.assert_allclose(lo, [max(0, 1 - z * 2 / 10), 1 - z * 2 / 100])
+    with pytest.raises(ValueError, match="'cv'"):
+        funnel_control_limits([10], cv=-1.0)
+
+
+def test_missing_matplotlib_says_how_to_install(monkeypatch):
+    from capitation.report import _mpl
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r'pip install "capitation\[report\]"'):
+        _mpl.require_matplotlib()
+
+
+def test_cli_report_on_given_tables(results, tmp_path, capsys):
+    from capitation.cli import main
+
+    people_csv = tmp_path / "people.csv"
+    results["people"].to_csv(people_csv, index=False)
+    groups_csv = tmp_path / "groups.csv"
+    results["groups"].to_csv(groups_csv, index=False)
+    out = tmp_path / "report.html"
+    status = main(["report", "--people", str(people_csv), "--membership", str(groups_csv), "--level", "ICB",
+                   "--control-total", "1000000", "--out", str(out), "--quiet"])
+    assert status == 0, capsys.readouterr().err
+    sections = _sections(out.read_text(encoding="utf-8"))
+    assert list(sections) == list(SECTIONS)
+    for key in ("predictive-ratios", "actual-vs-predicted", "funnel", "consortium-budgets", "budget-risk",
+                "waterfall"):
+        assert len(_pngs(sections[key])) == 1, key
+    assert "[c]" in sections["practices"]
