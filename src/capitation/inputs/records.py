@@ -47,7 +47,11 @@ def financial_year(value) -> str:
 
 
 def _categorical(frame: pd.DataFrame, name: str, column: str, allowed: tuple[str, ...]) -> np.ndarray:
-    values = frame[column].astype(object).map(lambda v: v.strip().lower() if isinstance(v, str) else v)
+    # Normalise each distinct value once: a few spellings repeated over millions of records.
+    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
+    clean = np.asarray([v.strip().lower() if isinstance(v, str) else v for v in uniques], dtype=object)
+    values = pd.Series(np.where(codes >= 0, clean[np.maximum(codes, 0)] if len(clean) else None, None),
+                       index=frame.index, dtype=object)
     ok = values.isin(allowed).to_numpy()
     if not ok.all():
         raise InputError(f"The {name!r} table's column {column!r} must be one of {list(allowed)}. Got "
