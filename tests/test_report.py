@@ -226,3 +226,28 @@ def test_cli_report_on_given_tables(results, tmp_path, capsys):
                 "waterfall"):
         assert len(_pngs(sections[key])) == 1, key
     assert "[c]" in sections["practices"]
+
+
+def test_result_methods_draw_and_write(tmp_path):
+    """The thin methods on results call the report functions (figures and the HTML report)."""
+    import numpy as np
+    import pandas as pd
+
+    from capitation import Membership, allocate
+    from capitation.model import validate
+
+    rng = np.random.default_rng(0)
+    codes = np.repeat([f"A{81001 + k}" for k in range(30)], 200)
+    actual = rng.gamma(0.3, 3_000, len(codes))
+    result = validate(actual * 0.2 + 700, actual, practice_code=codes,
+                      groups={"sex": rng.choice(["F", "M"], len(codes))})
+    for figure in (result.plot_predictive_ratios(), result.plot_actual_vs_predicted(), result.plot_funnel()):
+        assert figure.axes and figure.axes[0].has_data()
+    practices = [f"A{81001 + k}" for k in range(30)]
+    need = pd.Series(rng.uniform(500, 1_500, 30), index=practices)
+    members = Membership.from_frame(pd.DataFrame({"practice_code": practices,
+                                                  "consortium_code": [f"Q{k % 3}" for k in range(30)]}))
+    alloc = allocate(need, 1_000_000, membership=members, registered=pd.Series(1_000, index=practices))
+    assert alloc.plot().axes[0].has_data()
+    alloc.write_report(tmp_path / "report.html")
+    assert "data:image/png;base64" in (tmp_path / "report.html").read_text(encoding="utf-8")

@@ -73,6 +73,18 @@ class Allocation:
             raise ValueError(f"The 'units' parameter must be '£' or '£000'. Got {units!r}.")
         return table
 
+    def write_report(self, path, **kwargs):
+        """Write the self-contained HTML report of this allocation (see :func:`capitation.report.write_report`)."""
+        from ..report import write_report
+
+        return write_report(path, allocation=self, **kwargs)
+
+    def plot(self, **kwargs):
+        """Consortium budgets (with distance from target when there is a baseline), a matplotlib Figure."""
+        from ..report import consortium_budgets
+
+        return consortium_budgets(self, **kwargs)
+
     def summary(self) -> str:
         """Plain-text summary, with the consortium table when there is one."""
         p = self.practices

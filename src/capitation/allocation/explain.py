@@ -61,6 +61,12 @@ class BudgetExplanation:
             rows.append((code, "budget per head", "total", row["budget_per_head"], 0.0, row["budget_per_head"]))
         return pd.DataFrame(rows, columns=["consortium_code", "step", "kind", "value", "start", "end"])
 
+    def plot(self, consortium=None, **kwargs):
+        """A waterfall of one consortium's budget drivers (the furthest from average by default)."""
+        from ..report import budget_waterfall
+
+        return budget_waterfall(self, consortium, **kwargs)
+
     def summary(self) -> str:
         """The table, £ per head, in plain text."""
         columns = ["budget_per_head", *_ORDER]

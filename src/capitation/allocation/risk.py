@@ -120,6 +120,12 @@ class BudgetRisk:
         """The per-group table."""
         return self.table.copy()
 
+    def plot(self, **kwargs):
+        """Risk of overspending against list size, with the pooling curve (a matplotlib Figure)."""
+        from ..report import budget_risk_by_size
+
+        return budget_risk_by_size(self, **kwargs)
+
     def summary(self) -> str:
         """Risk in plain text, groups sorted by the analytic probability of overspending."""
         p = self.parameters

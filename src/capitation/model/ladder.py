@@ -61,6 +61,12 @@ class LadderResult:
         return "PBRA model ladder (ours vs BMJ 2011 Table 1)\n" + self.table[cols].to_string(
             float_format=lambda v: f"{v:.4f}")
 
+    def plot(self, **kwargs):
+        """The ladder beside the published figures (a matplotlib Figure)."""
+        from ..report import model_ladder
+
+        return model_ladder(self.table, **kwargs)
+
     def __repr__(self) -> str:
         return self.summary()
 

@@ -110,6 +110,30 @@ class ValidationResult:
         ]
         return "\n".join(lines)
 
+    def write_report(self, path, **kwargs):
+        """Write the self-contained HTML report of this validation (see :func:`capitation.report.write_report`)."""
+        from ..report import write_report
+
+        return write_report(path, validation=self, **kwargs)
+
+    def plot_predictive_ratios(self, **kwargs):
+        """Predictive ratios by group (a matplotlib Figure)."""
+        from ..report import predictive_ratios
+
+        return predictive_ratios(self, **kwargs)
+
+    def plot_actual_vs_predicted(self, **kwargs):
+        """Actual against predicted cost per head, practice by practice (a matplotlib Figure)."""
+        from ..report import actual_vs_predicted
+
+        return actual_vs_predicted(self, **kwargs)
+
+    def plot_funnel(self, **kwargs):
+        """Practice error against list size, with control limits (a matplotlib Figure)."""
+        from ..report import funnel_plot
+
+        return funnel_plot(self, **kwargs)
+
     def __repr__(self) -> str:
         m = self.metrics
         return f"ValidationResult({self.label}: person R²={m['person_r2']:.4f}, practice R²={m['practice_r2']:.4f})"
