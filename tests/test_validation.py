@@ -8,6 +8,7 @@ import pytest
 import statsmodels.api as sm
 
 from capitation import CostModel, FeatureSpec, Population, score
+from capitation.errors import InputError
 from capitation.model import split_people, split_practices, validate
 from conftest import make_people
 
@@ -138,3 +139,24 @@ def test_boosting_and_poisson_predict_sensibly(fitted_setup):
             np.average(y, weights=pop.exposure), rel=0.05)
     with pytest.raises(ValueError, match="'method' parameter"):
         CostModel(method="lasso").fit(X, y)
+
+
+def test_one_table_compares_estimators_on_the_same_validation_people(fitted_setup):
+    from capitation.model import compare_models
+
+    pop, _, X = fitted_setup
+    y = pop.cost / pop.exposure
+    fit_rows, valid_rows = split_people(pop.n_people, 0.5, seed=2)
+    comparison = compare_models(X, y, pop.exposure, practice_code=pop.practice_code, fit_rows=fit_rows,
+                                validation_rows=valid_rows, methods=("ols", "two_part", "poisson"),
+                                groups={"sex": np.where(pop.sex == 0, "F", "M")})
+    table = comparison.to_frame()
+    assert list(table.index) == ["ols", "two_part", "poisson"]
+    # the OLS row is exactly a validation of an OLS fit on the estimation half
+    ols = CostModel(on_aliased="drop").fit(X.take(fit_rows), y[fit_rows], sample_weight=pop.exposure[fit_rows])
+    check = validate(ols.predict(X.take(valid_rows)), y[valid_rows], pop.exposure[valid_rows],
+                     practice_code=pop.practice_code[valid_rows])
+    assert table.loc["ols", "person_r2"] == pytest.approx(check.metrics["person_r2"], rel=1e-12)
+    assert "Estimators on the same validation data" in comparison.summary()
+    with pytest.raises(InputError, match="overlap"):
+        compare_models(X, y, practice_code=pop.practice_code, fit_rows=fit_rows, validation_rows=fit_rows[:5])

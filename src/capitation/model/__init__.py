@@ -1,5 +1,6 @@
 """Step 3 of the pipeline: fit the person-level cost model from sufficient statistics, and validate it."""
 
+from .compare import ModelComparison, compare_models
 from .estimator import CostModel, fit_ols
 from .ladder import PUBLISHED_LADDER, LadderResult, pbra_ladder
 from .results import FitResult
@@ -12,8 +13,10 @@ __all__ = [
     "CostModel",
     "FitResult",
     "LadderResult",
+    "ModelComparison",
     "SufficientStats",
     "ValidationResult",
+    "compare_models",
     "fit_ols",
     "pbra_ladder",
     "split_people",
