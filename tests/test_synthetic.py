@@ -291,3 +291,29 @@ def test_practice_level_r2_ladder_and_weighted_population():
     assert 0.7 <= lad["practice_r2_area"] <= 0.88
     assert lad["practice_r2_age_sex"] < lad["practice_r2_diagnoses"] < lad["practice_r2_area"]
     assert checks.wp_correlation(val)["r_need_vs_ga_wp"] >= 0.85
+
+
+def test_the_library_pipeline_recovers_the_truth(sample):
+    """The same recovery through capitation's own path: the generator's grouping as a user mapping,
+    FeatureSpec, CostModel (HC1) — every category, register, need and supply coefficient near the truth."""
+    from capitation import CostModel, DiagnosisGrouping, FeatureSpec, Population, encode
+
+    truth = sample.truth.coefficients
+    grouping = DiagnosisGrouping.from_frame(sample.truth.grouping_frame())
+    spec = FeatureSpec(diagnosis_grouping=grouping, outcome_year=sample.outcome_year, conditions=P.REGISTERS,
+                       need=P.NEED_VARS, supply=P.SUPPLY_VARS, fixed_effects=("icb",))
+    pop = Population.from_frame(sample.people)
+    icb = sample.people.drop_duplicates("practice_code").set_index("practice_code")["icb_code"]
+    X = encode(spec, pop, diagnoses=sample.diagnoses, conditions=sample.conditions, areas=sample.areas,
+               groups={"icb": icb})
+    fit = CostModel(cov_type="HC1", on_aliased="drop").fit(X, pop.cost / pop.exposure,
+                                                          sample_weight=pop.exposure).result_
+    prefix = {"category": "dx:", "register": "gp:", "need": "need:", "supply": "supply:"}
+    rows = truth[truth["kind"].isin(list(prefix))]
+    names = [prefix[k] + t for k, t in zip(rows["kind"], rows["term"], strict=True)]
+    known = [n in fit.bse.index for n in names]
+    assert sum(known) >= len(names) - 2  # a category seen only in outpatient records cannot be estimated
+    estimate = fit.params.reindex(names)[known].to_numpy()
+    z = (estimate - rows["coef"].to_numpy()[known]) / fit.bse.reindex(names)[known].to_numpy()
+    assert np.abs(z).max() < 4.5, dict(zip(np.asarray(names)[known], np.round(z, 1), strict=True))
+    assert abs(z.mean()) < 0.6 and 0.5 < z.std() < 1.6
