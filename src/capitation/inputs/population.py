@@ -327,10 +327,12 @@ def _sex(frame: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
             f"with values like {raw.head(3).tolist()!r}. Numeric codes are ambiguous (ONS uses 1 = male, "
             "2 = female). Fix: frame['sex'].map({1: 'M', 2: 'F'}) after checking your source's convention."
         )
-    upper = raw.astype(object).where(raw.notna(), None).map(lambda v: v.strip().upper() if isinstance(v, str)
-                                                               else v)
-    codes = upper.map(SEX_CODES)
-    bad = codes.isna().to_numpy()
+    # Normalise each distinct spelling once, then look the codes up by position.
+    positions, spellings = pd.factorize(raw, use_na_sentinel=True)
+    known = np.asarray([SEX_CODES.get(v.strip().upper(), -1) if isinstance(v, str) else -1 for v in spellings],
+                       dtype=np.int64)
+    codes = np.where(positions >= 0, known[np.maximum(positions, 0)] if len(known) else -1, -1)
+    bad = codes < 0
     if bad.any():
         raise InputError(
             f"The 'people' table's column 'sex' must be one of 'F', 'M', 'female', 'male' (any case). Got "
@@ -338,5 +340,5 @@ def _sex(frame: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
             "Fix: map your codes to 'F'/'M'; the model's age-sex cells need one of the two (people recorded "
             "as indeterminate need a documented rule of yours)."
         )
-    return codes.to_numpy(dtype=np.int8)
+    return codes.astype(np.int8)
 

@@ -155,7 +155,8 @@ class DiagnosisTable:
                              "with no diagnosis; they carry no morbidity information.")
         fy = None
         if "fy" in frame.columns:
-            uniques, inverse = np.unique(frame["fy"].astype(str).to_numpy(), return_inverse=True)
+            # Hash the few distinct years rather than sort millions of strings.
+            inverse, uniques = pd.factorize(frame["fy"].astype(str), sort=False)
             fy = np.asarray([_year_of_column(u, frame, inverse, k, ids) for k, u in enumerate(uniques)],
                             dtype=object)[inverse]
         elif "date" in frame.columns:
