@@ -41,7 +41,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError, ModelFileError
-from .persist import sha256_path
+from .persist import _canonical, read_hashed_document, sha256_path
 
 __all__ = ["MANIFEST_FORMAT", "Manifest", "Reproduction", "read_manifest", "record_run", "reproduce"]
 
@@ -75,11 +75,6 @@ def environment() -> dict:
         except PackageNotFoundError:  # pragma: no cover - every one is a dependency
             env[name] = None
     return env
-
-
-def _canonical(document: dict) -> bytes:
-    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
 
 
 def _now() -> str:
@@ -218,27 +213,13 @@ def read_manifest(path) -> Manifest:
         The file is missing, not a manifest, of another format version, or edited after it was written.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"The manifest {str(path)!r} does not exist. Fix: check the path; write one with "
-                             "--manifest on capitation synth, fit, score or allocate.")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"The manifest {str(path)!r} is not JSON ({exc}). Fix: pass the file written by "
-                             "--manifest.") from None
-    if not isinstance(document, dict) or document.get("format") != _KIND:
-        raise ModelFileError(f"The file {str(path)!r} is not a capitation run manifest. Fix: pass the file written "
-                             "by --manifest.")
-    if document.get("format_version") != MANIFEST_FORMAT:
-        raise ModelFileError(f"The manifest {str(path)!r} has format version {document.get('format_version')!r}; "
-                             f"this version of capitation reads {MANIFEST_FORMAT}. Fix: reproduce it with the "
-                             "version that wrote it.")
-    recorded = document.pop(_HASH_KEY, None)
-    actual = hashlib.sha256(_canonical(document)).hexdigest()
-    if recorded != actual:
-        raise ModelFileError(f"The manifest {str(path)!r} fails its content hash (records {str(recorded)[:16]}..., "
-                             f"content hashes to {actual[:16]}...): it was edited after the run. Fix: restore the "
-                             "original manifest.")
+    document = read_hashed_document(
+        path, kind=_KIND, version=MANIFEST_FORMAT, what="manifest", label="capitation run manifest",
+        fix_missing="check the path; write one with --manifest on capitation synth, fit, score or allocate",
+        fix_foreign="pass the file written by --manifest",
+        fix_version="reproduce it with the version that wrote it",
+        fix_edited="restore the original manifest")
+    document.pop(_HASH_KEY)
     try:
         return Manifest(document["command"], document["parameters"], document["inputs"], document["outputs"],
                         document["environment"], document["created"], path)

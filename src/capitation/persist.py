@@ -102,6 +102,37 @@ def _canonical(document: dict) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
+def read_hashed_document(path, *, kind: str, version: int, what: str, label: str, fix_missing: str,
+                         fix_foreign: str, fix_version: str, fix_edited: str) -> dict:
+    """Read a JSON document that carries a hash of its own content, refusing anything doubtful.
+
+    Shared by saved models and run manifests: the file must exist, be JSON, declare ``format == kind`` and
+    ``format_version == version``, and its content must hash to the recorded ``content_sha256`` (any edit
+    after writing is caught). Each refusal is a :class:`ModelFileError` naming the file and the fix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError(f"The {what} {str(path)!r} does not exist. Fix: {fix_missing}.")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"The {what} {str(path)!r} is not JSON ({exc}). Fix: {fix_foreign}.") from None
+    if not isinstance(document, dict) or document.get("format") != kind:
+        raise ModelFileError(f"The file {str(path)!r} is not a {label} (no format {kind!r}). Fix: {fix_foreign}.")
+    if document.get("format_version") != version:
+        raise ModelFileError(f"The {what} {str(path)!r} has format version {document.get('format_version')!r}, "
+                             f"written by capitation {document.get('library_version')}; this version reads format "
+                             f"{version}. Fix: {fix_version}.")
+    recorded = document.pop(_HASH_KEY, None)
+    actual = hashlib.sha256(_canonical(document)).hexdigest()
+    if recorded != actual:
+        raise ModelFileError(f"The {what} {str(path)!r} fails its content hash: it records {str(recorded)[:16]}... "
+                             f"but its content hashes to {actual[:16]}..., so it was edited after it was written. "
+                             f"Fix: {fix_edited}.")
+    document[_HASH_KEY] = recorded
+    return document
+
+
 def training_fingerprint(result) -> str:
     """A hash of what the fit learned from its data: columns, people, person-years, sums of squares, means.
 
@@ -275,30 +306,12 @@ def read_model_document(path) -> dict:
     ModelFileError
         The file is missing, not JSON, not a capitation model, of another format version, or edited.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"The model file {str(path)!r} does not exist. Fix: check the path, or save a model "
-                             "with capitation fit / save_model.")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"The model file {str(path)!r} is not JSON ({exc}). Fix: pass the .json written by "
-                             "save_model, not the .npz beside it.") from None
-    if not isinstance(document, dict) or document.get("format") != _KIND:
-        raise ModelFileError(f"The file {str(path)!r} is not a saved capitation model (no format "
-                             f"{_KIND!r}). Fix: pass the .json written by save_model.")
-    if document.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"The model file {str(path)!r} has format version {document.get('format_version')!r}, "
-                             f"written by capitation {document.get('library_version')}; this version reads format "
-                             f"{FORMAT_VERSION}. Fix: load it with the version that saved it, or refit and save.")
-    recorded = document.pop(_HASH_KEY, None)
-    actual = hashlib.sha256(_canonical(document)).hexdigest()
-    if recorded != actual:
-        raise ModelFileError(f"The model file {str(path)!r} fails its content hash: it records "
-                             f"{str(recorded)[:16]}... but its content hashes to {actual[:16]}..., so it was "
-                             "edited after saving. Fix: restore the original file, or refit and save the model.")
-    document[_HASH_KEY] = recorded
-    return document
+    return read_hashed_document(
+        path, kind=_KIND, version=FORMAT_VERSION, what="model file", label="saved capitation model",
+        fix_missing="check the path, or save a model with capitation fit / save_model",
+        fix_foreign="pass the .json written by save_model, not the .npz beside it",
+        fix_version="load it with the version that saved it, or refit and save",
+        fix_edited="restore the original file, or refit and save the model")
 
 
 def load_model(path):
