@@ -24,7 +24,7 @@ import pandas as pd
 
 from ._progress import progress as _progress
 from ._validation import _plain
-from .aggregation.aggregate import Aggregation, aggregation_from_totals, exact_group_sum
+from .aggregation.aggregate import Aggregation, aggregation_from_totals, practice_totals
 from .aggregation.membership import Membership
 from .errors import InputError, SchemaError
 from .features.encode import encode
@@ -296,15 +296,7 @@ def score_parquet(model: CostModel, people, diagnoses=None, conditions=None, *, 
             pop = Population.from_frame(batch.people, outcome_year=spec.outcome_year)
             X = encode(spec, pop, diagnoses=batch.diagnoses, conditions=batch.conditions, areas=areas, groups=groups)
             need = score(model, X)
-            codes, practices = pd.factorize(pop.practice_code, sort=True)
-            codes = codes.astype(np.int32)
-            n = len(practices)
-            part = {"registered": np.bincount(codes, minlength=n).astype(np.int64),
-                    "person_years": exact_group_sum(pop.exposure, codes, n, "exposure"),
-                    "need": exact_group_sum(need, codes, n, "need")}
-            if pop.cost is not None:
-                part["cost"] = exact_group_sum(pop.cost, codes, n, "cost")
-            parts.append((np.asarray(practices, dtype=object), part))
+            parts.append(practice_totals(pop, need))
             if predictions is not None:
                 import pyarrow as pa
                 import pyarrow.parquet as pq
@@ -329,7 +321,7 @@ def score_parquet(model: CostModel, people, diagnoses=None, conditions=None, *, 
     # A practice's list may span batches: add its integer totals exactly.
     codes, practices = pd.factorize(np.concatenate([p for p, _ in parts]), sort=True)
     arrays: dict[str, np.ndarray | None] = {"cost": None}
-    for key in parts[0][1]:
+    for key in (k for k, v in parts[0][1].items() if v is not None):
         out = np.zeros(len(practices), dtype=np.int64)
         np.add.at(out, codes, np.concatenate([totals[key] for _, totals in parts]))
         arrays[key] = out

@@ -13,7 +13,8 @@ from ..errors import InputError
 from ..inputs import Population
 from .membership import Membership
 
-__all__ = ["FIXED_POINT_SCALE", "Aggregation", "aggregate", "aggregation_from_totals", "exact_group_sum"]
+__all__ = ["FIXED_POINT_SCALE", "Aggregation", "aggregate", "aggregation_from_totals", "exact_group_sum",
+           "practice_totals"]
 
 #: Person amounts are rounded to 1/2²⁰ of a pound (under a ten-thousandth of a penny) and summed as integers,
 #: which makes every total exact and independent of order, chunking and threads.
@@ -119,6 +120,16 @@ def aggregate(population: Population, need, *, membership: Membership | None = N
     if len(need) != population.n_people:
         raise InputError(f"The 'need' parameter has {len(need):,} values for {population.n_people:,} people. "
                          "Fix: score the same population, in the same order.")
+    practice_codes, totals = practice_totals(population, need)
+    return aggregation_from_totals(practice_codes, totals, membership=membership, unassigned=unassigned)
+
+
+def practice_totals(population: Population, need: np.ndarray) -> tuple[np.ndarray, dict]:
+    """Exact totals per practice of ``population``: people, and person-years, need and cost in fixed point.
+
+    Returns the practice codes (sorted) and a dict of int64 arrays in their order; ``cost`` is ``None``
+    without costs. Streamed runs add these batch by batch before :func:`aggregation_from_totals`.
+    """
     codes, practice_codes = pd.factorize(population.practice_code, sort=True)
     codes = codes.astype(np.int32)
     n = len(practice_codes)
@@ -130,8 +141,7 @@ def aggregate(population: Population, need, *, membership: Membership | None = N
         "need": exact_group_sum(need, codes, n, "need"),
         "cost": None if population.cost is None else exact_group_sum(population.cost, codes, n, "cost"),
     }
-    return aggregation_from_totals(np.asarray(practice_codes, dtype=object), totals, membership=membership,
-                                   unassigned=unassigned)
+    return np.asarray(practice_codes, dtype=object), totals
 
 
 def aggregation_from_totals(practice_codes: np.ndarray, totals: dict, *, membership: Membership | None = None,
