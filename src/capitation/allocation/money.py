@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["format_pounds", "split_pence", "to_pence"]
+__all__ = ["format_pounds", "pence_to_text", "split_pence", "to_pence"]
 
 #: The largest control total, in pence, whose budgets and their sums fit in int64.
 MAX_PENCE = 2**63 - 1
@@ -97,6 +97,21 @@ def split_pence(total_pence: int, weights: np.ndarray) -> np.ndarray:
     for position in sorted(range(len(w)), key=lambda i: -remainders[i])[:leftover]:
         quotients[position] += 1
     return np.asarray(quotients, dtype=np.int64)
+
+
+def pence_to_text(pence: int) -> str:
+    """Pence as an exact amount of pounds in plain text, for files: ``123456`` → ``'1234.56'``.
+
+    :func:`to_pence` reads it back exactly.
+
+    Examples
+    --------
+    >>> pence_to_text(123456), pence_to_text(-5)
+    ('1234.56', '-0.05')
+    """
+    sign = "-" if pence < 0 else ""
+    pounds, p = divmod(abs(int(pence)), 100)
+    return f"{sign}{pounds}.{p:02d}"
 
 
 def format_pounds(pence: int) -> str:

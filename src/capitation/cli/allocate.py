@@ -45,7 +45,9 @@ def _membership(args: argparse.Namespace):
 
 
 def _pounds(pence) -> list[str]:
-    return [f"{'-' if p < 0 else ''}{abs(int(p)) // 100}.{abs(int(p)) % 100:02d}" for p in pence]
+    from ..allocation.money import pence_to_text
+
+    return [pence_to_text(p) for p in pence]
 
 
 def _table(alloc, level: str):

@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .. import CostModel, FeatureSpec, Membership, Population, aggregate, allocate, encode, score
     from .._io import atomic_write_csv, atomic_write_text
-    from ..allocation.money import format_pounds
+    from ..allocation.money import format_pounds, pence_to_text
     from ..datasets import ATTRIBUTION, load_practices
     from ..datasets.synthetic import synthetic_england
 
@@ -83,11 +83,11 @@ def run(args: argparse.Namespace) -> int:
     say(f"\n  total      {alloc.control_total} to {len(alloc.practices):,} practices in {len(icb)} ICBs; "
         f"practice pence sum to the control total: {reconciles}")
 
-    icb_out = icb.assign(budget=icb["budget_pence"].map(lambda p: f"{p // 100}.{p % 100:02d}"),
+    icb_out = icb.assign(budget=icb["budget_pence"].map(pence_to_text),
                          budget_000=icb["budget_pence"] / 100_000)
     atomic_write_csv(out / "icb_budgets.csv", icb_out)
     practice_out = alloc.practices.assign(
-        budget=alloc.practices["budget_pence"].map(lambda p: f"{p // 100}.{p % 100:02d}"))
+        budget=alloc.practices["budget_pence"].map(pence_to_text))
     atomic_write_csv(out / "practice_budgets.csv", practice_out)
     atomic_write_csv(out / "coefficients.csv", fit.to_frame())
     atomic_write_text(out / "README.txt", (

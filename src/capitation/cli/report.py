@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         score,
     )
     from ..allocation import budget_risk, explain_budgets, published_need
-    from ..allocation.money import to_pence
+    from ..allocation.money import pence_to_text, to_pence
     from ..model import split_people, validate
     from ..report import write_report
 
@@ -229,7 +229,7 @@ def run(args: argparse.Namespace) -> int:
         sizes_practice = sizes_consortium = None
     n_sample = int(sample.practices["registered"].sum())
     q_sample = q_pence * n_sample // int(allocation.practices["registered"].sum())
-    alloc_sample = allocate(sample, f"{q_sample // 100}.{q_sample % 100:02d}", membership=icb_of,
+    alloc_sample = allocate(sample, pence_to_text(q_sample), membership=icb_of,
                             unassigned="line")
     explanation = explain_budgets(alloc_sample, model, X_est, pop_est.practice_code)
     say(f"  budgets    {allocation.control_total} to {len(allocation.practices):,} practices; pence reconcile: "
