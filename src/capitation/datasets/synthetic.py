@@ -45,21 +45,22 @@ import pyarrow.parquet as pq
 from capitation._kernels import synthetic as _k
 from capitation._progress import progress as _progress
 from capitation.datasets import _synthetic_params as P
+from capitation.datasets.practices import ATTRIBUTION
 from capitation.errors import InputError, UnknownCodeError
+from capitation.inputs.population import PRACTICE_CODE_PATTERN
+from capitation.inputs.records import financial_year
 
 __all__ = ["GroundTruth", "SyntheticEngland", "synthetic_england", "write_synthetic_england"]
 
 OUTCOME_YEARS = ("2023/24", "2024/25", "2025/26")
-ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
-_PRACTICE_RE = re.compile(r"^[A-Z]\d{5}$")
+_PRACTICE_RE = re.compile(PRACTICE_CODE_PATTERN)
 _SHIFT_GRID = np.linspace(-5.0, 5.0, 501)
 _TILT_GRID = np.linspace(-2.5, 2.5, 101)
 _PERSONS_PER_PRACTICE = 1_000_000
 
 
 def _fy(year: str, back: int) -> str:
-    start = int(year[:4]) - back
-    return f"{start}/{(start + 1) % 100:02d}"
+    return financial_year(int(year[:4]) - back)
 
 
 def _practice_key(codes: np.ndarray) -> np.ndarray:
