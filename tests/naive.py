@@ -44,3 +44,12 @@ def csr_to_dense(indptr, indices, data, n_columns):
         for k in range(indptr[i], indptr[i + 1]):
             out[i, indices[k]] += data[k]
     return out
+
+
+def distinct_pairs(rows, groups):
+    """Distinct (row, group) pairs in row-then-group order with their counts, by a dictionary."""
+    tally: dict[tuple[int, int], int] = {}
+    for r, g in zip(rows.tolist(), groups.tolist(), strict=True):
+        tally[(r, g)] = tally.get((r, g), 0) + 1
+    keys = sorted(tally)
+    return [k[0] for k in keys], [k[1] for k in keys], [tally[k] for k in keys]

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import naive
+from capitation._kernels.design import distinct_pairs
 from capitation._kernels.groupby import group_count, group_sum_fixed, regroup_sum
 from capitation._kernels.score import score_csr
 from capitation.aggregation import FIXED_POINT_SCALE, exact_group_sum
@@ -63,3 +64,14 @@ def test_count_and_regroup_kernels():
     up = np.zeros(2, dtype=np.int64)
     regroup_sum(out, parent, up)
     assert up.tolist() == [3, 1]
+
+
+@settings(max_examples=80, deadline=None)
+@given(n_rows=st.integers(1, 30), n_groups=st.integers(1, 12), n=st.integers(0, 400), seed=st.integers(0, 10_000))
+def test_distinct_pairs_equals_a_dictionary_tally(n_rows, n_groups, n, seed):
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, n_rows, n)
+    groups = rng.integers(0, n_groups, n)
+    out = [np.full(n, -7, dtype=np.int64) for _ in range(3)]
+    k = distinct_pairs(rows, groups, n_rows, n_groups, *out)
+    assert [o[:k].tolist() for o in out] == list(naive.distinct_pairs(rows, groups))

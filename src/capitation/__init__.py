@@ -61,7 +61,7 @@ def warmup() -> float:
 
     import numpy as np
 
-    from ._kernels.design import gram
+    from ._kernels.design import distinct_pairs, gram
     from ._kernels.groupby import group_count, group_sum_fixed, regroup_sum, to_fixed
     from ._kernels.score import score_csr
 
@@ -77,4 +77,6 @@ def warmup() -> float:
     group_count(codes, np.zeros(1, dtype=np.int64))
     regroup_sum(np.ones(2, dtype=np.int64), codes, np.zeros(1, dtype=np.int64))
     to_fixed(data, 2.0**20, np.empty(2, dtype=np.int64))
+    pairs = np.zeros(2, dtype=np.int64)
+    distinct_pairs(pairs, pairs, 1, 1, np.empty(2, np.int64), np.empty(2, np.int64), np.empty(2, np.int64))
     return time.perf_counter() - start

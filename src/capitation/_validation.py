@@ -23,6 +23,7 @@ __all__ = [
     "check_range",
     "check_unique",
     "describe_rows",
+    "factorize_column",
     "require_columns",
 ]
 
@@ -88,6 +89,22 @@ def describe_rows(frame_index, mask: np.ndarray, values, ids=None, id_name: str 
                      else f"row {_plain(label)}{who}: {_plain(values[pos])!r}")
     more = f" and {len(where) - _SHOW:,} more" if len(where) > _SHOW else ""
     return "; ".join(parts) + more
+
+
+def factorize_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a column and its distinct values, followed by ``None``.
+
+    ``uniques[codes]`` rebuilds the column with ``None`` for missing values (their code is ``-1``), so checks
+    and normalisation run once per distinct value rather than once per row. Categoricals (Parquet's
+    dictionary-encoded strings arrive so) are used as they are: nothing is hashed or converted.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = np.asarray(series.cat.codes)
+        uniques = series.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        uniques = np.asarray(uniques, dtype=object)
+    return codes, np.append(uniques, None)
 
 
 def _plain(value):

@@ -137,16 +137,16 @@ def _person_rows(spec: FeatureSpec, pop: Population, person_id, table: str, buil
     return rows
 
 
-def _flags(rows: np.ndarray, groups: np.ndarray, n_groups: int, values: str):
-    """Unique (row, group) pairs sorted by row then group, valued 1 (flags) or the number of records."""
-    pairs = rows * n_groups + groups
-    if values == "flag":
-        pairs = np.unique(pairs)
-        vals = np.ones(len(pairs))
-    else:
-        pairs, counts = np.unique(pairs, return_counts=True)
-        vals = counts.astype(np.float64)
-    return pairs // n_groups, pairs % n_groups, vals
+def _flags(rows: np.ndarray, groups: np.ndarray, n_rows: int, n_groups: int, values: str):
+    """Distinct (row, group) pairs sorted by row then group, valued 1 (flags) or the number of records."""
+    from .._kernels.design import distinct_pairs
+
+    n = len(rows)
+    out_rows, out_groups, counts = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    k = distinct_pairs(np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(groups, dtype=np.int64),
+                       n_rows, n_groups, out_rows, out_groups, counts)
+    vals = np.ones(k) if values == "flag" else counts[:k].astype(np.float64)
+    return out_rows[:k], out_groups[:k], vals
 
 
 def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder) -> None:
@@ -156,9 +156,9 @@ def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder)
     if diagnoses is None:
         return
     table = diagnoses if isinstance(diagnoses, DiagnosisTable) else DiagnosisTable.from_frame(diagnoses)
-    keep = np.isin(table.setting, spec.settings)
+    keep = _is_in(table.setting, spec.settings)
     builder.exclude("diagnoses_other_setting", (~keep).sum())
-    in_position = np.isin(table.position, spec.positions)
+    in_position = _is_in(table.position, spec.positions)
     builder.exclude("diagnoses_other_position", (keep & ~in_position).sum())
     keep &= in_position
     if spec.outcome_year is not None:
@@ -166,7 +166,7 @@ def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder)
             raise SchemaError(f"FeatureSpec(outcome_year={spec.outcome_year!r}) counts diagnoses from "
                               f"{list(spec.lookback)} only, but the 'diagnoses' table has no 'fy' column. "
                               "Fix: add the financial year of each record, or leave outcome_year unset.")
-        in_window = np.isin(table.fy, spec.lookback)
+        in_window = _is_in(table.fy, spec.lookback)
         builder.exclude("diagnoses_outside_window", (keep & ~in_window).sum())
         keep &= in_window
     rows = _person_rows(spec, pop, table.person_id[keep], "diagnoses", builder)
@@ -177,12 +177,17 @@ def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder)
     builder.exclude("diagnoses_malformed_code", grouped.n_malformed)
     builder.exclude("diagnoses_ungrouped_code", grouped.n_ungrouped)
     valid = (rows >= 0) & (grouped.codes >= 0)
-    r, g, v = _flags(rows[valid], grouped.codes[valid].astype(np.int64), n_groups, spec.diagnosis_values)
+    r, g, v = _flags(rows[valid], grouped.codes[valid], pop.n_people, n_groups, spec.diagnosis_values)
     if spec.hierarchies:
         keep = _apply_hierarchies(spec, r, g, pop.n_people)
         builder.exclude("diagnoses_superseded_by_hierarchy", (~keep).sum())
         r, g, v = r[keep], g[keep], v[keep]
     builder.add_entries(r, offset + g, v)
+
+
+def _is_in(values: pd.Categorical, allowed) -> np.ndarray:
+    """``values ∈ allowed`` row by row, decided once per category (missing values are not in)."""
+    return np.append(np.asarray(values.categories.isin(list(allowed))), False)[values.codes]
 
 
 def _malformed(table: DiagnosisTable, keep: np.ndarray) -> UnknownCodeError:
@@ -195,7 +200,7 @@ def _malformed(table: DiagnosisTable, keep: np.ndarray) -> UnknownCodeError:
     bad = keep & (codes.isin(bad_values) | codes.isna()).to_numpy()
     return UnknownCodeError(
         f"The 'diagnoses' table's column 'icd10' holds {int(bad.sum()):,} record(s) that are not ICD-10 codes: "
-        f"{describe_rows(None, bad, table.icd10, table.person_id)}. A code is a letter, two digits and an "
+        f"{describe_rows(None, bad, codes.to_numpy(), table.person_id)}. A code is a letter, two digits and an "
         "optional fourth character, with an optional dot (e.g. 'I21.9', 'J45X'). Fix: correct or remove those "
         "records, or pass FeatureSpec(on_malformed='ignore') to skip them and count them in "
         "FeatureMatrix.exclusions.")
@@ -220,7 +225,7 @@ def _conditions(spec: FeatureSpec, pop: Population, conditions, builder: _Builde
         raise InputError(f"FeatureSpec(conditions={spec.conditions!r}) needs a 'conditions' table. "
                          "Fix: pass conditions=..., or leave conditions out of the spec.")
     table = conditions if isinstance(conditions, ConditionTable) else ConditionTable.from_frame(conditions)
-    code = pd.Index(spec.conditions).get_indexer(table.register)
+    code = np.append(pd.Index(spec.conditions).get_indexer(table.register.categories), -1)[table.register.codes]
     builder.exclude("conditions_register_not_in_spec", (code < 0).sum())
     keep = code >= 0
     if table.date is not None and spec.outcome_year is not None:
@@ -230,7 +235,7 @@ def _conditions(spec: FeatureSpec, pop: Population, conditions, builder: _Builde
         keep &= ~late
     rows = _person_rows(spec, pop, table.person_id[keep], "conditions", builder)
     valid = rows >= 0
-    r, g, v = _flags(rows[valid], code[keep][valid].astype(np.int64), len(spec.conditions), "flag")
+    r, g, v = _flags(rows[valid], code[keep][valid], pop.n_people, len(spec.conditions), "flag")
     builder.add_entries(r, offset + g, v)
 
 

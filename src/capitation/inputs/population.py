@@ -14,6 +14,7 @@ from .._validation import (
     check_range,
     check_unique,
     describe_rows,
+    factorize_column,
     require_columns,
 )
 from ..errors import InputError, SchemaError, UnknownCodeError
@@ -112,12 +113,13 @@ class Population:
         ids = frame["person_id"].to_numpy()
         _check_ids(frame, ids)
 
-        practice = _strings(frame, "practice_code", ids)
+        practice, practice_codes, practice_uniques = _strings(frame, "practice_code", ids)
         lists = pd.DataFrame({"person_id": ids, "practice_code": practice})
         _check_one_list_each(lists)
         check_unique(frame, "people", "person_id", ids)
         if practice_pattern is not None:
-            bad = ~pd.Series(practice).str.fullmatch(practice_pattern).to_numpy(dtype=bool)
+            bad = ~pd.Series(practice_uniques[:-1], dtype=object).str.fullmatch(practice_pattern).to_numpy(
+                dtype=bool)[practice_codes]
             if bad.any():
                 raise InputError(
                     f"The 'people' table's column 'practice_code' must match {practice_pattern!r} (ODS codes "
@@ -146,7 +148,7 @@ class Population:
         check_range(frame, "people", "age", age, low=0, high=MAX_AGE, ids=ids,
                     fix="ages are completed years from 0 to 120; correct dates of birth")
         check_integer_valued(frame, "people", "age", age, ids)
-        lsoa = _strings(frame, "lsoa_code", ids)
+        lsoa = _strings(frame, "lsoa_code", ids)[0]
 
         if (exposure is not None and exposure not in frame.columns
                 and {"registration_start", "registration_end"} & set(frame.columns)):
@@ -296,42 +298,43 @@ def _check_one_list_each(lists: pd.DataFrame) -> None:
         )
 
 
-def _strings(frame: pd.DataFrame, column: str, ids: np.ndarray) -> np.ndarray:
+def _strings(frame: pd.DataFrame, column: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The column as an object array of strings, with its codes and distinct values (see factorize_column)."""
     series = frame[column]
-    if isinstance(series.dtype, pd.CategoricalDtype):  # Parquet's dictionary-encoded strings arrive so
-        series = series.astype(object)
-    values = series.to_numpy(dtype=object, na_value=None)
-    missing = pd.isna(series).to_numpy()
-    if missing.any():
-        raise InputError(f"The 'people' table's column {column!r} is missing in {int(missing.sum()):,} row(s): "
-                         f"{describe_rows(frame.index, missing, values, ids)}. Fix: fill it; people without "
-                         f"a {column} cannot be placed.")
-    if not (pd.api.types.is_string_dtype(series.dtype) or series.dtype == object):
+    kind = series.dtype.categories.dtype if isinstance(series.dtype, pd.CategoricalDtype) else series.dtype
+    if not (pd.api.types.is_string_dtype(kind) or pd.api.types.is_object_dtype(kind)):
         raise SchemaError(f"The 'people' table's column {column!r} must hold strings. Got dtype "
                           f"{series.dtype}. Fix: frame[{column!r}].astype(str).")
-    not_str = np.fromiter((not isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    codes, uniques = factorize_column(series)
+    values = uniques[codes]
+    missing = codes < 0
+    if missing.any():
+        raise InputError(f"The 'people' table's column {column!r} is missing in {int(missing.sum()):,} row(s): "
+                         f"{describe_rows(frame.index, missing, series.to_numpy(object), ids)}. Fix: fill it; "
+                         f"people without "
+                         f"a {column} cannot be placed.")
+    not_str = np.fromiter((not isinstance(v, str) for v in uniques), dtype=bool, count=len(uniques))[codes]
     if not_str.any():
         raise SchemaError(f"The 'people' table's column {column!r} must hold strings. Got other types in "
                           f"{int(not_str.sum()):,} row(s): {describe_rows(frame.index, not_str, values, ids)}. "
                           f"Fix: frame[{column!r}].astype(str).")
-    return values
+    return values, codes, uniques
 
 
 def _sex(frame: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
     raw = frame["sex"]
-    if isinstance(raw.dtype, pd.CategoricalDtype):
-        raw = raw.astype(object)
-    if not (pd.api.types.is_string_dtype(raw.dtype) or raw.dtype == object):
+    kind = raw.dtype.categories.dtype if isinstance(raw.dtype, pd.CategoricalDtype) else raw.dtype
+    if not (pd.api.types.is_string_dtype(kind) or pd.api.types.is_object_dtype(kind)):
         raise InputError(
             f"The 'people' table's column 'sex' must be 'F' or 'M' (or 'female'/'male'). Got dtype {raw.dtype} "
             f"with values like {raw.head(3).tolist()!r}. Numeric codes are ambiguous (ONS uses 1 = male, "
             "2 = female). Fix: frame['sex'].map({1: 'M', 2: 'F'}) after checking your source's convention."
         )
     # Normalise each distinct spelling once, then look the codes up by position.
-    positions, spellings = pd.factorize(raw, use_na_sentinel=True)
+    positions, spellings = factorize_column(raw)
     known = np.asarray([SEX_CODES.get(v.strip().upper(), -1) if isinstance(v, str) else -1 for v in spellings],
                        dtype=np.int64)
-    codes = np.where(positions >= 0, known[np.maximum(positions, 0)] if len(known) else -1, -1)
+    codes = known[positions]  # the trailing None (missing) maps to -1
     bad = codes < 0
     if bad.any():
         raise InputError(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .._validation import as_frame, describe_rows, require_columns
+from .._validation import as_frame, describe_rows, factorize_column, require_columns
 from ..errors import InputError, SchemaError
 
 __all__ = ["POSITIONS", "SETTINGS", "ConditionTable", "DiagnosisTable", "financial_year"]
@@ -46,22 +46,31 @@ def financial_year(value) -> str:
     return f"{start}/{(start + 1) % 100:02d}"
 
 
-def _categorical(frame: pd.DataFrame, name: str, column: str, allowed: tuple[str, ...]) -> np.ndarray:
-    # Normalise each distinct value once: a few spellings repeated over millions of records.
-    codes, uniques = pd.factorize(frame[column], use_na_sentinel=True)
-    clean = np.asarray([v.strip().lower() if isinstance(v, str) else v for v in uniques], dtype=object)
-    values = pd.Series(np.where(codes >= 0, clean[np.maximum(codes, 0)] if len(clean) else None, None),
-                       index=frame.index, dtype=object)
-    ok = values.isin(allowed).to_numpy()
-    if not ok.all():
+def _categorical(frame: pd.DataFrame, name: str, column: str, allowed: tuple[str, ...]) -> pd.Categorical:
+    # Normalise each distinct spelling once: a few spellings repeated over millions of records.
+    codes, uniques = factorize_column(frame[column])
+    lookup = {a: k for k, a in enumerate(allowed)}
+    position = np.asarray([lookup.get(v.strip().lower(), -1) if isinstance(v, str) else -1 for v in uniques],
+                          dtype=np.int8)[codes]
+    bad = position < 0
+    if bad.any():
         raise InputError(f"The {name!r} table's column {column!r} must be one of {list(allowed)}. Got "
-                         f"{int((~ok).sum()):,} other value(s): "
-                         f"{describe_rows(frame.index, ~ok, frame[column].to_numpy(object))}. "
+                         f"{int(bad.sum()):,} other value(s): "
+                         f"{describe_rows(frame.index, bad, frame[column].to_numpy(object))}. "
                          "Fix: map your source's codes to these names.")
-    return values.to_numpy(dtype=object)
+    return pd.Categorical.from_codes(position, categories=list(allowed))
 
 
-def _financial_year_of_dates(frame: pd.DataFrame, name: str) -> np.ndarray:
+def _recoded(codes: np.ndarray, labels) -> pd.Categorical:
+    """A Categorical of ``labels[codes]`` whose categories are the distinct labels (two spellings may agree).
+
+    A ``None`` label (a value no row uses) becomes a missing value.
+    """
+    merged, categories = pd.factorize(np.asarray(labels, dtype=object), use_na_sentinel=True)
+    return pd.Categorical.from_codes(merged[codes], categories=pd.Index(categories, dtype=object))
+
+
+def _financial_year_of_dates(frame: pd.DataFrame, name: str) -> pd.Categorical:
     """Financial year (April to March) of each date in ``frame['date']``."""
     try:
         dates = pd.to_datetime(frame["date"], errors="raise")
@@ -75,7 +84,7 @@ def _financial_year_of_dates(frame: pd.DataFrame, name: str) -> np.ndarray:
                          "Fix: fill the dates, or give 'fy' instead.")
     start = (dates.dt.year - (dates.dt.month < 4).astype(int)).to_numpy()
     uniques, inverse = np.unique(start, return_inverse=True)
-    return np.asarray([financial_year(int(u)) for u in uniques], dtype=object)[inverse]
+    return pd.Categorical.from_codes(inverse.astype(np.int32), categories=[financial_year(int(u)) for u in uniques])
 
 
 def _ids(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -108,21 +117,24 @@ class DiagnosisTable:
     Attributes
     ----------
     person_id : ndarray
-    icd10 : ndarray of object
-        Codes as recorded (normalised later by the diagnosis grouping).
-    fy : ndarray of object or None
+    icd10 : pandas.Categorical
+        Codes as recorded (normalised later by the diagnosis grouping, once per distinct code).
+    fy : pandas.Categorical or None
         Financial year of the activity, ``'2024/25'`` form.
-    setting : ndarray of object
+    setting : pandas.Categorical
         ``'inpatient'``, ``'outpatient'`` or ``'ae'`` (``'inpatient'`` when the column is absent).
-    position : ndarray of object
+    position : pandas.Categorical
         ``'primary'`` or ``'secondary'`` (``'primary'`` when the column is absent).
+
+    The text columns are Categoricals so that millions of records cost one small integer each and every
+    check runs once per distinct value; Parquet's dictionary-encoded columns are used without conversion.
     """
 
     person_id: np.ndarray
-    icd10: np.ndarray
-    fy: np.ndarray | None
-    setting: np.ndarray
-    position: np.ndarray
+    icd10: pd.Categorical
+    fy: pd.Categorical | None
+    setting: pd.Categorical
+    position: pd.Categorical
 
     @classmethod
     def from_frame(cls, diagnoses) -> DiagnosisTable:
@@ -147,26 +159,30 @@ class DiagnosisTable:
         frame = as_frame(diagnoses, "diagnoses")
         require_columns(frame, "diagnoses", ("person_id", "icd10"))
         ids = _ids(frame, "diagnoses")
-        codes = frame["icd10"].to_numpy(dtype=object, na_value=None)
-        missing = pd.isna(frame["icd10"]).to_numpy()
+        codes, uniques = factorize_column(frame["icd10"])
+        missing = codes < 0
         if missing.any():
+            shown = describe_rows(frame.index, missing, frame["icd10"].to_numpy(object), ids)
             raise InputError(f"The 'diagnoses' table's column 'icd10' is missing in {int(missing.sum()):,} "
-                             f"row(s): {describe_rows(frame.index, missing, codes, ids)}. Fix: drop records "
-                             "with no diagnosis; they carry no morbidity information.")
+                             f"row(s): {shown}. Fix: drop records with no diagnosis; they carry no morbidity "
+                             "information.")
+        # Codes stay as recorded (the grouping normalises each distinct one), as a Categorical.
+        icd10 = pd.Categorical.from_codes(codes, categories=pd.Index(uniques[:-1], dtype=object))
         fy = None
         if "fy" in frame.columns:
-            # Hash the few distinct years rather than sort millions of strings.
-            inverse, uniques = pd.factorize(frame["fy"].astype(str), sort=False)
-            fy = np.asarray([_year_of_column(u, frame, inverse, k, ids) for k, u in enumerate(uniques)],
-                            dtype=object)[inverse]
+            codes, uniques = factorize_column(frame["fy"])
+            codes = np.where(codes < 0, len(uniques) - 1, codes)  # missing: the trailing None, refused below
+            used = np.bincount(codes, minlength=len(uniques)) > 0
+            fy = _recoded(codes, [_year_of_column(u, frame, codes, k, ids) if used[k] else None
+                                  for k, u in enumerate(uniques)])
         elif "date" in frame.columns:
             fy = _financial_year_of_dates(frame, "diagnoses")
         n = len(frame)
         setting = (_categorical(frame, "diagnoses", "setting", SETTINGS) if "setting" in frame.columns
-                   else np.full(n, "inpatient", dtype=object))
+                   else pd.Categorical.from_codes(np.zeros(n, np.int8), categories=list(SETTINGS)))
         position = (_categorical(frame, "diagnoses", "position", POSITIONS) if "position" in frame.columns
-                    else np.full(n, "primary", dtype=object))
-        return cls(person_id=ids, icd10=codes, fy=fy, setting=setting, position=position)
+                    else pd.Categorical.from_codes(np.zeros(n, np.int8), categories=list(POSITIONS)))
+        return cls(person_id=ids, icd10=icd10, fy=fy, setting=setting, position=position)
 
     def __len__(self) -> int:
         return len(self.person_id)
@@ -177,7 +193,7 @@ class ConditionTable:
     """Conditions recorded by GPs (e.g. QOF registers), one row per person and register."""
 
     person_id: np.ndarray
-    register: np.ndarray
+    register: pd.Categorical
     date: np.ndarray | None = None
 
     @classmethod
@@ -201,13 +217,13 @@ class ConditionTable:
         frame = as_frame(conditions, "conditions")
         require_columns(frame, "conditions", ("person_id", "register"))
         ids = _ids(frame, "conditions")
-        registers = frame["register"].astype(object)
-        missing = registers.isna().to_numpy()
+        codes, uniques = factorize_column(frame["register"])
+        missing = codes < 0
         if missing.any():
             raise InputError(f"The 'conditions' table's column 'register' is missing in {int(missing.sum()):,} "
-                             f"row(s): {describe_rows(frame.index, missing, registers.to_numpy())}. "
+                             f"row(s): {describe_rows(frame.index, missing, frame['register'].to_numpy(object))}. "
                              "Fix: drop rows with no register.")
-        registers = registers.map(lambda v: str(v).strip().upper()).to_numpy(dtype=object)
+        registers = _recoded(codes, [str(v).strip().upper() for v in uniques[:-1]] + [None])
         date = None
         if "date" in frame.columns:
             try:
