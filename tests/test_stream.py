@@ -90,3 +90,69 @@ def test_truncated_file_is_named(dataset, tmp_path):
     path.write_bytes(path.read_bytes()[:1_000])
     with pytest.raises(InputError, match=r"people\.parquet"):
         list(iter_batches(path))
+
+
+def test_prefetching_yields_the_same_batches_as_reading_in_turn(dataset):
+    root, _, _ = dataset
+    ahead = list(iter_batches(root / "people", root / "diagnoses", batch_rows=9_000))
+    in_turn = list(iter_batches(root / "people", root / "diagnoses", batch_rows=9_000, prefetch=False))
+    assert len(ahead) == len(in_turn)
+    for a, b in zip(ahead, in_turn, strict=True):
+        pd.testing.assert_frame_equal(a.people, b.people)
+        pd.testing.assert_frame_equal(a.diagnoses, b.diagnoses)
+
+
+def test_records_of_people_missing_from_the_list_are_refused_or_counted_not_lost(tmp_path, dataset):
+    # A record whose person_id falls between two batches' people must reach encode, as in memory.
+    _, people, diagnoses = dataset
+    gone = people.person_id.iloc[[5, BLOCK_SIZE, len(people) - 1]].to_numpy()  # inside, at a boundary, last
+    (tmp_path / "people").mkdir()
+    listed = people[~people.person_id.isin(gone)]
+    listed.to_parquet(tmp_path / "people" / "part-0.parquet")
+    diagnoses.to_parquet(tmp_path / "diagnoses.parquet")
+    lenient = FeatureSpec(outcome_year="2025/26", on_unknown_person="ignore")
+    in_memory = encode(lenient, Population.from_frame(listed), diagnoses=diagnoses).exclusions
+    orphans = in_memory["diagnoses_unknown_person"]  # those not already out of the window or setting
+    assert orphans > 0
+    from capitation.errors import UnknownCodeError
+
+    with pytest.raises(UnknownCodeError, match="not in the population"):
+        fit_parquet(SPEC, tmp_path / "people", tmp_path / "diagnoses.parquet", batch_rows=BLOCK_SIZE,
+                    on_aliased="drop")
+    counted = 0
+    for batch in iter_batches(tmp_path / "people", tmp_path / "diagnoses.parquet", batch_rows=BLOCK_SIZE):
+        X = encode(lenient, Population.from_frame(batch.people), diagnoses=batch.diagnoses)
+        counted += X.exclusions.get("diagnoses_unknown_person", 0)
+    assert counted == orphans
+
+
+def test_prefetching_passes_on_errors_and_stops_when_the_caller_stops():
+    import threading
+
+    from capitation.stream import _prefetched
+
+    def items():
+        yield 1
+        yield 2
+        raise ValueError("broken third item")
+
+    got = []
+    with pytest.raises(ValueError, match="broken third item"):
+        for item in _prefetched(items()):
+            got.append(item)
+    assert got == [1, 2]
+
+    produced = []
+
+    def endless():
+        k = 0
+        while True:
+            produced.append(k)
+            yield k
+            k += 1
+
+    stream = _prefetched(endless())
+    assert next(stream) == 0
+    stream.close()
+    assert not any(t.name == "capitation-prefetch" for t in threading.enumerate())
+    assert len(produced) <= 3  # the one taken, one waiting, one being made

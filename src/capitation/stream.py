@@ -103,22 +103,30 @@ def _guarded(batches, name: str):
         yield item
 
 
-def _records(dataset, columns, lo, hi, ids, name: str = "records") -> pd.DataFrame:
+def _records(dataset, columns, after, upto, name: str = "records") -> pd.DataFrame:
+    """Records with ``after < person_id <= upto`` (``None``: unbounded), so batches share out every record."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
+    bounds = [b for b in (None if after is None else ds.field("person_id") > after,
+                          None if upto is None else ds.field("person_id") <= upto) if b is not None]
+    where = None
+    for bound in bounds:
+        where = bound if where is None else where & bound
     try:
-        table = dataset.to_table(columns=columns,
-                                 filter=(ds.field("person_id") >= lo) & (ds.field("person_id") <= hi))
+        return dataset.to_table(columns=columns, filter=where).to_pandas()
     except (pa.ArrowInvalid, OSError) as exc:
         raise _unreadable(name, exc) from exc
-    frame = table.to_pandas()
-    return frame[frame["person_id"].isin(ids)].reset_index(drop=True) if len(frame) else frame
 
 
 def iter_batches(people, diagnoses=None, conditions=None, *, batch_rows: int = DEFAULT_BATCH_ROWS,
-                 progress: bool | None = None) -> Iterator[Batch]:
+                 progress: bool | None = None, prefetch: bool = True) -> Iterator[Batch]:
     """Yield people in batches of exactly ``batch_rows`` (the last one shorter), with their records.
+
+    Batch ``k`` holds the records whose ``person_id`` lies after the last person of batch ``k - 1`` and up to
+    its own last person (the first and last batches are open-ended), so every record lands in exactly one
+    batch; a record of someone missing from ``people`` reaches :func:`~capitation.encode`, which refuses it
+    or counts it, just as in memory.
 
     Parameters
     ----------
@@ -129,10 +137,25 @@ def iter_batches(people, diagnoses=None, conditions=None, *, batch_rows: int = D
         bit-identical to in-memory ones.
     progress : bool, optional
         Show a progress bar (default: on an interactive terminal).
+    prefetch : bool, default True
+        Read the next batch on a background thread while the caller works on this one (pyarrow reads
+        release the GIL, so on two cores reading costs almost no wall time). At most three batches are in
+        memory at once: the caller's, one waiting and one being read.
 
     Yields
     ------
     Batch
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from capitation.datasets.synthetic import write_synthetic_england
+    >>> from capitation.stream import iter_batches
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     se = write_synthetic_england(d + "/se", 0.05, practices=["A81001"], progress=False)
+    ...     sizes = [len(b.people) for b in iter_batches(se / "people", se / "diagnoses", batch_rows=100)]
+    >>> sizes[0], sum(sizes[:-1]) == 100 * (len(sizes) - 1)
+    (100, True)
     """
     if not isinstance(batch_rows, (int, np.integer)) or batch_rows < 1:
         raise InputError(f"The 'batch_rows' parameter must be a positive integer. Got {batch_rows!r}. "
@@ -148,41 +171,107 @@ def iter_batches(people, diagnoses=None, conditions=None, *, batch_rows: int = D
     gp_cols = None if gp_ds is None else _columns(gp_ds, "conditions", ("person_id", "register", "date"),
                                                    ("person_id", "register"))
     total = _count_rows(people_ds)
-    pending: list[pd.DataFrame] = []
+    batches = _read_batches(people_ds, people_cols, dx_ds, dx_cols, gp_ds, gp_cols, total, int(batch_rows),
+                            progress)
+    return _prefetched(batches) if prefetch else batches
+
+
+def _read_batches(people_ds, people_cols, dx_ds, dx_cols, gp_ds, gp_cols, total: int, batch_rows: int,
+                  progress) -> Iterator[Batch]:
+    import pyarrow as pa
+
+    after = None  # the last person_id of the previous batch
+    emitted = 0
+
+    def emit(people: pa.Table) -> Batch:
+        nonlocal after, emitted
+        emitted += people.num_rows
+        upto = None if emitted >= total else people.column("person_id")[-1].as_py()
+        batch = Batch(people.to_pandas(),
+                      None if dx_ds is None else _records(dx_ds, dx_cols, after, upto, "diagnoses"),
+                      None if gp_ds is None else _records(gp_ds, gp_cols, after, upto, "conditions"))
+        after = upto
+        return batch
+
+    # People are sliced as Arrow record batches and converted once per batch: converting pieces and
+    # concatenating them in pandas would turn dictionary columns with different dictionaries into objects.
+    pending: list = []
     held = 0
     last_id = None
-
-    def emit(frame: pd.DataFrame) -> Batch:
-        ids = frame["person_id"].to_numpy()
-        lo, hi = ids[0], ids[-1]
-        return Batch(frame,
-                     None if dx_ds is None else _records(dx_ds, dx_cols, lo, hi, ids, "diagnoses"),
-                     None if gp_ds is None else _records(gp_ds, gp_cols, lo, hi, ids, "conditions"))
-
-    scanner = people_ds.to_batches(columns=people_cols, batch_size=min(batch_rows, 1 << 20))
+    step = min(batch_rows, 1 << 20)
+    scanner = people_ds.to_batches(columns=people_cols, batch_size=step)
     for record_batch in _progress(_guarded(scanner, "people"), desc="people", enabled=progress, unit="batch",
-                                  total=-(-total // min(batch_rows, 1 << 20))):
-        frame = record_batch.to_pandas()
-        if not len(frame):
+                                  total=-(-total // step)):
+        if not record_batch.num_rows:
             continue
-        ids = frame["person_id"].to_numpy()
+        ids = record_batch.column("person_id").to_numpy()
         if (np.diff(ids) <= 0).any() or (last_id is not None and ids[0] <= last_id):
             seq = ids if last_id is None else np.r_[[last_id], ids]
-            step = int(np.flatnonzero(np.diff(seq) <= 0)[0])
+            bad = int(np.flatnonzero(np.diff(seq) <= 0)[0])
             raise InputError(f"The 'people' dataset is not sorted by increasing person_id (person_id "
-                             f"{_plain(seq[step + 1])!r} follows {_plain(seq[step])!r}), which streaming needs to "
+                             f"{_plain(seq[bad + 1])!r} follows {_plain(seq[bad])!r}), which streaming needs to "
                              "find each batch's records. Fix: sort people (and their records) by person_id, or "
                              "write them with capitation.datasets.synthetic.write_synthetic_england.")
         last_id = ids[-1]
-        pending.append(frame)
-        held += len(frame)
+        pending.append(record_batch)
+        held += record_batch.num_rows
         while held >= batch_rows:
-            joined = pd.concat(pending, ignore_index=True)
-            yield emit(joined.iloc[:batch_rows].reset_index(drop=True))
-            rest = joined.iloc[batch_rows:].reset_index(drop=True)
-            pending, held = ([rest], len(rest)) if len(rest) else ([], 0)
+            joined = pa.Table.from_batches(pending)
+            yield emit(joined.slice(0, batch_rows))
+            rest = joined.slice(batch_rows)
+            pending, held = rest.to_batches(), rest.num_rows
     if held:
-        yield emit(pd.concat(pending, ignore_index=True))
+        yield emit(pa.Table.from_batches(pending))
+
+
+def _prefetched(items: Iterator, depth: int = 1) -> Iterator:
+    """Yield from ``items`` while a background thread produces up to ``depth`` items ahead.
+
+    Errors raised while producing are raised here, in order; stopping early (``close()``, an error in the
+    caller) stops the producer after the item it is working on.
+    """
+    import queue
+    import threading
+
+    box: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def offer(item) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+            offer((done, None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            offer((None, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=produce, name="capitation-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = box.get()
+            if exc is not None:
+                raise exc
+            if item is done:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _fitted_spec(spec: FeatureSpec, groups) -> FeatureSpec:
