@@ -61,22 +61,21 @@ def warmup() -> float:
 
     import numpy as np
 
+    from ._config import readonly
     from ._kernels.design import distinct_pairs, gram
-    from ._kernels.groupby import group_count, group_sum_fixed, regroup_sum, to_fixed
+    from ._kernels.groupby import group_count, group_sum_fixed, regroup_sum
     from ._kernels.score import score_csr
 
     start = time.perf_counter()
-    indptr = np.array([0, 1, 2], dtype=np.int64)
-    indices = np.array([0, 1], dtype=np.int32)
-    data = np.ones(2)
-    y = np.ones(2)
+    # Kernels take read-only inputs (capitation._config.readonly): compile exactly that signature.
+    indptr, indices = readonly(np.array([0, 1, 2], dtype=np.int64)), readonly(np.array([0, 1], dtype=np.int32))
+    data = y = readonly(np.ones(2))
     gram(indptr, indices, data, y, y, 2, 1, np.zeros((2, 2)), np.zeros(2), np.zeros(2), np.zeros(4))
-    score_csr(indptr, indices, data, np.ones(2), np.empty(2))
-    codes = np.array([0, -1], dtype=np.int32)
+    score_csr(indptr, indices, data, y, np.empty(2))
+    codes = readonly(np.array([0, -1], dtype=np.int32))
     group_sum_fixed(data, codes, 2.0**20, 1, np.zeros(1, dtype=np.int64))
     group_count(codes, np.zeros(1, dtype=np.int64))
-    regroup_sum(np.ones(2, dtype=np.int64), codes, np.zeros(1, dtype=np.int64))
-    to_fixed(data, 2.0**20, np.empty(2, dtype=np.int64))
-    pairs = np.zeros(2, dtype=np.int64)
+    regroup_sum(readonly(np.ones(2, dtype=np.int64)), codes, np.zeros(1, dtype=np.int64))
+    pairs = readonly(np.zeros(2, dtype=np.int64))
     distinct_pairs(pairs, pairs, 1, 1, np.empty(2, np.int64), np.empty(2, np.int64), np.empty(2, np.int64))
     return time.perf_counter() - start

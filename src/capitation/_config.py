@@ -17,8 +17,9 @@ import warnings
 from collections.abc import Iterator
 
 import numba
+import numpy as np
 
-__all__ = ["CACHE", "FASTMATH", "NJIT_FLAGS", "PARALLEL_FLAGS", "threads"]
+__all__ = ["CACHE", "FASTMATH", "NJIT_FLAGS", "PARALLEL_FLAGS", "readonly", "threads"]
 
 FASTMATH: bool = False
 
@@ -36,6 +37,18 @@ NJIT_FLAGS: dict = {"nogil": True, "fastmath": FASTMATH, "cache": CACHE, "error_
 #: in other projects (pynndescent PR #175).
 PARALLEL_FLAGS: dict = {"nogil": True, "fastmath": FASTMATH, "cache": False, "parallel": True,
                         "error_model": "numpy"}
+
+
+def readonly(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array`` (no copy): the form in which every kernel takes its inputs.
+
+    numba compiles a separate version of a kernel for read-only arrays, and a compilation costs seconds.
+    Frozen results hold read-only arrays while fresh ones are writeable, so callers pass every kernel input
+    through here: one signature, the one :func:`capitation.warmup` compiles, whatever the caller holds.
+    """
+    view = array.view()
+    view.flags.writeable = False
+    return view
 
 
 @contextlib.contextmanager

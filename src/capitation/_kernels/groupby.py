@@ -14,13 +14,6 @@ import numpy as np
 from .._config import NJIT_FLAGS, PARALLEL_FLAGS
 
 
-@numba.njit(**NJIT_FLAGS)
-def to_fixed(values, scale, out):
-    """``out[i] = round(values[i] * scale)`` as int64 (round half to even)."""
-    for i in range(values.shape[0]):
-        out[i] = np.int64(np.rint(values[i] * scale))
-
-
 @numba.njit(**PARALLEL_FLAGS)
 def group_sum_fixed(values, codes, scale, block_size, out):
     """Add ``round(values * scale)`` into ``out[codes]`` (int64), skipping negative codes."""

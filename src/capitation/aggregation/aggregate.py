@@ -8,6 +8,7 @@ import numba
 import numpy as np
 import pandas as pd
 
+from .._config import readonly
 from .._kernels.groupby import group_count, group_sum_fixed, regroup_sum
 from ..errors import InputError
 from ..inputs import Population
@@ -39,7 +40,8 @@ def exact_group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int, name: 
                          "Fix: express them in thousands of pounds.")
     out = np.zeros(n_groups, dtype=np.int64)
     block = max(65_536, -(-len(values) // (4 * numba.get_num_threads())))
-    group_sum_fixed(values, np.ascontiguousarray(codes, dtype=np.int32), FIXED_POINT_SCALE, block, out)
+    group_sum_fixed(readonly(np.ascontiguousarray(values, dtype=np.float64)),
+                    readonly(np.ascontiguousarray(codes, dtype=np.int32)), FIXED_POINT_SCALE, block, out)
     return out
 
 
@@ -134,7 +136,7 @@ def practice_totals(population: Population, need: np.ndarray) -> tuple[np.ndarra
     codes = codes.astype(np.int32)
     n = len(practice_codes)
     registered = np.zeros(n, dtype=np.int64)
-    group_count(codes, registered)
+    group_count(readonly(codes), registered)
     totals = {
         "registered": registered,
         "person_years": exact_group_sum(population.exposure, codes, n, "exposure"),
@@ -181,7 +183,7 @@ def _consortia(parent, totals: dict, membership: Membership) -> pd.DataFrame:
         if values is None:
             continue
         out = np.zeros(k, dtype=np.int64)
-        regroup_sum(np.ascontiguousarray(values, dtype=np.int64), codes, out)
+        regroup_sum(readonly(np.ascontiguousarray(values, dtype=np.int64)), readonly(codes), out)
         table[column] = out if column == "registered" else out / FIXED_POINT_SCALE
     table["need_per_head"] = table["need"] / table["registered"]
     if "cost" in table:

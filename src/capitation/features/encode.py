@@ -139,12 +139,14 @@ def _person_rows(spec: FeatureSpec, pop: Population, person_id, table: str, buil
 
 def _flags(rows: np.ndarray, groups: np.ndarray, n_rows: int, n_groups: int, values: str):
     """Distinct (row, group) pairs sorted by row then group, valued 1 (flags) or the number of records."""
+    from .._config import readonly
     from .._kernels.design import distinct_pairs
 
     n = len(rows)
     out_rows, out_groups, counts = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-    k = distinct_pairs(np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(groups, dtype=np.int64),
-                       n_rows, n_groups, out_rows, out_groups, counts)
+    k = distinct_pairs(readonly(np.ascontiguousarray(rows, dtype=np.int64)),
+                       readonly(np.ascontiguousarray(groups, dtype=np.int64)), n_rows, n_groups, out_rows, out_groups,
+                       counts)
     vals = np.ones(k) if values == "flag" else counts[:k].astype(np.float64)
     return out_rows[:k], out_groups[:k], vals
 

@@ -8,12 +8,13 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin
 
+from .._config import readonly
 from .._kernels.design import gram
 from .._kernels.score import score_csr
 from ..errors import InputError
 from .ols import solve
 from .results import FitResult
-from .stats import BLOCK_SIZE, SufficientStats, as_csr, check_outcome
+from .stats import BLOCK_SIZE, SufficientStats, _kernel_design, as_csr, check_outcome
 
 __all__ = ["CostModel", "fit_ols", "result_from_stats"]
 
@@ -79,11 +80,11 @@ def fit_ols(X, y, weights=None, *, cov_type: str = "nonrobust", on_aliased: str 
         return result
     # HC1 needs the residuals: a second pass. Its meat Σ (w e)² x xᵀ is a Gram matrix weighted by (w e)².
     fitted = np.empty(n_rows)
-    score_csr(indptr, indices, data, result.params.to_numpy(), fitted)
+    score_csr(*_kernel_design(indptr, indices, data), readonly(result.params.to_numpy(dtype=np.float64)), fitted)
     u = w * (y - fitted)
     meat = SufficientStats.empty(names)
-    gram(indptr, indices, data, u * u, np.zeros(n_rows), len(names), block_size, meat.xtwx, meat.xtwy,
-         meat.xtw1, meat.moments)
+    gram(*_kernel_design(indptr, indices, data), readonly(u * u), readonly(np.zeros(n_rows)), len(names),
+         block_size, meat.xtwx, meat.xtwy, meat.xtw1, meat.moments)
     kept = pd.Index(names).get_indexer(result.cov.index)
     bread = result.cov.to_numpy() / result.scale  # (XᵀWX)⁻¹ over the identified columns
     cov = (result.n / result.df_resid) * (bread @ meat.gram[np.ix_(kept, kept)] @ bread)
@@ -277,7 +278,7 @@ class CostModel(RegressorMixin, BaseEstimator):
 
             return predict_alternative(self.estimator_, indptr, indices, data, self.n_features_in_)
         out = np.empty(len(indptr) - 1)
-        score_csr(indptr, indices, data, self.coef_, out)
+        score_csr(*_kernel_design(indptr, indices, data), readonly(np.asarray(self.coef_, dtype=np.float64)), out)
         return out
 
     def save(self, path, **kwargs):

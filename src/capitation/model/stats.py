@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._config import readonly
 from .._kernels.design import gram
 from ..errors import InputError, SchemaError
 
@@ -13,6 +14,13 @@ __all__ = ["BLOCK_SIZE", "SufficientStats", "as_csr"]
 
 #: Rows per block of the Gram kernel. Results depend on it (floating-point order), never on threads.
 BLOCK_SIZE = 32_768
+
+
+def _kernel_design(indptr, indices, data):
+    """CSR arrays as the kernels take them: contiguous int64 / int32 / float64, read-only views."""
+    return (readonly(np.ascontiguousarray(indptr, dtype=np.int64)),
+            readonly(np.ascontiguousarray(indices, dtype=np.int32)),
+            readonly(np.ascontiguousarray(data, dtype=np.float64)))
 
 
 def as_csr(X):
@@ -141,8 +149,8 @@ class SufficientStats:
         if len(indices) and (indices.min() < 0 or indices.max() >= len(self.columns)):
             raise InputError("The design's column indices do not fit the statistics' columns. "
                              "Fix: encode every chunk with the same fitted FeatureSpec.")
-        gram(np.ascontiguousarray(indptr, dtype=np.int64), np.ascontiguousarray(indices, dtype=np.int32),
-             np.ascontiguousarray(data, dtype=np.float64), w, y, len(self.columns), block_size,
+        gram(*_kernel_design(indptr, indices, data), readonly(np.ascontiguousarray(w, dtype=np.float64)),
+             readonly(np.ascontiguousarray(y, dtype=np.float64)), len(self.columns), block_size,
              self.xtwx, self.xtwy, self.xtw1, self.moments)
 
     def __add__(self, other: SufficientStats) -> SufficientStats:

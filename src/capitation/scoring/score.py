@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._config import readonly
 from .._kernels.score import score_csr
 from ..errors import InputError
 from ..features.matrix import FeatureMatrix
@@ -68,7 +69,8 @@ def score(model, X: FeatureMatrix, *, neutralise: Sequence[str] | None = NEUTRAL
     _check_columns(X, list(result.params.index))
     coef, constant = neutralised_coefficients(result, neutralise, reference)
     out = np.empty(X.n_rows)
-    score_csr(X.indptr, X.indices, X.data, coef, out)
+    score_csr(readonly(X.indptr), readonly(X.indices), readonly(X.data),
+              readonly(np.ascontiguousarray(coef, dtype=np.float64)), out)
     if constant:
         out += constant
     return out
