@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import shutil
 import time
 from pathlib import Path
@@ -60,11 +61,12 @@ def bench_england(path: Path, chunk: int, seed: int, n_practices: int | None) ->
     if path.exists():
         shutil.rmtree(path)
     t = time.perf_counter()
-    write_synthetic_england(path, 1.0, seed=seed, chunk_practices=chunk, progress=True, practices=practices)
+    write_synthetic_england(path, 1.0, seed=seed, chunk_practices=chunk, progress=None, practices=practices)
     out["seconds"] = round(time.perf_counter() - t, 1)
     for sub in ("people", "diagnoses", "conditions"):
         out[f"{sub}_rows"] = ds.dataset(path / sub).count_rows()
     out["size_gb"] = round(sum(f.stat().st_size for f in path.rglob("*.parquet")) / 1e9, 2)
+    out["peak_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)
     return out
 
 
