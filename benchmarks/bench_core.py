@@ -39,6 +39,24 @@ def synthetic_design(n: int, p: int, seed: int = 0):
     return indptr, indices, data, y, w
 
 
+def peak_memory_gb() -> float:
+    """Peak resident memory of this process in GB.
+
+    Linux's VmHWM where there is one: ``ru_maxrss`` survives ``exec``, so a benchmark started by a process
+    that was large would report its parent's peak as its own.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / 1e9
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
+
+
 def timed(fn, repeat=3):
     best = np.inf
     for _ in range(repeat):

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import time
 from pathlib import Path
+
+from bench_core import peak_memory_gb
 
 DIAGNOSIS_COLUMNS = ["person_id", "icd10", "fy", "setting", "position"]
 
@@ -34,20 +35,20 @@ def measure(dataset: Path, batch_rows: int | None = None, outcome_year: str = "2
     for sub, columns in (("people", list(PEOPLE_COLUMNS)), ("diagnoses", DIAGNOSIS_COLUMNS)):
         for record_batch in ds.dataset(dataset / sub, format="parquet").to_batches(columns=columns):
             rows += record_batch.num_rows
-    out.update(read_s=time.perf_counter() - start, rows_read=rows)
+    out.update(read_s=time.perf_counter() - start, rows_read=rows, peak_after_read_gb=peak_memory_gb())
 
     start = time.perf_counter()
     model = fit_parquet(FeatureSpec(outcome_year=outcome_year), dataset / "people", dataset / "diagnoses",
                         batch_rows=out["batch_rows"], on_aliased="drop", progress=False)
     out.update(fit_s=time.perf_counter() - start, people=model.result_.n, columns=len(model.result_.params),
-               rsquared=model.result_.rsquared)
+               rsquared=model.result_.rsquared, peak_after_fit_gb=peak_memory_gb())
 
     start = time.perf_counter()
     totals = score_parquet(model, dataset / "people", dataset / "diagnoses",
                            membership=Membership.nhs_england(outcome_year), unassigned="line",
                            batch_rows=out["batch_rows"], progress=False)
     out.update(score_s=time.perf_counter() - start, practices=len(totals.practices),
-               peak_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6)
+               peak_gb=peak_memory_gb())
     return out
 
 
@@ -67,7 +68,7 @@ def main() -> None:
     print(f"streamed fit: {res['people']:,} people, {res['columns']} columns, R² {res['rsquared']:.4f}, "
           f"{res['fit_s']:.1f} s ({res['people'] / res['fit_s'] / 1e6:.2f}M people/s)")
     print(f"streamed scoring + exact practice and ICB totals: {res['practices']:,} practices, {res['score_s']:.1f} s")
-    print(f"peak memory (max RSS): {res['peak_gb']:.2f} GB")
+    print(f"peak memory (VmHWM): {res['peak_gb']:.2f} GB")
 
 
 if __name__ == "__main__":

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import shutil
 import time
 from pathlib import Path
 
 import numpy as np
+from bench_core import peak_memory_gb
 
 
 def _warm():
@@ -66,7 +66,7 @@ def bench_england(path: Path, chunk: int, seed: int, n_practices: int | None) ->
     for sub in ("people", "diagnoses", "conditions"):
         out[f"{sub}_rows"] = ds.dataset(path / sub).count_rows()
     out["size_gb"] = round(sum(f.stat().st_size for f in path.rglob("*.parquet")) / 1e9, 2)
-    out["peak_gb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)
+    out["peak_gb"] = round(peak_memory_gb(), 2)
     return out
 
 
