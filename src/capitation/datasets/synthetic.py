@@ -617,7 +617,17 @@ def _generate(plan: _Plan, sel: np.ndarray, fraction: float, seed: int, list_inf
 # arrays -> Arrow tables
 # ----------------------------------------------------------------------------------------------------------
 def _dict(indices: np.ndarray, values: np.ndarray) -> pa.DictionaryArray:
-    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32)), pa.array(values, type=pa.string()))
+    """``values[indices]`` as a dictionary array whose dictionary holds each value once.
+
+    Repeated dictionary values (the code strings repeat: 'I10X' written as three characters is also the stem
+    'I10') made pyarrow size the Parquet dictionary page for every entry but write each value once, leaving
+    uninitialised memory in the file: the same data gave different bytes from run to run.
+    """
+    codes, uniques = pd.factorize(np.asarray(values))
+    if len(uniques) < len(values):
+        indices = codes[indices]
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(indices).astype(np.int32)),
+                                          pa.array(np.asarray(uniques, dtype=object), type=pa.string()))
 
 
 def _people_table(plan: _Plan, g: dict) -> pa.Table:
