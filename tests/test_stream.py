@@ -156,3 +156,22 @@ def test_prefetching_passes_on_errors_and_stops_when_the_caller_stops():
     stream.close()
     assert not any(t.name == "capitation-prefetch" for t in threading.enumerate())
     assert len(produced) <= 3  # the one taken, one waiting, one being made
+
+
+def test_string_person_ids_stream_like_integers(tmp_path, dataset):
+    _, people, diagnoses = dataset
+    as_text = {pid: f"P{k:09d}" for k, pid in enumerate(people.person_id)}  # sorted as text and as numbers
+    people = people.assign(person_id=people.person_id.map(as_text))
+    diagnoses = diagnoses.assign(person_id=diagnoses.person_id.map(as_text))
+    people.to_parquet(tmp_path / "people.parquet", row_group_size=5_000)
+    diagnoses.to_parquet(tmp_path / "diagnoses.parquet", row_group_size=4_000)
+    pop = Population.from_frame(people)
+    whole = fit_ols(encode(SPEC, pop, diagnoses=diagnoses), pop.cost / pop.exposure, pop.exposure,
+                    on_aliased="drop")
+    streamed = fit_parquet(SPEC, tmp_path / "people.parquet", tmp_path / "diagnoses.parquet", batch_rows=BLOCK_SIZE,
+                           on_aliased="drop")
+    np.testing.assert_array_equal(streamed.coef_, whole.params.to_numpy())
+    shuffled = people.iloc[::-1]
+    shuffled.to_parquet(tmp_path / "unsorted.parquet")
+    with pytest.raises(InputError, match="not sorted by increasing person_id"):
+        list(iter_batches(tmp_path / "unsorted.parquet"))

@@ -204,10 +204,10 @@ def _read_batches(people_ds, people_cols, dx_ds, dx_cols, gp_ds, gp_cols, total:
                                   total=-(-total // step)):
         if not record_batch.num_rows:
             continue
-        ids = record_batch.column("person_id").to_numpy()
-        if (np.diff(ids) <= 0).any() or (last_id is not None and ids[0] <= last_id):
-            seq = ids if last_id is None else np.r_[[last_id], ids]
-            bad = int(np.flatnonzero(np.diff(seq) <= 0)[0])
+        ids = record_batch.column("person_id").to_numpy(zero_copy_only=False)  # integers or strings
+        if (ids[1:] <= ids[:-1]).any() or (last_id is not None and ids[0] <= last_id):
+            seq = ids if last_id is None else np.r_[np.asarray([last_id], dtype=ids.dtype), ids]
+            bad = int(np.flatnonzero(seq[1:] <= seq[:-1])[0])
             raise InputError(f"The 'people' dataset is not sorted by increasing person_id (person_id "
                              f"{_plain(seq[bad + 1])!r} follows {_plain(seq[bad])!r}), which streaming needs to "
                              "find each batch's records. Fix: sort people (and their records) by person_id, or "
