@@ -108,11 +108,10 @@ def _records(dataset, columns, after, upto, name: str = "records") -> pd.DataFra
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    bounds = [b for b in (None if after is None else ds.field("person_id") > after,
-                          None if upto is None else ds.field("person_id") <= upto) if b is not None]
-    where = None
-    for bound in bounds:
-        where = bound if where is None else where & bound
+    where = None if after is None else ds.field("person_id") > after
+    if upto is not None:
+        below = ds.field("person_id") <= upto
+        where = below if where is None else where & below
     try:
         return dataset.to_table(columns=columns, filter=where).to_pandas()
     except (pa.ArrowInvalid, OSError) as exc:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .._config import readonly
+from .._kernels.design import distinct_pairs
 from .._validation import as_frame, describe_rows, require_columns
 from ..errors import InputError, SchemaError, UnknownCodeError, UnseenCategoryError
 from ..inputs import ConditionTable, DiagnosisTable, Population
@@ -139,9 +141,6 @@ def _person_rows(spec: FeatureSpec, pop: Population, person_id, table: str, buil
 
 def _flags(rows: np.ndarray, groups: np.ndarray, n_rows: int, n_groups: int, values: str):
     """Distinct (row, group) pairs sorted by row then group, valued 1 (flags) or the number of records."""
-    from .._config import readonly
-    from .._kernels.design import distinct_pairs
-
     n = len(rows)
     out_rows, out_groups, counts = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     k = distinct_pairs(readonly(np.ascontiguousarray(rows, dtype=np.int64)),
@@ -187,9 +186,14 @@ def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder)
     builder.add_entries(r, offset + g, v)
 
 
+def _by_category(values: pd.Categorical, per_category, missing) -> np.ndarray:
+    """``per_category[k]`` for each row of category ``k``, ``missing`` where the value is missing."""
+    return np.append(np.asarray(per_category), missing)[values.codes]
+
+
 def _is_in(values: pd.Categorical, allowed) -> np.ndarray:
     """``values ∈ allowed`` row by row, decided once per category (missing values are not in)."""
-    return np.append(np.asarray(values.categories.isin(list(allowed))), False)[values.codes]
+    return _by_category(values, values.categories.isin(list(allowed)), False)
 
 
 def _malformed(table: DiagnosisTable, keep: np.ndarray) -> UnknownCodeError:
@@ -227,7 +231,7 @@ def _conditions(spec: FeatureSpec, pop: Population, conditions, builder: _Builde
         raise InputError(f"FeatureSpec(conditions={spec.conditions!r}) needs a 'conditions' table. "
                          "Fix: pass conditions=..., or leave conditions out of the spec.")
     table = conditions if isinstance(conditions, ConditionTable) else ConditionTable.from_frame(conditions)
-    code = np.append(pd.Index(spec.conditions).get_indexer(table.register.categories), -1)[table.register.codes]
+    code = _by_category(table.register, pd.Index(spec.conditions).get_indexer(table.register.categories), -1)
     builder.exclude("conditions_register_not_in_spec", (code < 0).sum())
     keep = code >= 0
     if table.date is not None and spec.outcome_year is not None:

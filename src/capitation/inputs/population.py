@@ -298,11 +298,16 @@ def _check_one_list_each(lists: pd.DataFrame) -> None:
         )
 
 
+def _may_hold_text(series: pd.Series) -> bool:
+    """Whether a column's dtype can hold strings (a Categorical's: its categories' dtype)."""
+    kind = series.dtype.categories.dtype if isinstance(series.dtype, pd.CategoricalDtype) else series.dtype
+    return pd.api.types.is_string_dtype(kind) or pd.api.types.is_object_dtype(kind)
+
+
 def _strings(frame: pd.DataFrame, column: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The column as an object array of strings, with its codes and distinct values (see factorize_column)."""
     series = frame[column]
-    kind = series.dtype.categories.dtype if isinstance(series.dtype, pd.CategoricalDtype) else series.dtype
-    if not (pd.api.types.is_string_dtype(kind) or pd.api.types.is_object_dtype(kind)):
+    if not _may_hold_text(series):
         raise SchemaError(f"The 'people' table's column {column!r} must hold strings. Got dtype "
                           f"{series.dtype}. Fix: frame[{column!r}].astype(str).")
     codes, uniques = factorize_column(series)
@@ -311,8 +316,7 @@ def _strings(frame: pd.DataFrame, column: str, ids: np.ndarray) -> tuple[np.ndar
     if missing.any():
         raise InputError(f"The 'people' table's column {column!r} is missing in {int(missing.sum()):,} row(s): "
                          f"{describe_rows(frame.index, missing, series.to_numpy(object), ids)}. Fix: fill it; "
-                         f"people without "
-                         f"a {column} cannot be placed.")
+                         f"people without a {column} cannot be placed.")
     not_str = np.fromiter((not isinstance(v, str) for v in uniques), dtype=bool, count=len(uniques))[codes]
     if not_str.any():
         raise SchemaError(f"The 'people' table's column {column!r} must hold strings. Got other types in "
@@ -323,8 +327,7 @@ def _strings(frame: pd.DataFrame, column: str, ids: np.ndarray) -> tuple[np.ndar
 
 def _sex(frame: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
     raw = frame["sex"]
-    kind = raw.dtype.categories.dtype if isinstance(raw.dtype, pd.CategoricalDtype) else raw.dtype
-    if not (pd.api.types.is_string_dtype(kind) or pd.api.types.is_object_dtype(kind)):
+    if not _may_hold_text(raw):
         raise InputError(
             f"The 'people' table's column 'sex' must be 'F' or 'M' (or 'female'/'male'). Got dtype {raw.dtype} "
             f"with values like {raw.head(3).tolist()!r}. Numeric codes are ambiguous (ONS uses 1 = male, "
