@@ -276,7 +276,7 @@ def bench_encode(tier: str, sizes: dict) -> Iterator[Figure]:
 # 4. synthetic England
 # ----------------------------------------------------------------------------------------------------------
 
-def bench_synthetic(tier: str, sizes: dict, england: Path | None) -> Iterator[Figure]:
+def bench_synthetic(sizes: dict) -> Iterator[Figure]:
     from bench_synthetic import _warm
 
     from capitation.datasets.synthetic import synthetic_england
@@ -288,8 +288,6 @@ def bench_synthetic(tier: str, sizes: dict, england: Path | None) -> Iterator[Fi
                  f"{len(se.diagnoses):,} diagnosis rows)", t_gen, "s",
                  target="< 10 s for 1%", met=(t_gen < 10) if sizes["sample"] >= 0.01 else None)
     yield Figure("4 synthetic", "the same as a rate", people / t_gen, "people/s")
-    if england is not None:
-        yield from _write_england(england)
 
 
 def _write_england(path: Path) -> Iterator[Figure]:
@@ -320,14 +318,13 @@ def _fresh(module: str, after: str = "") -> list[float]:
     return [float(v) for v in out.split()]
 
 
-def bench_startup(tier: str, sizes: dict) -> Iterator[Figure]:
+def bench_startup() -> Iterator[Figure]:
     deps = "numpy, pandas, scipy, sklearn, statsmodels.api, numba, pyarrow"
     t_deps = min(_fresh(deps)[0] for _ in range(2))
     t_import = min(_fresh("capitation")[0] for _ in range(2))
     yield _compare("5 startup", "import capitation (fresh process)", t_import, "s",
                    f"importing its dependencies alone ({deps})", t_deps)
-    first = _fresh("capitation", "t = time.perf_counter()\nprint(capitation.warmup())\n"
-                                 "print(capitation.warmup())")
+    first = _fresh("capitation", "print(capitation.warmup())\nprint(capitation.warmup())")
     yield Figure("5 startup", "capitation.warmup(): compile every core kernel (fresh process)", first[1], "s")
     yield _compare("5 startup", "capitation.warmup() again, once compiled", first[2], "s",
                    "the first warmup()", first[1])
@@ -384,26 +381,26 @@ def main(argv: list[str] | None = None) -> int:
             streamed = write_synthetic_england(Path(scratch) / "small", 0.05, practices=["A81001", "A81002"],
                                                progress=False)
 
+        def fit() -> Iterator[Figure]:
+            yield from bench_fit(args.tier, sizes)
+            if streamed is not None:
+                yield from bench_stream(streamed, args.batch_rows)
+
         runs: dict[str, Callable[[], Iterator[Figure]]] = {
             "score": lambda: bench_score(args.tier, sizes),
-            "fit": lambda: bench_fit(args.tier, sizes),
+            "fit": fit,
             "encode": lambda: bench_encode(args.tier, sizes),
-            "synthetic": lambda: bench_synthetic(args.tier, sizes, streamed if write_england else None),
-            "startup": lambda: bench_startup(args.tier, sizes),
+            "synthetic": lambda: bench_synthetic(sizes),
+            "startup": bench_startup,
         }
-        if write_england and "synthetic" not in chosen:
-            runs["synthetic"] = lambda: _write_england(streamed)
-            chosen = ["synthetic", *chosen]
-        order = ["synthetic", "score", "fit", "encode", "startup"] if write_england else list(runs)
+        steps = [runs[name] for name in runs if name in chosen]
+        if write_england:  # the streamed benchmarks need it, so it comes first
+            steps.insert(0, lambda: _write_england(streamed))
         figures: list[Figure] = []
-        for name in (n for n in order if n in chosen):
-            for figure in runs[name]():
+        for step in steps:
+            for figure in step():
                 print(figure.line(), flush=True)
                 figures.append(figure)
-            if name == "fit" and streamed is not None:
-                for figure in bench_stream(streamed, args.batch_rows):
-                    print(figure.line(), flush=True)
-                    figures.append(figure)
 
     missed = [f for f in figures if f.met is False]
     print(f"\n{len(figures)} figures; {sum(f.met is True for f in figures)} targets met, {len(missed)} missed"
