@@ -89,6 +89,17 @@ def ndtr(x, out):
 
 
 @numba.njit(**NJIT_FLAGS)
+def _put_record(d_pid, d_fy, d_set, d_pos, d_code, d_spell, i, pid, fy, setting, position, code, spell_id):
+    """Write one diagnosis record into row ``i`` of the output columns."""
+    d_pid[i] = pid
+    d_fy[i] = fy
+    d_set[i] = setting
+    d_pos[i] = position
+    d_code[i] = code
+    d_spell[i] = spell_id
+
+
+@numba.njit(**NJIT_FLAGS)
 def _group(age, edges):
     g = 0
     while g < edges.shape[0] and age >= edges[g]:
@@ -211,12 +222,8 @@ def _history(write, st, pid, sex, age, regs, cancer_site, log_rate0, depz, beds_
         if age_y == -1:
             # born during this year: a birth episode
             if write:
-                d_pid[off + rows] = pid
-                d_fy[off + rows] = y
-                d_set[off + rows] = 0
-                d_pos[off + rows] = 0
-                d_code[off + rows] = birth_code
-                d_spell[off + rows] = pid * 1000 + spell
+                _put_record(d_pid, d_fy, d_set, d_pos, d_code, d_spell, off + rows, pid, y, 0, 0, birth_code,
+                            pid * 1000 + spell)
             rows += 1
             spell += 1
             bits |= np.uint64(1) << np.uint64(prm_i[3])
@@ -293,12 +300,8 @@ def _history(write, st, pid, sex, age, regs, cancer_site, log_rate0, depz, beds_
                         variant = 1
                     elif uf < dot_share + three_share:
                         variant = 2
-                    d_pid[off + rows] = pid
-                    d_fy[off + rows] = y
-                    d_set[off + rows] = 0
-                    d_pos[off + rows] = 0 if pos == 0 else 1
-                    d_code[off + rows] = c + variant * n_codes
-                    d_spell[off + rows] = sid
+                    _put_record(d_pid, d_fy, d_set, d_pos, d_code, d_spell, off + rows, pid, y, 0,
+                                0 if pos == 0 else 1, c + variant * n_codes, sid)
                 else:
                     st, uf = _uniform(st)
                 rows += 1
@@ -314,12 +317,8 @@ def _history(write, st, pid, sex, age, regs, cancer_site, log_rate0, depz, beds_
             else:
                 c = r69_code
             if write:
-                d_pid[off + rows] = pid
-                d_fy[off + rows] = y
-                d_set[off + rows] = 1
-                d_pos[off + rows] = 0
-                d_code[off + rows] = c
-                d_spell[off + rows] = pid * 1000 + spell
+                _put_record(d_pid, d_fy, d_set, d_pos, d_code, d_spell, off + rows, pid, y, 1, 0, c,
+                            pid * 1000 + spell)
             spell += 1
             rows += 1
     return st, rows, bits, ip0, ip1
