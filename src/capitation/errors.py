@@ -10,7 +10,9 @@ __all__ = [
     "CapitationError",
     "DesignError",
     "InputError",
+    "MissingDependencyError",
     "ModelFileError",
+    "OutputError",
     "SchemaError",
     "UnknownCodeError",
     "UnseenCategoryError",
@@ -43,3 +45,11 @@ class DesignError(CapitationError, ValueError):
 
 class ModelFileError(CapitationError, ValueError):
     """A saved model or manifest is unreadable, of another format version, or fails its hash check."""
+
+
+class OutputError(CapitationError, ValueError):
+    """An output cannot be written where asked (a folder where a file must go, an existing file, ...)."""
+
+
+class MissingDependencyError(CapitationError, ImportError):
+    """An optional dependency needed for the requested work is not installed (the message names the extra)."""

@@ -156,7 +156,14 @@ def tamper(path, edit):
 
 
 def cases(tmp) -> list[Case]:
-    """Every case; ``tmp`` is a scratch folder for the file-based ones."""
+    """Every case, in the order docs/reliability.md lists them; ``tmp`` is a scratch folder for file cases."""
+    from . import cases_errors, cases_files, cases_inputs, cases_money
+
+    return (_core_cases(tmp) + cases_money.cases(tmp) + cases_inputs.cases(tmp) + cases_errors.cases(tmp)
+            + cases_files.cases(tmp))
+
+
+def _core_cases(tmp) -> list[Case]:
     p = people()
     return [
         # ---- people → Population.from_frame -----------------------------------------------------------
