@@ -112,7 +112,9 @@ def test_distance_from_target_against_a_baseline():
     assert by_practice.practices.distance_from_target_pct.tolist() == pytest.approx([10.0, -5.0, 10.0])
     assert "DFT %" in by_practice.summary()
     table = by_practice.to_frame("consortium", units="£000")
-    assert table.baseline_000.tolist() == [0.3, 0.33]
+    # £630 of baseline is 1 £'000 (half up), given by largest remainder to the larger line (33,000 of 63,000 p)
+    assert table.baseline_000.tolist() == [0, 1]
+    assert table.distance_from_target_000.tolist() == (table.baseline_000 - table.budget_000).tolist()
     with pytest.raises(UnknownCodeError, match="neither all practices nor all consortia"):
         allocate(NEED, 600, registered=PEOPLE, membership=members, baseline=pd.Series({"Z": 1.0}))
 

@@ -104,10 +104,12 @@ def test_consortium_table_in_thousands_with_exact_totals(results):
     assert "Target allocation (£&#x27;000)" in table and "DfT (%)" in table
     total = int(thousands([alloc.control_total_pence])[0])
     assert f"{total:,}" in table
-    # every consortium's budget in £'000 (half up from pence), negatives in parentheses
-    for code, row in alloc.consortia.iterrows():
-        assert f"{int(thousands([int(row['budget_pence'])])[0]):,}" in table
-        gap = int(thousands([int(row["baseline_pence"] - row["budget_pence"])])[0])
+    # every consortium's budget in £'000 by the package's one rule (largest remainder), negatives in parentheses
+    figures = alloc.to_frame("consortium", units="£000")
+    assert int(figures["budget_000"].sum()) == total
+    for code, row in figures.iterrows():
+        assert f">{int(row['budget_000']):,}<" in table, code
+        gap = int(row["distance_from_target_000"])
         shown = f"({abs(gap):,})" if gap < 0 else f"{gap:,}"
         assert f">{shown}<" in table, code
 

@@ -409,8 +409,6 @@ def _core_cases(tmp) -> list[Case]:
              lambda: allocate_series([1.0, -2.0]), InputError, "'need'", "B00002", "-2.0", FIX),
         Case("need-all-zero", "allocate",
              lambda: allocate_series([0.0, 0.0]), InputError, "'need'", None, "is 0", FIX),
-        Case("need-overflows-fixed-point", "allocate",
-             lambda: allocate_series([1.0, 1e16]), InputError, "'need'", "B00002", "1e+16", FIX),
         Case("practice-with-zero-list", "allocate",
              lambda: allocate_series([1.0, 2.0], registered=[100, 0]), InputError, "'registered'", "B00002",
              "0", FIX),

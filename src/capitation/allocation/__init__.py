@@ -17,7 +17,7 @@ from .allocate import Allocation, allocate, pounds_to_pence_half_up
 from .explain import BudgetExplanation, explain_budgets
 from .external import COMPONENTS, published_need, read_weighted_populations
 from .geography import GeographyComparison, compare_geography
-from .money import format_pounds, split_pence, thousands, to_pence
+from .money import exact_weights, format_pounds, split_pence, split_thousands, thousands, to_pence
 from .pace import PaceOfChange, PaceProjection, PaceResult, pace_of_change, project_pace
 from .place import PlaceIndices, place_indices, round_half_up
 from .risk import BudgetRisk, budget_risk, list_size_needed, overspend_probability
@@ -40,6 +40,7 @@ __all__ = [
     "allocate",
     "budget_risk",
     "compare_geography",
+    "exact_weights",
     "explain_budgets",
     "format_pounds",
     "list_size_needed",
@@ -52,6 +53,7 @@ __all__ = [
     "read_weighted_populations",
     "round_half_up",
     "split_pence",
+    "split_thousands",
     "thousands",
     "to_pence",
 ]

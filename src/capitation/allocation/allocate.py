@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
-from ..aggregation.aggregate import FIXED_POINT_SCALE, Aggregation
+from ..aggregation.aggregate import Aggregation
 from ..aggregation.membership import Membership
-from ..errors import InputError, UnknownCodeError
+from ..errors import InputError, SchemaError, UnknownCodeError
 from .adjustments import ORDER
-from .money import format_pounds, split_pence, to_pence
+from .money import exact_weights, format_pounds, split_pence, split_thousands, to_pence
 
-__all__ = ["Allocation", "allocate", "pounds_to_pence_half_up"]
+__all__ = ["UNFUNDED_REASON", "Allocation", "allocate", "pounds_to_pence_half_up"]
+
+#: Why a practice of the membership has a line with no budget.
+UNFUNDED_REASON = "no registered people in the need data"
 
 
 @dataclass(frozen=True, eq=False)
@@ -37,6 +41,10 @@ class Allocation:
         Everything the allocation depended on, for the record (adjustments with their formulas).
     steps : pandas.DataFrame or None
         Practice weighted populations after each adjustment (``model`` first), when there were any.
+    unfunded : pandas.DataFrame or None
+        With a membership: its practices that the need does not cover (no registered people in the data),
+        indexed by ``practice_code`` with ``consortium_code``, ``consortium_name`` and ``reason``. They get no
+        budget, and :meth:`to_frame` lists them on lines of their own so that every practice appears.
     """
 
     practices: pd.DataFrame
@@ -44,6 +52,7 @@ class Allocation:
     control_total_pence: int
     parameters: dict = field(default_factory=dict)
     steps: pd.DataFrame | None = None
+    unfunded: pd.DataFrame | None = None
 
     @property
     def control_total(self) -> str:
@@ -53,24 +62,56 @@ class Allocation:
     def to_frame(self, level: str = "practice", units: str = "£") -> pd.DataFrame:
         """The budget table for ``level`` (``"practice"`` or ``"consortium"``), in ``"£"`` or ``"£000"``.
 
-        In ``"£000"`` the money columns ``budget_000`` (and ``baseline_000``, ``distance_from_target_000``)
-        are added in thousands of pounds, unrounded; :func:`~capitation.allocation.thousands` gives the
-        rounded figures NHS England publishes.
+        At practice level, with a membership, the membership's practices without people in the data follow
+        the funded ones with a budget of 0 and their ``reason`` (``funded`` tells the two apart).
+
+        In ``"£000"``, ``budget_000`` holds whole £'000 that add up to the control total in £'000: the total,
+        rounded half up, split by largest remainder in proportion to the pence (one rule for every table the
+        package writes; see :func:`~capitation.allocation.money.split_thousands`). ``baseline_000`` follows the
+        same rule for the baseline, and ``distance_from_target_000`` is ``baseline_000 − budget_000``.
+
+        Parameters
+        ----------
+        level : {"practice", "consortium"}
+        units : {"£", "£000"}
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy: editing it leaves the allocation as it was.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation import allocate
+        >>> need = pd.Series([1.0, 1.0, 1.0], index=["A81001", "A81002", "A81003"])
+        >>> alloc = allocate(need, 4_500, registered=pd.Series(100, index=need.index))
+        >>> alloc.to_frame(units="£000")["budget_000"].tolist()
+        [2, 2, 1]
         """
+        if level not in ("practice", "consortium") or (level == "consortium" and self.consortia is None):
+            raise InputError(f"The 'level' parameter must be 'practice' or 'consortium' (with a membership). "
+                             f"Got {level!r}. Fix: pass level='practice', or allocate with a membership.")
+        if units not in ("£", "£000", "£'000"):
+            raise InputError(f"The 'units' parameter must be '£' or '£000'. Got {units!r}. Fix: pass units='£000' "
+                             "for tables in thousands of pounds.")
         if level == "practice":
             table = self.practices.copy()
-        elif level == "consortium" and self.consortia is not None:
-            table = self.consortia.copy()
+            if self.unfunded is not None:
+                table["funded"] = True
+                table["reason"] = ""
+                lines = self.unfunded.assign(funded=False, registered=0, need=0.0, budget_pence=0, budget=0.0,
+                                             share=0.0).drop(columns="consortium_name")
+                table = pd.concat([table, lines[[c for c in lines.columns if c in table.columns]]])
+                table["budget_pence"] = table["budget_pence"].astype(np.int64)
         else:
-            raise ValueError(f"The 'level' parameter must be 'practice' or 'consortium' (with a membership). "
-                             f"Got {level!r}.")
+            table = self.consortia.copy()
         if units in ("£000", "£'000"):
-            table["budget_000"] = table["budget_pence"] / 100_000
+            table["budget_000"] = split_thousands(table["budget_pence"].to_numpy(), self.control_total_pence)
             if "baseline_pence" in table:
-                table["baseline_000"] = table["baseline_pence"] / 100_000
-                table["distance_from_target_000"] = (table["baseline_pence"] - table["budget_pence"]) / 100_000
-        elif units != "£":
-            raise ValueError(f"The 'units' parameter must be '£' or '£000'. Got {units!r}.")
+                baseline = table["baseline_pence"].fillna(0).astype(np.int64).to_numpy()
+                table["baseline_000"] = split_thousands(baseline)
+                table["distance_from_target_000"] = table["baseline_000"] - table["budget_000"]
         return table
 
     def write_report(self, path, **kwargs):
@@ -93,6 +134,9 @@ class Allocation:
                  f"£{self.control_total_pence / 100 / p.registered.sum():,.2f} per head on average",
                  "  practices' pence sum to the control total: "
                  f"{int(p.budget_pence.sum()) == self.control_total_pence}"]
+        if self.unfunded is not None and len(self.unfunded):
+            lines.append(f"  {len(self.unfunded):,} practices of the membership get no budget: "
+                         f"{UNFUNDED_REASON} (listed in to_frame() and on the result's 'unfunded')")
         for record in self.parameters.get("adjustments", []):
             lines.append(f"  adjustment {record['adjustment']}: {record['formula']}")
         if self.consortia is not None:
@@ -155,43 +199,48 @@ def allocate(need, control_total, *, membership: Membership | None = None, regis
     >>> alloc.practices["budget_pence"].tolist()
     [3334, 3333, 3333]
     """
+    if unassigned not in ("raise", "line"):
+        raise InputError(f"The 'unassigned' parameter must be 'raise' or 'line'. Got {unassigned!r}. "
+                         "Fix: unassigned='line' reports practices outside the membership on an UNASSIGNED line.")
+    if membership is not None and not isinstance(membership, Membership):
+        raise InputError(f"The 'membership' parameter must be a Membership. Got {type(membership).__name__}. "
+                         "Fix: Membership.nhs_england(year) or Membership.from_frame(table).")
     pence = to_pence(control_total)
     if isinstance(need, Aggregation):
         table = need.practices[["registered", "need"]].copy()
-        weights = need.need_fixed
+        # Person amounts were summed exactly on the 2⁻²⁰ £ grid: those integers are the exact practice need.
+        weights, unit = [int(v) for v in need.need_fixed.tolist()], Fraction(1, 2**20)
     elif isinstance(need, pd.Series):
-        table, weights = _from_series(need, registered)
+        table, weights, unit = _from_series(need, registered)
     elif isinstance(need, pd.DataFrame):
         missing = [c for c in ("need", "registered") if c not in need.columns]
         if missing:
-            raise InputError(f"A DataFrame 'need' must have columns 'need' and 'registered', indexed by practice "
-                             f"code. It lacks {missing}. Fix: use published_need(year) or build those columns.")
+            raise SchemaError(f"A DataFrame 'need' must have columns 'need' and 'registered', indexed by practice "
+                              f"code. It lacks {missing}. Fix: use published_need(year) or build those columns.")
         if registered is not None:
             raise InputError("Pass 'registered' either as a column of the 'need' DataFrame or as the "
-                             "'registered' parameter, not both.")
-        table, weights = _from_series(need["need"], need["registered"])
+                             "'registered' parameter, not both. Fix: drop one of them.")
+        table, weights, unit = _from_series(need["need"], need["registered"])
     else:
-        raise TypeError(f"The 'need' parameter of allocate must be an Aggregation, a Series or a DataFrame "
-                        f"indexed by practice code. Got {type(need).__name__}. Fix: aggregate(population, "
-                        "scores) first.")
-    if (weights < 0).any():
-        bad = table["need"][weights < 0].head(5).to_dict()
-        raise InputError(f"The 'need' parameter gives practices negative need: {bad}. Practices {list(bad)} "
-                         "have negative need, and a budget share cannot be negative. Fix: check the model "
-                         "(predictions summed over a list should be positive).")
+        raise SchemaError(f"The 'need' parameter of allocate must be an Aggregation, a Series or a DataFrame "
+                          f"indexed by practice code. Got {type(need).__name__}. Fix: aggregate(population, "
+                          "scores) first.")
     if len(table) == 0:
         raise InputError("The 'need' parameter holds no practices: there are no practices to allocate to. "
                          "Fix: pass need for at least one practice.")
+    if (table["need"] < 0).any():
+        bad = table["need"][(table["need"] < 0).to_numpy()].head(5).to_dict()
+        raise InputError(f"The 'need' parameter gives practices negative need: {bad}. Practices {list(bad)} "
+                         "have negative need, and a budget share cannot be negative. Fix: check the model "
+                         "(predictions summed over a list should be positive).")
     if (table["registered"] <= 0).any():
         bad = table["registered"][(table["registered"] <= 0).to_numpy()].head(5).to_dict()
         raise InputError(f"The 'registered' people per practice must be positive. Got {bad}: practices "
                          f"{list(bad)} have no registered people, so need per head is undefined. Fix: "
                          "leave out closed practices, or give their list size.")
-    if int(np.sum(weights, dtype=object)) == 0:
+    if sum(weights) == 0:
         raise InputError(f"The 'need' parameter is 0 for all {len(table):,} practices, so there is no share to "
                          "give. Fix: check that need was computed for the practices being allocated.")
-    if unassigned not in ("raise", "line"):
-        raise ValueError(f"The 'unassigned' parameter must be 'raise' or 'line'. Got {unassigned!r} instead.")
     steps = None
     records: list[dict] = []
     if adjustments:
@@ -203,22 +252,25 @@ def allocate(need, control_total, *, membership: Membership | None = None, regis
         table["weighted_population"] = table["registered"] * table["need_index"]
     else:
         table["need_index"] = table["weighted_population"] / table["registered"]
-    table["share"] = weights / weights.sum()
+    denominator = sum(weights)
+    table["share"] = [w / denominator for w in weights]  # int / int is correctly rounded, whatever the size
     table["budget_pence"] = budget
     table["budget"] = budget / 100
     table["budget_per_head"] = table["budget"] / table["registered"]
-    consortia = None
+    consortia = unfunded = None
     if membership is not None:
         table.insert(0, "consortium_code", membership.consortium_of(table.index, unassigned=unassigned))
-        consortia = _consortia(table, weights, membership, steps is not None)
+        unfunded = _unfunded(table, membership)
+        consortia = _consortia(table, weights, unit, membership, steps is not None, unfunded)
     baseline_level = None
     if baseline is not None:
         baseline_level = _distance_from_target(table, consortia, baseline)
     parameters = {"control_total_pence": pence, "method": "largest remainder on exact need shares",
                   "level": membership.level if membership is not None else None, "unassigned": unassigned,
                   "adjustments": records, "baseline_level": baseline_level,
-                  "membership_period": None if membership is None else membership._period().strip() or None}
-    return Allocation(table, consortia, pence, parameters, steps)
+                  "membership_period": None if membership is None else membership._period().strip() or None,
+                  "unfunded_practices": 0 if unfunded is None else len(unfunded)}
+    return Allocation(table, consortia, pence, parameters, steps, unfunded)
 
 
 def _adjust(table: pd.DataFrame, adjustments: tuple, membership):
@@ -226,7 +278,7 @@ def _adjust(table: pd.DataFrame, adjustments: tuple, membership):
     kinds = {}
     for adj in adjustments:
         if not isinstance(adj, ORDER):
-            raise TypeError(f"The 'adjustments' parameter of allocate takes ListInflation, HealthInequalities "
+            raise SchemaError(f"The 'adjustments' parameter of allocate takes ListInflation, HealthInequalities "
                             f"or UnavoidableCost specs. Got {type(adj).__name__}.")
         if type(adj) in kinds:
             raise InputError(f"The 'adjustments' parameter lists {type(adj).__name__} twice. Fix: combine them "
@@ -253,7 +305,7 @@ def _adjust(table: pd.DataFrame, adjustments: tuple, membership):
     if not np.isfinite(wp).all() or (wp < 0).any():
         raise InputError("The adjusted weighted populations are not finite and non-negative. Fix: check the "
                          "adjustment inputs (indices, inequality weights).")
-    weights = np.rint(wp * FIXED_POINT_SCALE).astype(np.int64)
+    weights, _ = exact_weights(wp, "weighted_population")
     return table, weights, pd.DataFrame(steps), records
 
 
@@ -316,7 +368,7 @@ def _distance_from_target(table: pd.DataFrame, consortia: pd.DataFrame | None, b
     return level
 
 
-def _from_series(need: pd.Series, registered) -> tuple[pd.DataFrame, np.ndarray]:
+def _from_series(need: pd.Series, registered) -> tuple[pd.DataFrame, list[int], Fraction]:
     if need.index.has_duplicates:
         repeated = need.index[need.index.duplicated()][:5].tolist()
         raise InputError(f"The 'need' Series repeats practice codes {repeated}. "
@@ -334,34 +386,46 @@ def _from_series(need: pd.Series, registered) -> tuple[pd.DataFrame, np.ndarray]
         absent = people.index[people.isna()][:5].tolist()
         raise InputError(f"The 'registered' Series has no value for practices {absent}. "
                          "Fix: give every practice's registered population.")
-    scaled = np.abs(values) * FIXED_POINT_SCALE
-    if scaled.max(initial=0.0) >= 2.0**62 or scaled.sum() >= 2.0**62:
-        big = need.index[int(np.argmax(np.abs(values)))]
-        raise InputError(f"The 'need' Series is too large to share exactly: practice {big} has "
-                         f"{float(values[int(np.argmax(np.abs(values)))])!r}, and need is held in 1/2^20 of a "
-                         f"unit as 64-bit integers (at most {2.0**62 / FIXED_POINT_SCALE:,.0f} in all). "
-                         "Fix: express need in smaller units (e.g. £000 or weighted people).")
     order = np.argsort(need.index.to_numpy(dtype=object), kind="stable")
     table = pd.DataFrame({"registered": people.to_numpy()[order], "need": values[order]},
                          index=pd.Index(need.index.to_numpy(dtype=object)[order], name="practice_code"))
-    weights = np.rint(table["need"].to_numpy() * FIXED_POINT_SCALE).astype(np.int64)
-    return table, weights
+    if (values < 0).any():
+        return table, [], Fraction(1)  # refused by allocate, which names the practices
+    # The exact shares of the values given: no grid, so the unit of need (shares, £, £'000) changes nothing.
+    weights, exponent = exact_weights(table["need"].to_numpy(), "need")
+    return table, weights, Fraction(2) ** exponent
 
 
-def _consortia(table: pd.DataFrame, weights: np.ndarray, membership: Membership, adjusted: bool):
+def _unfunded(table: pd.DataFrame, membership: Membership) -> pd.DataFrame:
+    """Practices of the membership that the need does not cover: each on a line of its own, with the reason."""
+    members = membership.table.set_index("practice_code")
+    absent = members.index.difference(table.index, sort=False)
+    frame = members.loc[absent, ["consortium_code", "consortium_name"]].sort_index()
+    frame.index.name = "practice_code"
+    frame["reason"] = UNFUNDED_REASON
+    return frame
+
+
+def _consortia(table: pd.DataFrame, weights: list[int], unit: Fraction, membership: Membership,
+               adjusted: bool, unfunded: pd.DataFrame):
     grouped = table.groupby("consortium_code", sort=True)
     out = pd.DataFrame({
         "practices": grouped.size(),
         "registered": grouped["registered"].sum(),
         "budget_pence": grouped["budget_pence"].sum(),  # integer sums: exact
     })
+    out["practices_unfunded"] = unfunded.groupby("consortium_code").size().reindex(out.index, fill_value=0)
     if "registered_list" in table:
         out["registered_list"] = grouped["registered_list"].sum()
-    need_fixed = pd.Series(weights, index=table.index).groupby(table["consortium_code"], sort=True).sum()
-    # Without adjustments the weights are need itself (exact fixed point); with them, weighted populations.
-    out["need"] = grouped["need"].sum() if adjusted else need_fixed / FIXED_POINT_SCALE
-    out["share"] = need_fixed / weights.sum()
-    # Σ WP over the consortium = national people × the consortium's exact share of need.
+    totals: dict = {}
+    for code, w in zip(table["consortium_code"].tolist(), weights, strict=True):
+        totals[code] = totals.get(code, 0) + w  # Python integers: exact consortium need
+    consortium_weights = [totals[c] for c in out.index]
+    denominator = sum(weights)
+    # Without adjustments the weights are need itself, exactly; with them, weighted populations.
+    out["need"] = grouped["need"].sum() if adjusted else [
+        float(w * unit) for w in consortium_weights]
+    out["share"] = [w / denominator for w in consortium_weights]
     out["weighted_population"] = out["share"] * float(table["registered"].sum())
     out["need_index"] = out["weighted_population"] / out["registered"]
     out["budget"] = out["budget_pence"] / 100

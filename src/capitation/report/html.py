@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, SchemaError
 from . import plots
 from ._mpl import NHS_BLUE, to_png
 from .suppress import DEFAULT_MIN_COUNT, DEFAULT_MIN_LIST_SIZE, MARKER, suppress_small_numbers
@@ -102,12 +102,6 @@ def _paren(value: float, digits: int = 0) -> str:
         return ""
     text = f"{abs(value):,.{digits}f}"
     return f"({text})" if value < 0 and text.strip("0.,") else text
-
-
-def _thousands(pence) -> str:
-    from ..allocation.money import thousands
-
-    return _paren(float(thousands([int(pence)])[0]))
 
 
 def _table(frame: pd.DataFrame, formats: dict, *, mask: pd.DataFrame | None = None, total: dict | None = None,
@@ -245,30 +239,31 @@ def _consortium_section(allocation) -> str:
                "Consortia sorted by budget per head against the average (no baseline was given, so there is no "
                "distance from target).")
     parts = [_figure(plots.consortium_budgets(allocation), "Bar chart of consortia", caption)]
-    frame = c.copy()
+    frame = allocation.to_frame("consortium", units="£000")  # £'000 by the package's one rule
     formats = {"consortium_name": ("Name", str, False),
                "registered": ("Registered population", lambda v: _paren(v), True),
                "weighted_population": ("Weighted population", lambda v: _paren(v), True),
                "need_index": ("Need index", "{:.3f}".format, True),
-               "budget_pence": ("Target allocation (£'000)", _thousands, True),
+               "budget_000": ("Target allocation (£'000)", _paren, True),
                "budget_per_head": ("Target £ per head", lambda v: _paren(v), True)}
     total = {"__label__": "England" if len(c) > 20 else "Total",
              "registered": _paren(c["registered"].sum()), "weighted_population": _paren(c["weighted_population"].sum()),
-             "budget_pence": _thousands(c["budget_pence"].sum()),
+             "budget_000": _paren(frame["budget_000"].sum()),
              "budget_per_head": _paren(c["budget_pence"].sum() / 100 / c["registered"].sum())}
     if has_dft:
-        frame["dft_pence"] = frame["baseline_pence"] - frame["budget_pence"]
-        formats.update({"baseline_pence": ("Baseline (£'000)", _thousands, True),
-                        "dft_pence": ("Distance from target (under)/over (£'000)", _thousands, True),
+        formats.update({"baseline_000": ("Baseline (£'000)", _paren, True),
+                        "distance_from_target_000": ("Distance from target (under)/over (£'000)", _paren, True),
                         "distance_from_target_pct": ("DfT (%)", lambda v: _paren(v, 2), True)})
         gap = int(c["baseline_pence"].sum() - c["budget_pence"].sum())
-        total.update({"baseline_pence": _thousands(c["baseline_pence"].sum()), "dft_pence": _thousands(gap),
+        total.update({"baseline_000": _paren(frame["baseline_000"].sum()),
+                      "distance_from_target_000": _paren(frame["distance_from_target_000"].sum()),
                       "distance_from_target_pct": _paren(100 * gap / c["budget_pence"].sum(), 2)})
     if "consortium_name" not in frame.columns:
         formats.pop("consortium_name")
     parts.append(_table(frame, formats, total=total, index_name="Code"))
-    parts.append("<p class=\"note\">£'000 rounded half up from exact pence; rounded figures need not add to the "
-                 "rounded total, the pence do. Negative figures in parentheses.</p>")
+    parts.append("<p class=\"note\">£'000 by largest remainder from exact pence: each figure is its amount rounded "
+                 "down or up, and each column adds up to its total rounded half up. Negative figures in "
+                 "parentheses.</p>")
     return "".join(parts)
 
 
@@ -279,16 +274,16 @@ def _practice_section(allocation, validation, suppress, min_count, min_list_size
     formats: dict = {}
     lists: dict = {}
     if allocation is not None:
-        p = allocation.practices
-        table = p.reindex(columns=[c for c in ("consortium_code", "registered", "need_index", "budget_pence",
+        p = allocation.practices.assign(budget_000=allocation.to_frame(units="£000")["budget_000"])
+        table = p.reindex(columns=[c for c in ("consortium_code", "registered", "need_index", "budget_000",
                                                "budget_per_head", "distance_from_target_pct") if c in p.columns])
         formats.update({"consortium_code": ("Consortium", str, False),
                         "registered": ("Registered", lambda v: _paren(v), True),
                         "need_index": ("Need index", "{:.3f}".format, True),
-                        "budget_pence": ("Budget (£'000)", _thousands, True),
+                        "budget_000": ("Budget (£'000)", _paren, True),
                         "budget_per_head": ("£ per head", lambda v: _paren(v), True),
                         "distance_from_target_pct": ("DfT (%)", lambda v: _paren(v, 2), True)})
-        lists["registered"] = [c for c in ("need_index", "budget_pence", "budget_per_head",
+        lists["registered"] = [c for c in ("need_index", "budget_000", "budget_per_head",
                                            "distance_from_target_pct") if c in table.columns]
     if validation is not None:
         v = validation.practices.rename(columns={"list_size": "validation_people", "actual": "actual_pp",
@@ -368,7 +363,7 @@ def build_report(*, validation=None, ladder=None, allocation=None, risk=None, ex
     for name, value, kind in (("validation", validation, ValidationResult), ("allocation", allocation, Allocation),
                               ("explanation", explanation, BudgetExplanation)):
         if value is not None and not isinstance(value, kind):
-            raise TypeError(f"The {name!r} parameter of write_report must be a {kind.__name__}. "
+            raise SchemaError(f"The {name!r} parameter of write_report must be a {kind.__name__}. "
                             f"Got {type(value).__name__}.")
     risk_layers = risk if isinstance(risk, dict) else ({} if risk is None else {"practices": risk})
     first_risk = next((r for r in risk_layers.values() if isinstance(r, BudgetRisk)), None)
