@@ -19,6 +19,8 @@ from collections.abc import Iterator
 import numba
 import numpy as np
 
+from .errors import InputError
+
 __all__ = ["CACHE", "FASTMATH", "NJIT_FLAGS", "PARALLEL_FLAGS", "readonly", "threads"]
 
 FASTMATH: bool = False
@@ -72,7 +74,7 @@ def threads(n: int | None) -> Iterator[int]:
         yield previous
         return
     if not isinstance(n, int) or isinstance(n, bool) or n < 1 or n > numba.config.NUMBA_NUM_THREADS:
-        raise ValueError(
+        raise InputError(
             f"The 'n_threads' parameter must be an integer between 1 and {numba.config.NUMBA_NUM_THREADS}. "
             f"Got {n!r} instead."
         )

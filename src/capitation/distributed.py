@@ -21,7 +21,7 @@ from functools import reduce
 
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, MissingDependencyError
 from .features.encode import encode
 from .features.spec import FeatureSpec
 from .inputs import Population
@@ -48,7 +48,8 @@ def _dask():
         import dask
         import dask.dataframe as dd
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError('Dask is an optional extra. Install it with: pip install "capitation[dask]"') from exc
+        raise MissingDependencyError("Dask is an optional extra, not installed. "
+                                     'Fix: pip install "capitation[dask]"') from exc
     return dask, dd
 
 

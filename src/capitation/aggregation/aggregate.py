@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._config import readonly
 from .._kernels.groupby import group_count, group_sum_fixed, regroup_sum
-from ..errors import InputError
+from ..errors import InputError, SchemaError
 from ..inputs import Population
 from .membership import Membership
 
@@ -70,7 +70,7 @@ class Aggregation:
             return self.practices.copy()
         if level == "consortium" and self.consortia is not None:
             return self.consortia.copy()
-        raise ValueError(f"The 'level' parameter must be 'practice' or 'consortium' (with a membership). "
+        raise InputError(f"The 'level' parameter must be 'practice' or 'consortium' (with a membership). "
                          f"Got {level!r}.")
 
     def summary(self) -> str:
@@ -116,7 +116,7 @@ def aggregate(population: Population, need, *, membership: Membership | None = N
     ([100.0, 300.0], [400.0])
     """
     if not isinstance(population, Population):
-        raise TypeError(f"The 'population' parameter of aggregate must be a Population. Got "
+        raise SchemaError(f"The 'population' parameter of aggregate must be a Population. Got "
                         f"{type(population).__name__}. Fix: Population.from_frame(people).")
     need = np.asarray(need, dtype=np.float64).reshape(-1)
     if len(need) != population.n_people:

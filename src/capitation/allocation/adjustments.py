@@ -71,7 +71,7 @@ class HealthInequalities:
 
     def __post_init__(self) -> None:
         if isinstance(self.h, bool) or not isinstance(self.h, (int, float)) or not 0.0 <= float(self.h) <= 1.0:
-            raise ValueError(f"The 'h' parameter of HealthInequalities must be a number in [0, 1]. Got "
+            raise InputError(f"The 'h' parameter of HealthInequalities must be a number in [0, 1]. Got "
                              f"{self.h!r} instead. Fix: NHS England uses 0.10 (core) and 0.15 (primary care).")
         object.__setattr__(self, "h", float(self.h))
         if self.weighted is None:
@@ -127,7 +127,7 @@ class UnavoidableCost:
 
     def __post_init__(self) -> None:
         if self.level not in ("practice", "consortium"):
-            raise ValueError(f"The 'level' parameter of UnavoidableCost must be 'practice' or 'consortium'. "
+            raise InputError(f"The 'level' parameter of UnavoidableCost must be 'practice' or 'consortium'. "
                              f"Got {self.level!r} instead.")
         if self.index is None:
             raise InputError("UnavoidableCost needs 'index', the market forces factor per practice or "

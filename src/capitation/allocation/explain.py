@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, SchemaError
 from .allocate import Allocation
 
 __all__ = ["BLOCKS", "BudgetExplanation", "explain_budgets"]
@@ -119,7 +119,7 @@ def explain_budgets(allocation: Allocation, model, X, practice_code, *, neutrali
                          "allocate(need, total, membership=...).")
     result = model.result_ if isinstance(model, CostModel) else model
     if not isinstance(result, FitResult):
-        raise TypeError(f"The 'model' parameter must be a fitted CostModel or FitResult. Got {type(model).__name__}.")
+        raise SchemaError(f"The 'model' parameter must be a fitted CostModel or FitResult. Got {type(model).__name__}.")
     if list(X.column_names) != list(result.params.index):
         raise InputError("The design's columns differ from the model's. Fix: encode with the FeatureSpec used "
                          "to fit the model.")

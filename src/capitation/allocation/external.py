@@ -120,8 +120,8 @@ def published_need(source="2025/26", component: str = "core") -> pd.DataFrame:
     10000000000000
     """
     if component not in COMPONENTS:
-        raise ValueError(f"The 'component' parameter of published_need must be one of {list(COMPONENTS)}. "
-                         f"Got {component!r} instead.")
+        raise InputError(f"The 'component' parameter of published_need must be one of {list(COMPONENTS)}. "
+                         f"Got {component!r}. Fix: 'core' is the Final WP; 'general_acute' the G&A need.")
     frame = read_weighted_populations(source)
     column = COMPONENTS[component]
     if column not in frame.columns:

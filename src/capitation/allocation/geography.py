@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..aggregation.aggregate import FIXED_POINT_SCALE, exact_group_sum
 from ..aggregation.membership import UNASSIGNED, Membership
-from ..errors import InputError, UnknownCodeError
+from ..errors import InputError, SchemaError, UnknownCodeError
 from ..inputs import Population
 from .money import format_pounds, split_pence, to_pence
 
@@ -95,12 +95,12 @@ def compare_geography(population: Population, need, control_total, *, membership
     [[20000, 10000], [20000, 30000]]
     """
     if not isinstance(population, Population):
-        raise TypeError(f"The 'population' parameter must be a Population. Got {type(population).__name__}.")
+        raise SchemaError(f"The 'population' parameter must be a Population. Got {type(population).__name__}.")
     if not isinstance(area_of_lsoa, pd.Series) or area_of_lsoa.index.has_duplicates:
         raise InputError("The 'area_of_lsoa' parameter must be a Series of consortium code indexed by unique LSOA "
                          "codes. Fix: e.g. lsoa_table.set_index('lsoa_code')['icb_code'].")
     if unmapped not in ("raise", "line"):
-        raise ValueError(f"The 'unmapped' parameter must be 'raise' or 'line'. Got {unmapped!r} instead.")
+        raise InputError(f"The 'unmapped' parameter must be 'raise' or 'line'. Got {unmapped!r} instead.")
     pence = to_pence(control_total)
     values = np.asarray(need, dtype=np.float64).reshape(-1)
     if len(values) != population.n_people:

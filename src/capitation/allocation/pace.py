@@ -27,7 +27,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, SchemaError
 from .allocate import Allocation, pounds_to_pence_half_up
 from .money import format_pounds, split_pence, to_pence
 
@@ -39,7 +39,7 @@ def _rate(value, name: str, low: float, high: float, optional: bool = False):
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
             or not low <= float(value) <= high:
-        raise ValueError(f"The {name!r} parameter of PaceOfChange must be a rate between {low} and {high} "
+        raise InputError(f"The {name!r} parameter of PaceOfChange must be a rate between {low} and {high} "
                          f"(0.017 is 1.7%){' or None' if optional else ''}. Got {value!r} instead.")
     return float(value)
 
@@ -81,17 +81,17 @@ class PaceOfChange:
         object.__setattr__(self, "above_target_growth",
                            _rate(self.above_target_growth, "above_target_growth", -1.0, 10.0))
         if self.cap is not None and self.cap < self.min_growth:
-            raise ValueError(f"The 'cap' ({self.cap}) of PaceOfChange is below 'min_growth' ({self.min_growth}). "
+            raise InputError(f"The 'cap' ({self.cap}) of PaceOfChange is below 'min_growth' ({self.min_growth}). "
                              "Fix: the cap limits convergence money, so it must be at least the minimum growth.")
         if self.cap_phase is not None:
             phase = tuple(self.cap_phase)
             if len(phase) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in phase) \
                     or not 0.0 <= phase[0] < phase[1]:
-                raise ValueError(f"The 'cap_phase' parameter of PaceOfChange must be (a, b) with 0 <= a < b, "
+                raise InputError(f"The 'cap_phase' parameter of PaceOfChange must be (a, b) with 0 <= a < b, "
                                  f"distances above target such as (0.05, 0.10). Got {self.cap_phase!r} instead.")
             object.__setattr__(self, "cap_phase", (float(phase[0]), float(phase[1])))
             if self.above_target_growth > self.min_growth:
-                raise ValueError(f"The 'above_target_growth' ({self.above_target_growth}) must not exceed "
+                raise InputError(f"The 'above_target_growth' ({self.above_target_growth}) must not exceed "
                                  f"'min_growth' ({self.min_growth}): it is the reduced minimum of bodies far above "
                                  "target.")
 
@@ -137,7 +137,7 @@ class PaceResult:
         table = self.table.copy()
         div = {"£": 100, "£000": 100_000, "£'000": 100_000}.get(units)
         if div is None:
-            raise ValueError(f"The 'units' parameter must be '£' or '£000'. Got {units!r}.")
+            raise InputError(f"The 'units' parameter must be '£' or '£000'. Got {units!r}.")
         suffix = "" if div == 100 else "_000"
         for column in ("baseline", "target", "allocation"):
             table[column + suffix] = table[f"{column}_pence"] / div
@@ -204,7 +204,7 @@ def pace_of_change(baseline, target, control_total, rule: PaceOfChange | None = 
     """
     rule = PaceOfChange() if rule is None else rule
     if not isinstance(rule, PaceOfChange):
-        raise TypeError(f"The 'rule' parameter of pace_of_change must be a PaceOfChange. Got {type(rule).__name__}.")
+        raise SchemaError(f"The 'rule' parameter of pace_of_change must be a PaceOfChange. Got {type(rule).__name__}.")
     q = to_pence(control_total)
     base = _pence_series(baseline, "baseline")
     weights = _pence_series(target, "target")

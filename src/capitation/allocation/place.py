@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..aggregation.membership import Membership
-from ..errors import InputError, UnknownCodeError
+from ..errors import InputError, SchemaError, UnknownCodeError
 from .external import COMPONENTS, read_weighted_populations
 
 __all__ = ["PlaceIndices", "place_indices", "round_half_up"]
@@ -68,7 +68,7 @@ class PlaceIndices:
     def to_frame(self, level: str = "place") -> pd.DataFrame:
         """The unrounded table for ``"place"`` or ``"icb"``."""
         if level not in ("place", "icb"):
-            raise ValueError(f"The 'level' parameter must be 'place' or 'icb'. Got {level!r}.")
+            raise InputError(f"The 'level' parameter must be 'place' or 'icb'. Got {level!r}.")
         return (self.places if level == "place" else self.icbs).copy()
 
     def summary(self) -> str:
@@ -109,7 +109,7 @@ def place_indices(practices, places, *, components=("core", "primary_medical_car
     components = tuple(components)
     bad = [c for c in components if c not in COMPONENTS]
     if bad or not components:
-        raise ValueError(f"The 'components' parameter of place_indices must name some of {list(COMPONENTS)}. "
+        raise InputError(f"The 'components' parameter of place_indices must name some of {list(COMPONENTS)}. "
                          f"Got {list(components)!r}.")
     if "icb_code" not in frame.columns:
         raise InputError("place_indices needs each practice's 'icb_code'. Fix: pass NHS England's file, which "
@@ -152,7 +152,7 @@ def _place_series(places) -> pd.Series:
     elif isinstance(places, pd.Series):
         series = places.astype(object)
     else:
-        raise TypeError(f"The 'places' parameter of place_indices must be a Membership, a dict of place → "
+        raise SchemaError(f"The 'places' parameter of place_indices must be a Membership, a dict of place → "
                         f"practice codes, or a Series. Got {type(places).__name__}.")
     if series.index.has_duplicates:
         dup = series.index[series.index.duplicated()][:5].tolist()

@@ -37,7 +37,7 @@ __all__ = ["BudgetRisk", "budget_risk", "list_size_needed", "overspend_probabili
 def _check_rate(value, name: str, low: float, high: float, *, open_low: bool = True) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
             or (value <= low if open_low else value < low) or value >= high:
-        raise ValueError(f"The {name!r} parameter must be a number in {'(' if open_low else '['}{low}, {high}). "
+        raise InputError(f"The {name!r} parameter must be a number in {'(' if open_low else '['}{low}, {high}). "
                          f"Got {value!r} instead.")
     return float(value)
 
@@ -192,13 +192,13 @@ def budget_risk(need, groups, *, residuals=None, variance=None, variance_model: 
     if len(yhat) == 0 or not np.isfinite(yhat).all():
         raise InputError("The 'need' parameter must be finite predictions for at least one person.")
     if variance_model not in ("proportional", "constant"):
-        raise ValueError("The 'variance_model' parameter must be 'proportional' or 'constant'. "
+        raise InputError("The 'variance_model' parameter must be 'proportional' or 'constant'. "
                          f"Got {variance_model!r} instead.")
     overspend = _check_rate(overspend, "overspend", 0.0, math.inf)
     probability = _check_rate(probability, "probability", 0.0, 0.5)
     extra_cv = _check_rate(extra_cv, "extra_cv", 0.0, math.inf, open_low=False)
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 0:
-        raise ValueError(f"The 'n_resamples' parameter must be a non-negative integer. Got {n_resamples!r}.")
+        raise InputError(f"The 'n_resamples' parameter must be a non-negative integer. Got {n_resamples!r}.")
     clipped = int((yhat < 0).sum())
     mean = np.maximum(yhat, 0.0)
     params: dict = {"overspend": overspend, "probability": probability, "extra_cv": extra_cv,

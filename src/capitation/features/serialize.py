@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..errors import ModelFileError
+from ..errors import ModelFileError, SchemaError
 from .icd10 import CodeRange, DiagnosisGrouping
 from .spec import FeatureSpec
 
@@ -42,7 +42,7 @@ def grouping_to_dict(grouping: DiagnosisGrouping) -> dict:
     (154, True)
     """
     if not isinstance(grouping, DiagnosisGrouping):
-        raise TypeError(f"The 'grouping' parameter of grouping_to_dict must be a DiagnosisGrouping. Got "
+        raise SchemaError(f"The 'grouping' parameter of grouping_to_dict must be a DiagnosisGrouping. Got "
                         f"{type(grouping).__name__}. Fix: build one with DiagnosisGrouping.from_csv(path).")
     return {
         "groups": list(grouping.groups),
@@ -140,7 +140,7 @@ def spec_to_dict(spec: FeatureSpec) -> dict:
     ('2025/26', [0, 5, 10], None)
     """
     if not isinstance(spec, FeatureSpec):
-        raise TypeError(f"The 'spec' parameter of spec_to_dict must be a FeatureSpec. Got {type(spec).__name__}. "
+        raise SchemaError(f"The 'spec' parameter of spec_to_dict must be a FeatureSpec. Got {type(spec).__name__}. "
                         "Fix: pass the spec that encoded the training design (X.spec).")
     out: dict = {"format": SPEC_FORMAT}
     for f in dataclasses.fields(spec):

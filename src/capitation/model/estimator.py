@@ -64,7 +64,7 @@ def fit_ols(X, y, weights=None, *, cov_type: str = "nonrobust", on_aliased: str 
     [120.0, 160.0]
     """
     if cov_type not in COV_TYPES:
-        raise ValueError(f"The 'cov_type' parameter of fit_ols must be one of {list(COV_TYPES)}. "
+        raise InputError(f"The 'cov_type' parameter of fit_ols must be one of {list(COV_TYPES)}. "
                          f"Got {cov_type!r} instead.")
     indptr, indices, data, names = as_csr(X)
     n_rows = len(indptr) - 1
@@ -101,14 +101,14 @@ def _cap_value(cap, y: np.ndarray, w: np.ndarray) -> tuple[float, str] | None:
         except ValueError:
             q = -1.0
         if not 0 < q < 100:
-            raise ValueError(f"The 'cap' parameter of CostModel must be a £ amount or a percentile such as 'p99.5'. "
+            raise InputError(f"The 'cap' parameter of CostModel must be a £ amount or a percentile such as 'p99.5'. "
                              f"Got {cap!r} instead. Fix: a percentile is between p0 and p100, e.g. 'p99.5'.")
         order = np.argsort(y, kind="stable")
         cum = np.cumsum(w[order])
         value = float(y[order][np.searchsorted(cum, q / 100 * cum[-1])])
         return value, f"{q:g}th percentile (person-year weighted)"
     if isinstance(cap, bool) or not isinstance(cap, (int, float, np.integer, np.floating)) or not cap > 0:
-        raise ValueError(f"The 'cap' parameter of CostModel must be a positive £ amount or a percentile such as "
+        raise InputError(f"The 'cap' parameter of CostModel must be a positive £ amount or a percentile such as "
                          f"'p99.5'. Got {cap!r} instead. Fix: e.g. cap=100_000 or cap='p99.5'; None for no cap.")
     return float(cap), "fixed £ value"
 
@@ -210,12 +210,12 @@ class CostModel(RegressorMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None) -> CostModel:
         """Fit on design ``X`` and annual cost ``y``, weighting people by ``sample_weight`` (exposure)."""
         if not isinstance(self.block_size, (int, np.integer)) or self.block_size < 1:
-            raise ValueError(f"The 'block_size' parameter of CostModel must be a positive integer. "
+            raise InputError(f"The 'block_size' parameter of CostModel must be a positive integer. "
                              f"Got {self.block_size!r} instead.")
         from .alternatives import ALTERNATIVES, fit_alternative
 
         if self.method != "ols" and self.method not in ALTERNATIVES:
-            raise ValueError(f"The 'method' parameter of CostModel must be one of {['ols', *ALTERNATIVES]}. "
+            raise InputError(f"The 'method' parameter of CostModel must be one of {['ols', *ALTERNATIVES]}. "
                              f"Got {self.method!r} instead. Fix: use 'ols', PBRA's least squares.")
         indptr, indices, data, names = as_csr(X)
         if len(indptr) - 1 < 2:

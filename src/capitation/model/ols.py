@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import linalg
 
-from ..errors import DesignError
+from ..errors import DesignError, InputError
 from .stats import SufficientStats
 
 __all__ = ["ALIAS_TOLERANCE", "Solution", "solve"]
@@ -84,7 +84,7 @@ def solve(stats: SufficientStats, *, on_aliased: str = "raise", tol: float = ALI
                           "remove or merge those columns (e.g. a reference level for fixed effects), or fit "
                           "with on_aliased='drop' to drop them and report them on the result.")
     if on_aliased not in ("raise", "drop"):
-        raise ValueError(f"The 'on_aliased' parameter must be 'raise' or 'drop'. Got {on_aliased!r} instead.")
+        raise InputError(f"The 'on_aliased' parameter must be 'raise' or 'drop'. Got {on_aliased!r} instead.")
     k = np.flatnonzero(kept)
     rhs = stats.xtwy[k] * scale[k]
     cho = (factor, True)

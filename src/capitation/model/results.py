@@ -62,13 +62,23 @@ class FitResult:
 
     @property
     def rsquared(self) -> float:
-        """Person-level R² (weighted, centred)."""
+        """Person-level R² (weighted, centred); NaN when the outcome is constant (see :attr:`rsquared_note`)."""
+        if not self.centered_tss > 0:  # a constant outcome has nothing to explain: R² is undefined, not an error
+            return float("nan")
         return 1.0 - self.ssr / self.centered_tss
 
     @property
+    def rsquared_note(self) -> str | None:
+        """Why :attr:`rsquared` is undefined, or ``None`` when it is a number."""
+        return None if self.centered_tss > 0 else "undefined: the outcome is constant"
+
+    def _rsquared_text(self) -> str:
+        return f"{self.rsquared:.4f}" if self.rsquared_note is None else f"{self.rsquared_note}"
+
+    @property
     def scale(self) -> float:
-        """Residual variance σ² = SSR / df_resid."""
-        return self.ssr / self.df_resid
+        """Residual variance σ² = SSR / df_resid (NaN with no residual degrees of freedom)."""
+        return self.ssr / self.df_resid if self.df_resid > 0 else float("nan")
 
     def to_frame(self) -> pd.DataFrame:
         """Coefficient table: estimate, standard error, t, two-sided p-value, role."""
@@ -89,7 +99,7 @@ class FitResult:
         head = [
             "Cost model: weighted least squares (coefficients in £ per person-year)",
             f"  people {self.n:,}   person-years {self.sum_weights:,.1f}   coefficients {len(self.bse):,}",
-            f"  R² (person) {self.rsquared:.4f}   residual s.d. £{np.sqrt(self.scale):,.0f}   "
+            f"  R² (person) {self._rsquared_text()}   residual s.d. £{np.sqrt(self.scale):,.0f}   "
             f"covariance {self.cov_type}",
         ]
         if self.cap:
@@ -101,5 +111,5 @@ class FitResult:
         return "\n".join(head) + "\n" + table
 
     def __repr__(self) -> str:
-        return (f"FitResult(n={self.n:,}, coefficients={len(self.bse)}, R²={self.rsquared:.4f}, "
+        return (f"FitResult(n={self.n:,}, coefficients={len(self.bse)}, R²={self._rsquared_text()}, "
                 f"cov_type={self.cov_type!r})")

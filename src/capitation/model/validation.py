@@ -141,7 +141,10 @@ class ValidationResult:
 
 def _weighted_r2(actual, predicted, weights) -> float:
     mean = np.average(actual, weights=weights)
-    return 1.0 - np.sum(weights * (actual - predicted) ** 2) / np.sum(weights * (actual - mean) ** 2)
+    total = np.sum(weights * (actual - mean) ** 2)
+    if not total > 0:  # a constant outcome has nothing to explain: undefined, not a division by zero
+        return float("nan")
+    return 1.0 - np.sum(weights * (actual - predicted) ** 2) / total
 
 
 def validate(predicted, actual, weights=None, *, practice_code, groups: dict | None = None,

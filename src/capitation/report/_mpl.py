@@ -10,6 +10,8 @@ from __future__ import annotations
 import contextlib
 import functools
 
+from ..errors import MissingDependencyError
+
 __all__ = ["NHS_BLUE", "PALETTE", "figure", "require_matplotlib", "styled", "to_png"]
 
 #: NHS Blue, the colour of NHS identity guidelines.
@@ -60,7 +62,7 @@ def require_matplotlib():
     try:
         import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError(f"capitation's figures and report need matplotlib. Fix: {_INSTALL}") from exc
+        raise MissingDependencyError(f"capitation's figures and report need matplotlib. Fix: {_INSTALL}") from exc
     return matplotlib
 
 

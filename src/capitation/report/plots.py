@@ -22,7 +22,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, SchemaError
 from ._mpl import NHS_BLUE, PALETTE, figure, styled
 
 __all__ = [
@@ -106,7 +106,7 @@ def ladder_table(validations) -> pd.DataFrame:
     for name, result in items:
         metrics = getattr(result, "metrics", None)
         if metrics is None:
-            raise TypeError(f"ladder_table takes ValidationResult objects. Got {type(result).__name__} for {name!r}.")
+            raise SchemaError(f"ladder_table takes ValidationResult objects. Got {type(result).__name__} for {name!r}.")
         rows.append({"model": name, **metrics})
     return pd.DataFrame(rows)
 
@@ -326,9 +326,9 @@ def funnel_control_limits(list_size, cv: float, probability: float = 0.95) -> tu
     from scipy import stats
 
     if not 0 < probability < 1:
-        raise ValueError(f"The 'probability' parameter must be in (0, 1). Got {probability!r}.")
+        raise InputError(f"The 'probability' parameter must be in (0, 1). Got {probability!r}.")
     if not (isinstance(cv, (int, float, np.floating)) and math.isfinite(cv) and cv > 0):
-        raise ValueError(f"The 'cv' parameter must be a positive number. Got {cv!r}.")
+        raise InputError(f"The 'cv' parameter must be a positive number. Got {cv!r}.")
     n = np.asarray(list_size, dtype=float)
     half = stats.norm.isf((1 - probability) / 2) * cv / np.sqrt(n)
     return np.maximum(1 - half, 0.0), 1 + half
@@ -493,7 +493,7 @@ def _risk_layers(risk) -> list[tuple[str, pd.DataFrame, object]]:
                                  "frame with 'people' and 'p_overspend'.")
             out.append((name, item, None))
         else:
-            raise TypeError(f"budget_risk_by_size takes BudgetRisk objects or frames. Got {type(item).__name__}.")
+            raise SchemaError(f"budget_risk_by_size takes BudgetRisk objects or frames. Got {type(item).__name__}.")
     if not out:
         raise InputError("budget_risk_by_size needs at least one BudgetRisk.")
     return out

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import InputError, SchemaError
 
 __all__ = ["DEFAULT_MIN_COUNT", "DEFAULT_MIN_LIST_SIZE", "MARKER", "SuppressedTable", "suppress_small_numbers"]
 
@@ -107,11 +107,11 @@ def suppress_small_numbers(frame: pd.DataFrame, *, counts: Sequence[str] = (), m
     [[12000, '[c]', 812.0], [400, 9, '[c]']]
     """
     if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"suppress_small_numbers takes a pandas DataFrame. Got {type(frame).__name__}.")
+        raise SchemaError(f"suppress_small_numbers takes a pandas DataFrame. Got {type(frame).__name__}.")
     if isinstance(min_count, bool) or not isinstance(min_count, (int, np.integer)) or min_count < 1:
-        raise ValueError(f"The 'min_count' parameter must be a positive integer. Got {min_count!r} instead.")
+        raise InputError(f"The 'min_count' parameter must be a positive integer. Got {min_count!r} instead.")
     if not isinstance(min_list_size, (int, float, np.integer, np.floating)) or min_list_size < 0:
-        raise ValueError(f"The 'min_list_size' parameter must be a non-negative number. Got {min_list_size!r}.")
+        raise InputError(f"The 'min_list_size' parameter must be a non-negative number. Got {min_list_size!r}.")
     counts = list(counts)
     lists = dict(lists or {})
     unknown = [c for c in [*counts, *lists, *(c for cols in lists.values() if cols for c in cols)]

@@ -8,7 +8,7 @@ import numpy as np
 
 from .._config import readonly
 from .._kernels.score import score_csr
-from ..errors import InputError
+from ..errors import InputError, SchemaError
 from ..features.matrix import FeatureMatrix
 from ..model.estimator import CostModel
 from ..model.results import FitResult
@@ -60,11 +60,11 @@ def score(model, X: FeatureMatrix, *, neutralise: Sequence[str] | None = NEUTRAL
     if isinstance(model, CostModel) and getattr(model, "method", "ols") != "ols":
         return _score_alternative(model, X, neutralise, reference)
     if isinstance(model, CostModel) and not hasattr(model, "result_"):
-        raise TypeError("The 'model' parameter of score is a CostModel that is not fitted. "
+        raise SchemaError("The 'model' parameter of score is a CostModel that is not fitted. "
                         "Fix: call model.fit(X, y) first, or load a saved model.")
     result = model.result_ if isinstance(model, CostModel) else model
     if not isinstance(result, FitResult):
-        raise TypeError(f"The 'model' parameter of score must be a fitted CostModel or a FitResult. "
+        raise SchemaError(f"The 'model' parameter of score must be a fitted CostModel or a FitResult. "
                         f"Got {type(model).__name__}. Fix: fit a CostModel first.")
     _check_columns(X, list(result.params.index))
     coef, constant = neutralised_coefficients(result, neutralise, reference)
@@ -78,7 +78,7 @@ def score(model, X: FeatureMatrix, *, neutralise: Sequence[str] | None = NEUTRAL
 
 def _check_columns(X, names: list[str]) -> None:
     if not isinstance(X, FeatureMatrix):
-        raise TypeError(f"The 'X' parameter of score must be a FeatureMatrix. Got {type(X).__name__}. "
+        raise SchemaError(f"The 'X' parameter of score must be a FeatureMatrix. Got {type(X).__name__}. "
                         "Fix: encode the people with the FeatureSpec used to fit the model.")
     if X.column_names != names:
         extra = sorted(set(X.column_names) - set(names))[:5]
