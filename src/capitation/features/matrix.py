@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..errors import InputError
+
 __all__ = ["ROLES", "FeatureMatrix"]
 
 #: What a column stands for; scoring neutralises the ``supply`` and ``fixed-effect`` roles.
@@ -77,8 +79,8 @@ class FeatureMatrix:
     def toarray(self, max_cells: int = 50_000_000) -> np.ndarray:
         """A dense copy, for small data only (refuses more than ``max_cells`` cells)."""
         if self.n_rows * self.n_columns > max_cells:
-            raise MemoryError(f"A dense copy would hold {self.n_rows * self.n_columns:,} cells (limit "
-                              f"{max_cells:,}). Use the sparse arrays, or raise max_cells knowingly.")
+            raise InputError(f"A dense copy would hold {self.n_rows * self.n_columns:,} cells, over the 'max_cells' "
+                             f"limit of {max_cells:,}. Fix: use the sparse arrays, or raise max_cells knowingly.")
         return self.to_scipy().toarray()
 
     def take(self, rows) -> FeatureMatrix:
