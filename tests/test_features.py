@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from capitation import FeatureSpec, Population, encode
-from capitation.errors import InputError, UnknownCodeError, UnseenCategoryError
+from capitation.errors import InputError, SchemaError, UnknownCodeError, UnseenCategoryError
 from conftest import make_people
 
 REGISTERS = ("DM", "HYP", "COPD")
@@ -254,3 +254,124 @@ def test_hierarchy_switches_off_milder_groups():
     assert X.exclusions["diagnoses_superseded_by_hierarchy"] == 1
     flat = encode(FeatureSpec(), people, diagnoses=diagnoses).toarray()
     assert flat.sum() - dense.to_numpy().sum() == 1
+
+
+# --- exclusions: each record not used is counted once, under the first reason that applies -----------------
+
+from capitation.features.icd10 import normalise_icd10_code  # noqa: E402
+
+# grouped, ungrouped (valid but in no range) and malformed codes; E112 and E11.9 make a hierarchy chain
+POOL = ["I21.9", "E11.9", "E112", "J45X", "C50.9", "V01X", "W19X", "12X", "I2", "E11.99X", "Q9"]
+CHAIN = ("diabetes_chronic_complication", "diabetes_type2_other")
+SETTINGS_ALL = ("inpatient", "outpatient", "ae")
+
+
+def dx_reasons(spec: FeatureSpec, people: pd.DataFrame, diagnoses: pd.DataFrame) -> pd.Series:
+    """The documented precedence applied record by record with pandas: the reason each record is not used."""
+    grouping = spec.diagnosis_grouping
+    group_of = {c: grouping.group_codes([c], on_malformed="ignore").codes[0] for c in diagnoses["icd10"].unique()}
+    known = diagnoses["person_id"].isin(people["person_id"])
+    group = diagnoses["icd10"].map(group_of)
+    reason = pd.Series(np.select(
+        [~diagnoses["setting"].isin(spec.settings), ~diagnoses["position"].isin(spec.positions),
+         ~diagnoses["fy"].isin(spec.lookback), ~known, diagnoses["icd10"].map(normalise_icd10_code).isna(),
+         group < 0],
+        ["other_setting", "other_position", "outside_window", "unknown_person", "malformed_code", "ungrouped_code"],
+        default="used"), index=diagnoses.index)
+    if spec.hierarchies:
+        used = diagnoses[reason == "used"].assign(group=group[reason == "used"].map(lambda c: grouping.groups[c]))
+        for chain in spec.hierarchies:
+            for k, milder in enumerate(chain[1:], start=1):
+                severe = set(used.loc[used["group"].isin(chain[:k]), "person_id"])
+                off = used.index[(used["group"] == milder) & used["person_id"].isin(severe)]
+                reason[off] = "superseded_by_hierarchy"
+    return reason
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400), p_unknown=st.floats(0, 1), p_bad_code=st.floats(0, 1),
+       p_out_of_scope=st.floats(0, 1), values=st.sampled_from(["flag", "count"]), hierarchy=st.booleans(),
+       settings_=st.sampled_from([("inpatient",), ("inpatient", "outpatient")]),
+       positions=st.sampled_from([("primary",), ("primary", "secondary")]))
+def test_every_unused_diagnosis_is_counted_once(seed, n, p_unknown, p_bad_code, p_out_of_scope, values, hierarchy,
+                                                settings_, positions):
+    """Random record tables with random defects: Σ exclusions = records not used, each under one reason."""
+    rng = np.random.default_rng(seed)
+    people = make_people(20, n_practices=2, seed=seed % 5)  # few people: repeated (person, group) pairs
+
+    def defect(p, spoilt, fine):
+        return np.where(rng.random(n) < p, rng.choice(spoilt, n), fine)
+
+    diagnoses = pd.DataFrame({
+        "person_id": defect(p_unknown, -np.arange(1, 50), rng.choice(people["person_id"].to_numpy(), n)),
+        "icd10": defect(p_bad_code, POOL[5:], rng.choice(POOL[:5], n)),
+        "fy": defect(p_out_of_scope, ["2021/22", "2025/26"], rng.choice(["2023/24", "2024/25"], n)),
+        "setting": defect(p_out_of_scope, ["outpatient", "ae"], "inpatient"),
+        "position": defect(p_out_of_scope, ["secondary"], "primary"),
+    })
+    spec = FeatureSpec(outcome_year="2025/26", settings=settings_, positions=positions, diagnosis_values=values,
+                       hierarchies=(CHAIN,) if hierarchy else (), on_unknown_person="ignore", on_malformed="ignore")
+    X = encode(spec, people, diagnoses=diagnoses)
+    reasons = dx_reasons(spec, people, diagnoses)
+    expected = {f"diagnoses_{r}": int(k) for r, k in reasons.value_counts().items() if r != "used"}
+    counted = {k: v for k, v in X.exclusions.items() if k.startswith("diagnoses_")}
+    assert counted == expected
+    n_used = int((reasons == "used").sum())
+    assert sum(counted.values()) + n_used == len(diagnoses)  # no record counted twice, none left out
+    if values == "count":  # the design itself says how many records it used
+        dx = [i for i, name in enumerate(X.column_names) if name.startswith("dx:")]
+        assert X.toarray()[:, dx].sum() == n_used
+
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300), p_unknown=st.floats(0, 1),
+       dated=st.booleans())
+def test_every_unused_condition_is_counted_once(seed, n, p_unknown, dated):
+    rng = np.random.default_rng(seed)
+    people = make_people(60, n_practices=2, seed=seed % 5)
+    conditions = pd.DataFrame({
+        "person_id": np.where(rng.random(n) < p_unknown, -rng.integers(1, 50, n),
+                              rng.choice(people["person_id"].to_numpy(), n)),
+        "register": rng.choice(["DM", "HYP", "AST", "copd"], n),
+    })
+    if dated:
+        conditions["date"] = pd.Timestamp("2024-06-01") + pd.to_timedelta(rng.integers(0, 600, n), unit="D")
+    spec = FeatureSpec(diagnosis_grouping=None, outcome_year="2025/26", conditions=("DM", "COPD"),
+                       on_unknown_person="ignore")
+    X = encode(spec, people, conditions=conditions)
+    late = conditions["date"] >= "2025-04-01" if dated else pd.Series(False, index=conditions.index)
+    reason = pd.Series(np.select(
+        [~conditions["register"].str.upper().isin(spec.conditions), late,
+         ~conditions["person_id"].isin(people["person_id"])],
+        ["register_not_in_spec", "recorded_in_outcome_year", "unknown_person"], default="used"))
+    expected = {f"conditions_{r}": int(k) for r, k in reason.value_counts().items() if r != "used"}
+    counted = {k: v for k, v in X.exclusions.items() if k.startswith("conditions_")}
+    assert counted == expected
+    assert sum(counted.values()) + int((reason == "used").sum()) == len(conditions)
+
+
+def test_a_record_of_an_unknown_person_with_a_bad_code_is_counted_once():
+    people = make_people(20, n_practices=1, seed=0)
+    diagnoses = pd.DataFrame({"person_id": [-1, -2, people["person_id"].iloc[0]], "icd10": ["12X", "V01X", "I21.9"]})
+    spec = FeatureSpec(on_unknown_person="ignore", on_malformed="ignore")
+    X = encode(spec, people, diagnoses=diagnoses)
+    assert X.exclusions == {"diagnoses_unknown_person": 2}
+    # the malformed-code error concerns only records still in play: the unknown person's is not one
+    assert encode(FeatureSpec(on_unknown_person="ignore"), people, diagnoses=diagnoses).exclusions == {
+        "diagnoses_unknown_person": 2}
+    # and the unknown-person error only records the spec reads: an outpatient record is out of scope first
+    outpatient = diagnoses.assign(setting=["outpatient", "outpatient", "inpatient"])
+    assert encode(FeatureSpec(), people, diagnoses=outpatient).exclusions == {"diagnoses_other_setting": 2}
+    with pytest.raises(UnknownCodeError, match=r"2 record\(s\) of 2 people not in the population.*row 0"):
+        encode(FeatureSpec(on_malformed="ignore"), people, diagnoses=diagnoses)
+
+
+def test_groups_with_a_practice_twice_or_mixed_level_types_are_refused(setup):
+    people, conditions, areas, groups, spec = setup
+    twice = {"icb": pd.concat([groups["icb"], groups["icb"].iloc[:1]])}  # reindex would raise a raw ValueError
+    with pytest.raises(InputError, match=r"groups\['icb'\] lists 2 rows for practices given more than once.*Fix:"):
+        encode(spec, people, conditions=conditions, areas=areas, groups=twice)
+    mixed = {"icb": groups["icb"].astype(object).where(groups["icb"] != "Q1", 1)}
+    with pytest.raises(SchemaError, match=r"groups\['icb'\] mixes text levels with.*: 1\).*Fix:"):
+        encode(spec, people, conditions=conditions, areas=areas, groups=mixed)

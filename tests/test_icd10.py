@@ -568,3 +568,11 @@ def test_hierarchies_switch_off_milder_groups(grouping):
     assert names == [{"ckd_stage3", "asthma"}, {"dialysis"}, {"ckd_stage4", "diabetes_chronic_complication"}]
     with pytest.raises(SchemaError, match="shape"):
         grouping.apply_hierarchy(np.zeros((2, 3), dtype=bool))
+
+
+def test_only_ascii_letters_are_upper_cased():
+    """str.upper reads the dotless 'ı' as I and the long 'ſ' as S: such codes are malformed, not I21.9 or S72.0."""
+    from capitation.features.icd10 import normalise_icd10_code
+
+    assert normalise_icd10_code("i21.9") == "I219"
+    assert normalise_icd10_code("ı21.9") is None and normalise_icd10_code("ſ72.0") is None

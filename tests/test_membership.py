@@ -118,3 +118,12 @@ def test_consortium_is_the_sum_of_its_practices_and_moves_are_exact(data, total,
     delta = moved.consortia["budget_pence"].sub(alloc.consortia["budget_pence"], fill_value=0)
     assert int(delta.get("GNEW", 0)) == amount
     assert int(delta.abs().sum()) == 2 * amount
+
+
+def test_financial_years_are_ascii_digits():
+    from capitation.aggregation.membership import as_date
+    from capitation.errors import InputError
+
+    assert as_date("2024/25") == pd.Timestamp("2024-04-01")
+    with pytest.raises(InputError, match="'２０２４/25'"):
+        as_date("２０２４/25")

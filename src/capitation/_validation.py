@@ -2,12 +2,19 @@
 
 Each check raises an error from :mod:`capitation.errors` whose message names the parameter, the column, the
 offending rows and values, and the fix. Nothing here drops rows: callers decide, and count, what to exclude.
+
+Checks of a column run once per distinct value where they can (see :func:`factorize_column`), and otherwise
+as whole-array numpy or pandas operations; only the error paths look at single rows.
 """
 
 from __future__ import annotations
 
 import difflib
+import numbers
 import os
+import re
+import string
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,13 +25,23 @@ from .errors import InputError, SchemaError
 
 __all__ = [
     "as_frame",
+    "ascii_lower",
+    "ascii_upper",
     "check_finite",
+    "check_identifiers",
     "check_integer_valued",
+    "check_names",
+    "check_option",
+    "check_pattern",
     "check_range",
     "check_unique",
     "describe_rows",
     "factorize_column",
+    "is_number_dtype",
+    "may_hold_text",
+    "parse_dates",
     "require_columns",
+    "text_column",
 ]
 
 _SHOW = 5  # how many offending rows a message lists
@@ -91,20 +108,47 @@ def describe_rows(frame_index, mask: np.ndarray, values, ids=None, id_name: str 
     return "; ".join(parts) + more
 
 
-def factorize_column(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def factorize_column(series: pd.Series, name: str | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes of a column and its distinct values, followed by ``None``.
 
     ``uniques[codes]`` rebuilds the column with ``None`` for missing values (their code is ``-1``), so checks
     and normalisation run once per distinct value rather than once per row. Categoricals (Parquet's
     dictionary-encoded strings arrive so) are used as they are: nothing is hashed or converted.
+
+    Parameters
+    ----------
+    series : pandas.Series
+        The column (its ``name`` is the column's name in messages).
+    name : str, optional
+        The table, for messages: a cell holding a list or another unhashable value raises
+        :class:`SchemaError` naming the rows.
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = np.asarray(series.cat.codes)
         uniques = series.cat.categories.to_numpy(dtype=object)
     else:
-        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        try:
+            codes, uniques = pd.factorize(series, use_na_sentinel=True)
+        except TypeError as exc:  # a list, dict or array in a cell: it cannot be compared with other values
+            raise _unhashable(series, name) from exc
         uniques = np.asarray(uniques, dtype=object)
     return codes, np.append(uniques, None)
+
+
+def _unhashable(series: pd.Series, name: str | None) -> SchemaError:
+    def hashable(value) -> bool:
+        try:
+            hash(value)
+        except TypeError:
+            return False
+        return True
+
+    values = series.to_numpy(dtype=object)
+    bad = ~np.fromiter(map(hashable, values), dtype=bool, count=len(values))
+    table = f"The {name!r} table's column" if name else "The column"
+    return SchemaError(f"{table} {series.name!r} must hold one value per cell. Got lists or other containers in "
+                       f"{int(bad.sum()):,} row(s): {describe_rows(series.index, bad, values)}. "
+                       f"Fix: one value per row, e.g. frame.explode({series.name!r}).")
 
 
 def _plain(value):
@@ -112,9 +156,15 @@ def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+def is_number_dtype(dtype) -> bool:
+    """Real numbers: integers and floats, numpy or pandas nullable; not booleans, complex or timedeltas."""
+    return (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+            and not pd.api.types.is_complex_dtype(dtype))
+
+
 def _numeric(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
     series = frame[column]
-    if not (pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype)):
+    if not is_number_dtype(series.dtype):
         sample = series.head(3).tolist()
         raise SchemaError(
             f"The {name!r} table's column {column!r} must be numeric. Got dtype {series.dtype} "
@@ -124,7 +174,7 @@ def _numeric(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
 
 
 def check_finite(frame: pd.DataFrame, name: str, column: str, ids=None) -> np.ndarray:
-    """Return the column as float64, raising on object dtype, NaN or infinity."""
+    """Return the column as float64, raising on object dtype, NaN (or ``pd.NA``) or infinity."""
     values = _numeric(frame, name, column)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -171,8 +221,300 @@ def check_unique(frame: pd.DataFrame, name: str, column: str, values: np.ndarray
     if dup.any():
         first = pd.unique(values[dup])[:_SHOW]
         rows = {v: frame.index[np.flatnonzero(values == v)][:3].tolist() for v in first}
-        listing = "; ".join(f"{v!r} at rows {r}" for v, r in rows.items())
+        listing = "; ".join(f"{_plain(v)!r} at rows {r}" for v, r in rows.items())
         raise InputError(
             f"The {name!r} table's column {column!r} must be unique. Got {int(dup.sum()):,} rows sharing "
             f"{len(pd.unique(values[dup])):,} value(s): {listing}. Fix: keep one row per {column}."
         )
+
+
+# -- identifiers, text codes and dates ------------------------------------------------------------------------
+
+def check_identifiers(frame: pd.DataFrame, name: str, column: str = "person_id", *,
+                      refuse_blank: bool = True) -> np.ndarray:
+    """An identifier column as int64 (or uint64) or as an object array of ``str``, one type throughout.
+
+    Refused, naming the rows: missing values (including ``pd.NA`` in nullable integers), floats, booleans,
+    dates, bytes and containers, integers mixed with strings (``1`` and ``'1'`` would be two people),
+    integers beyond 64 bits and, when ``refuse_blank``, empty or whitespace-only strings.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    name, column : str
+        The table and the column, for messages.
+    refuse_blank : bool
+        Whether to refuse blank strings. Records' ids need not be checked: a blank id matches nobody, since
+        the population refuses them, and is counted or refused as an unknown person.
+    """
+    series = frame[column]
+    dtype = series.dtype
+    where = f"The {name!r} table's column {column!r}"
+    kinds = "must hold integers or strings (one type for the whole column)"
+    if pd.api.types.is_bool_dtype(dtype):
+        raise SchemaError(f"{where} {kinds}, not booleans (dtype {dtype}, values like {series.head(3).tolist()!r}). "
+                          f"Fix: use the real identifiers; True and False identify two people at most.")
+    if isinstance(dtype, np.dtype) and dtype.kind in "iu":
+        return series.to_numpy()
+    if pd.api.types.is_integer_dtype(dtype):  # pandas nullable Int64 and friends
+        missing = series.isna().to_numpy()
+        if missing.any():
+            raise InputError(f"{where} is missing (pd.NA) in {int(missing.sum()):,} row(s): "
+                             f"{describe_rows(frame.index, missing, series.to_numpy(dtype=object))}. Every record "
+                             f"needs an id. Fix: drop those rows, frame = frame[frame[{column!r}].notna()], "
+                             "or fill them.")
+        return series.to_numpy(dtype=dtype.numpy_dtype)
+    if pd.api.types.is_float_dtype(dtype):
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        missing = np.isnan(values)
+        detail = (f" It is missing in {int(missing.sum()):,} row(s): {describe_rows(frame.index, missing, values)}."
+                  if missing.any() else "")
+        fix = (f"frame = frame[frame[{column!r}].notna()] and then frame[{column!r}].astype('int64')"
+               if missing.any() else f"frame[{column!r}].astype('int64') if they are whole numbers")
+        raise SchemaError(f"{where} {kinds}, not floats (dtype {dtype}).{detail} Fix: {fix}.")
+    if not (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+            or isinstance(dtype, pd.CategoricalDtype)):
+        raise SchemaError(f"{where} {kinds}. Got dtype {dtype} (values like {series.head(3).tolist()!r}). "
+                          f"Fix: frame[{column!r}].astype(str) if those are the identifiers.")
+    values = series.to_numpy(dtype=object)
+    missing = np.asarray(pd.isna(values), dtype=bool)
+    if missing.any():
+        raise InputError(f"{where} is missing in {int(missing.sum()):,} row(s): "
+                         f"{describe_rows(frame.index, missing, values)}. Every record needs an id. Fix: drop those "
+                         f"rows, frame = frame[frame[{column!r}].notna()], or fill them.")
+    inferred = pd.api.types.infer_dtype(values, skipna=False)
+    if inferred == "empty":
+        return values
+    if inferred == "string":
+        if refuse_blank:
+            blank = np.fromiter(map(str.isspace, values), dtype=bool, count=len(values)) | (values == "")
+            if blank.any():
+                raise InputError(f"{where} must not be empty. Got {int(blank.sum()):,} empty or blank row(s): "
+                                 f"{describe_rows(frame.index, blank, values)}. Fix: give those rows their id, "
+                                 "or drop them.")
+        return values
+    if inferred == "integer":
+        return _integer_ids(frame, where, column, values)
+    is_str = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    is_int = np.fromiter((isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)) for v in values),
+                         dtype=bool, count=len(values))
+    other = ~(is_str | is_int)
+    if other.any():
+        raise SchemaError(f"{where} {kinds}. Got other types in {int(other.sum()):,} row(s): "
+                          f"{describe_rows(frame.index, other, values)}. Fix: convert them, e.g. "
+                          f"frame[{column!r}].astype(str), or drop those rows.")
+    raise SchemaError(f"{where} {kinds}; it mixes {int(is_int.sum()):,} integer(s) (e.g. "
+                      f"{describe_rows(frame.index, is_int, values)}) with {int(is_str.sum()):,} string(s) (e.g. "
+                      f"{describe_rows(frame.index, is_str, values)}), so 1 and '1' would be two different ids. "
+                      f"Fix: convert all to one type, e.g. frame[{column!r}] = frame[{column!r}].astype(str) (or "
+                      ".astype('int64') when every string is a whole number).")
+
+
+def _integer_ids(frame: pd.DataFrame, where: str, column: str, values: np.ndarray) -> np.ndarray:
+    """Python or numpy integers held as objects, as int64 (or uint64 when they need it)."""
+    for dtype in (np.int64, np.uint64):
+        try:
+            return values.astype(dtype)
+        except OverflowError:
+            continue
+    lo, hi = np.iinfo(np.int64).min, np.iinfo(np.uint64).max
+    huge = np.fromiter((not lo <= int(v) <= hi for v in values), dtype=bool, count=len(values))
+    if not huge.any():  # negative and beyond int64 in one column: neither type holds both
+        huge = np.fromiter((int(v) > np.iinfo(np.int64).max for v in values), dtype=bool, count=len(values))
+    raise InputError(f"{where} must fit in 64 bits. Got {int(huge.sum()):,} larger integer(s): "
+                     f"{describe_rows(frame.index, huge, values)}. Fix: store such identifiers as strings, "
+                     f"frame[{column!r}] = frame[{column!r}].astype(str).")
+
+
+def may_hold_text(series: pd.Series) -> bool:
+    """Whether a column's dtype can hold strings (a Categorical's: its categories' dtype)."""
+    kind = series.dtype.categories.dtype if isinstance(series.dtype, pd.CategoricalDtype) else series.dtype
+    return pd.api.types.is_string_dtype(kind) or pd.api.types.is_object_dtype(kind)
+
+
+def text_column(frame: pd.DataFrame, name: str, column: str, ids=None, *,
+                missing_fix: str = "fill it") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A column of non-empty strings, with its codes and distinct values (see :func:`factorize_column`).
+
+    Refuses a non-text dtype, missing values, values that are not strings and empty or whitespace-only
+    strings, naming the rows. Every check runs once per distinct value.
+
+    Returns
+    -------
+    values : ndarray of object
+        The column's strings.
+    codes, uniques : ndarray
+        As from :func:`factorize_column` (no code is ``-1``).
+    """
+    series = frame[column]
+    if not may_hold_text(series):
+        raise SchemaError(f"The {name!r} table's column {column!r} must hold strings. Got dtype {series.dtype} "
+                          f"(values like {series.head(3).tolist()!r}). Fix: frame[{column!r}].astype(str).")
+    codes, uniques = factorize_column(series, name)
+    missing = codes < 0
+    if missing.any():
+        raise InputError(f"The {name!r} table's column {column!r} is missing in {int(missing.sum()):,} row(s): "
+                         f"{describe_rows(frame.index, missing, series.to_numpy(object), ids)}. Fix: {missing_fix}.")
+    values = uniques[codes]
+    not_str = np.fromiter((not isinstance(v, str) for v in uniques), dtype=bool, count=len(uniques))[codes]
+    if not_str.any():
+        raise SchemaError(f"The {name!r} table's column {column!r} must hold strings. Got other types in "
+                          f"{int(not_str.sum()):,} row(s): {describe_rows(frame.index, not_str, values, ids)}. "
+                          f"Fix: frame[{column!r}].astype(str).")
+    blank = np.fromiter((isinstance(v, str) and not v.strip() for v in uniques), dtype=bool,
+                        count=len(uniques))[codes]
+    if blank.any():
+        raise InputError(f"The {name!r} table's column {column!r} must not be empty. Got {int(blank.sum()):,} "
+                         f"empty or blank row(s): {describe_rows(frame.index, blank, values, ids)}. "
+                         f"Fix: {missing_fix}.")
+    return values, codes, uniques
+
+
+_NUMBER_KINDS = frozenset({"integer", "floating", "mixed-integer", "mixed-integer-float", "decimal", "complex",
+                           "boolean"})
+
+
+def parse_dates(frame: pd.DataFrame, name: str, column: str, ids=None) -> pd.Series:
+    """A column of dates as ``datetime64[ns]`` without time zone; missing values stay ``NaT``.
+
+    Numbers are refused rather than read as nanoseconds since 1970 (20240101 is not a date), and so is
+    any value that does not parse, naming the rows. A time-zone-aware column keeps its local dates.
+    """
+    series = frame[column]
+    where = f"The {name!r} table's column {column!r}"
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        series = series.dt.tz_localize(None)
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_timedelta64_dtype(series.dtype):
+        raise SchemaError(f"{where} must hold dates. Got numbers (dtype {series.dtype}, values like "
+                          f"{series.head(3).tolist()!r}), which would be read as nanoseconds since 1970. Fix: "
+                          f"pd.to_datetime(frame[{column!r}].astype(str), format='%Y%m%d') if they are YYYYMMDD.")
+    if not pd.api.types.is_datetime64_dtype(series.dtype):
+        values = series.to_numpy(dtype=object)
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "date", "datetime", "datetime64",
+                                                                   "empty"):
+            number = np.fromiter((isinstance(v, (numbers.Number, np.bool_)) and not pd.isna(v) for v in values),
+                                 dtype=bool, count=len(values))
+            if number.any():
+                raise SchemaError(f"{where} must hold dates. Got numbers in {int(number.sum()):,} row(s): "
+                                  f"{describe_rows(frame.index, number, values, ids)}. Fix: write dates as "
+                                  "YYYY-MM-DD.")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "could not infer format": the rows that fail are named below
+            try:
+                parsed = pd.to_datetime(series, errors="coerce")
+            except (TypeError, ValueError, OverflowError):
+                parsed = pd.Series([_one_date(v) for v in values], index=series.index, dtype="datetime64[ns]")
+        if isinstance(parsed.dtype, pd.DatetimeTZDtype):
+            parsed = parsed.dt.tz_localize(None)
+        if not pd.api.types.is_datetime64_dtype(parsed.dtype):  # e.g. a mix of UTC offsets
+            parsed = pd.Series([_one_date(v) for v in values], index=series.index, dtype="datetime64[ns]")
+        bad = (parsed.isna() & series.notna()).to_numpy()
+        if bad.any():
+            raise InputError(f"{where} must hold dates. Got {int(bad.sum()):,} row(s) that are not: "
+                             f"{describe_rows(frame.index, bad, values, ids)}. Fix: write dates as YYYY-MM-DD "
+                             "(one format for the whole column).")
+        series = parsed
+    outside = ((series < pd.Timestamp.min) | (series > pd.Timestamp.max)).to_numpy()
+    if outside.any():
+        raise InputError(f"{where} holds {int(outside.sum()):,} date(s) outside the years 1678 to 2261: "
+                         f"{describe_rows(frame.index, outside, series.to_numpy(dtype=object), ids)}. "
+                         "Fix: correct those dates.")
+    return series.astype("datetime64[ns]")
+
+
+def _one_date(value):
+    """One value as a naive Timestamp, or ``NaT`` (the slow path, taken only when the column fails whole)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError, OverflowError):
+        return pd.NaT
+    return stamp.tz_localize(None) if stamp is not pd.NaT and stamp.tzinfo is not None else stamp
+
+
+# -- parameters: checked when an object is made, before any pass over data ---------------------------------
+
+def check_option(value, parameter: str, owner: str, allowed: Sequence[str]) -> str:
+    """Return ``value`` when it is one of ``allowed``; raise :class:`InputError` naming all of them otherwise."""
+    if not isinstance(value, str) or value not in allowed:
+        raise InputError(f"The {parameter!r} parameter of {owner} must be one of {list(allowed)}. Got {value!r} "
+                         f"instead. Fix: pass {parameter}={allowed[0]!r} (or another of those values).")
+    return str(value)
+
+
+def check_names(value, parameter: str, owner: str, *, ordered: bool = True, example: str = "name") -> tuple:
+    """A sequence of non-empty strings (names or codes) as a tuple of ``str``.
+
+    A single string is refused rather than read as its characters (``"DM"`` is not ``("D", "M")``), and so
+    is a set when ``ordered`` (its order varies between runs, and with it the order of design columns).
+
+    Parameters
+    ----------
+    value : sequence of str
+        What the caller passed.
+    parameter, owner : str
+        The parameter and the function or class it belongs to, for the message.
+    ordered : bool
+        Whether the order of the names matters.
+    example : str
+        A plausible element, used in the suggested fix.
+    """
+    if isinstance(value, (str, bytes)):
+        raise InputError(f"The {parameter!r} parameter of {owner} must be a list of names or codes, not a single "
+                         f"string: {value!r} would be read as its characters {list(value)[:6]!r}. "
+                         f"Fix: wrap it in a list, {parameter}=[{value!r}].")
+    if ordered and isinstance(value, (set, frozenset)):
+        raise InputError(f"The {parameter!r} parameter of {owner} must be a list or tuple. Got a set "
+                         f"({sorted(map(str, value))[:6]!r}), whose order changes between runs and with it the "
+                         f"order of the design's columns. Fix: {parameter}=sorted(...) or a tuple.")
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise InputError(f"The {parameter!r} parameter of {owner} must be a list of names or codes. Got "
+                         f"{type(value).__name__} {value!r} instead. Fix: e.g. {parameter}=[{example!r}].") from None
+    bad = [(k, v) for k, v in enumerate(items) if not isinstance(v, str) or not v.strip()]
+    if bad:
+        shown = "; ".join(f"item {k}: {v!r}" for k, v in bad[:_SHOW])
+        raise InputError(f"The {parameter!r} parameter of {owner} must hold non-empty strings. Got {len(bad):,} "
+                         f"other item(s): {shown}. Fix: e.g. {parameter}=[{example!r}], each name as text.")
+    return tuple(str(v) for v in items)
+
+
+def check_pattern(pattern, parameter: str, owner: str) -> re.Pattern:
+    """Compile a code pattern with :data:`re.ASCII`, so ``\\d`` and ``\\w`` never accept other scripts' digits.
+
+    A compiled pattern is recompiled with its flags plus ASCII; one that does not compile raises
+    :class:`InputError` naming the parameter.
+    """
+    example = "r'^[A-Z][0-9]{5}$'"
+    if isinstance(pattern, re.Pattern):
+        if not isinstance(pattern.pattern, str):
+            raise InputError(f"The {parameter!r} parameter of {owner} must be a text pattern. Got the bytes "
+                             f"pattern {pattern.pattern!r}. Fix: use a str, e.g. {parameter}={example}.")
+        source, flags = pattern.pattern, pattern.flags & ~re.UNICODE
+    elif isinstance(pattern, str):
+        source, flags = pattern, 0
+    else:
+        raise InputError(f"The {parameter!r} parameter of {owner} must be a regular expression (str) or None. Got "
+                         f"{type(pattern).__name__} {pattern!r}. Fix: e.g. {parameter}={example}.")
+    try:
+        return re.compile(source, flags | re.ASCII)
+    except re.error as exc:
+        raise InputError(f"The {parameter!r} parameter of {owner} is not a valid regular expression ({exc}). Got "
+                         f"{source!r}. Fix: correct it, e.g. {parameter}={example}.") from None
+
+
+_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def ascii_upper(text: str) -> str:
+    """Upper-case ASCII letters only: ``str.upper`` maps 'ı' to 'I' and 'ſ' to 'S', which no code spells."""
+    return text.translate(_UPPER)
+
+
+def ascii_lower(text: str) -> str:
+    """Lower-case ASCII letters only (``str.lower`` maps the Kelvin sign to 'k')."""
+    return text.translate(_LOWER)

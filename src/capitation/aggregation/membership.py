@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .._validation import as_frame, require_columns
+from .._validation import as_frame, parse_dates, require_columns
 from ..errors import InputError, UnknownCodeError
 
 __all__ = ["UNASSIGNED", "Membership", "MembershipHistory", "as_date"]
@@ -22,7 +22,7 @@ __all__ = ["UNASSIGNED", "Membership", "MembershipHistory", "as_date"]
 #: Consortium code given to practices outside the membership when ``unassigned="line"``.
 UNASSIGNED = "UNASSIGNED"
 
-_FINANCIAL_YEAR = re.compile(r"^\d{4}([/-]\d{2}|/\d{4}|\d{2})?$")
+_FINANCIAL_YEAR = re.compile(r"^[0-9]{4}([/-][0-9]{2}|/[0-9]{4}|[0-9]{2})?$")  # ASCII digits only
 
 _NHSE_LEVELS = {"ICB": ("icb_code", "icb_name"), "region": ("region", "region")}
 
@@ -178,7 +178,7 @@ class Membership:
         from ..datasets import load_practices
 
         if level not in _NHSE_LEVELS:
-            raise ValueError(f"The 'level' parameter of Membership.nhs_england must be one of "
+            raise InputError(f"The 'level' parameter of Membership.nhs_england must be one of "
                              f"{list(_NHSE_LEVELS)}. Got {level!r} instead. Fix: for places, PCNs or sub-ICB "
                              "locations pass your own table to Membership.from_frame.")
         code, label = _NHSE_LEVELS[level]
@@ -203,7 +203,7 @@ class Membership:
     def consortium_of(self, practice_codes, *, unassigned: str = "raise") -> np.ndarray:
         """Consortium code of each practice; unknown practices raise, or get ``UNASSIGNED`` with ``"line"``."""
         if unassigned not in ("raise", "line"):
-            raise ValueError(f"The 'unassigned' parameter must be 'raise' or 'line'. Got {unassigned!r} instead.")
+            raise InputError(f"The 'unassigned' parameter must be 'raise' or 'line'. Got {unassigned!r} instead.")
         codes = np.asarray(practice_codes, dtype=object)
         where = pd.Index(self.table["practice_code"]).get_indexer(codes)
         unknown = where < 0
@@ -356,12 +356,12 @@ class MembershipHistory:
         """
         frame = as_frame(frame, "membership")
         require_columns(frame, "membership", [practice, consortium, valid_from])
-        starts = pd.to_datetime(frame[valid_from]).dt.normalize()
+        starts = parse_dates(frame, "membership", valid_from).dt.normalize()
         if starts.isna().any():
             rows = frame.index[starts.isna().to_numpy()][:5].tolist()
             raise InputError(f"The 'membership' column {valid_from!r} is empty at rows {rows}. Fix: give every "
                              "row the date it takes effect.")
-        ends = (pd.to_datetime(frame[valid_to]).dt.normalize() if valid_to in frame.columns
+        ends = (parse_dates(frame, "membership", valid_to).dt.normalize() if valid_to in frame.columns
                 else pd.Series(pd.NaT, index=frame.index))
         bad = (ends.notna() & (ends <= starts)).to_numpy()
         if bad.any():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from .._config import readonly
 from .._kernels.design import distinct_pairs
-from .._validation import as_frame, describe_rows, require_columns
+from .._validation import _plain, as_frame, describe_rows, is_number_dtype, require_columns, text_column
 from ..errors import InputError, SchemaError, UnknownCodeError, UnseenCategoryError
 from ..inputs import ConditionTable, DiagnosisTable, Population
 from ..inputs.population import SEX_LABELS
@@ -43,6 +45,33 @@ def encode(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas
         Records that were not encoded are counted in ``exclusions`` by reason; ``spec`` holds the spec
         with the fixed-effect levels learned here (encode new data with it).
 
+    Notes
+    -----
+    Every record that is not used is counted under exactly one reason: the first of these that applies, so
+    the ``diagnoses_*`` counts add up to the diagnosis records not used and the ``conditions_*`` counts to
+    the condition records not used. The spec's scope comes first (records it does not read are not used
+    whoever they belong to, and these tests are cheap, per category), then whose record it is, then what
+    its code says; the person lookup and the code grouping run only on the records still in play.
+
+    Diagnoses:
+
+    1. ``diagnoses_other_setting``: a setting not in ``spec.settings``;
+    2. ``diagnoses_other_position``: a position not in ``spec.positions``;
+    3. ``diagnoses_outside_window``: a financial year outside ``spec.lookback`` (with ``outcome_year``);
+    4. ``diagnoses_unknown_person``: a person not in the population (``on_unknown_person="ignore"``);
+    5. ``diagnoses_malformed_code``: not an ICD-10 code (``on_malformed="ignore"``);
+    6. ``diagnoses_ungrouped_code``: a valid code in no group of the grouping;
+    7. ``diagnoses_superseded_by_hierarchy``: records of a group switched off by a more severe one.
+
+    Conditions:
+
+    1. ``conditions_register_not_in_spec``: a register not in ``spec.conditions``;
+    2. ``conditions_recorded_in_outcome_year``: recorded on or after the start of the outcome year;
+    3. ``conditions_unknown_person``: a person not in the population (``on_unknown_person="ignore"``).
+
+    The ``on_unknown_person`` and ``on_malformed`` errors follow the same order: they concern only records
+    that no earlier reason excludes. ``fixed_effect_<name>_unseen_level`` counts people, not records.
+
     Examples
     --------
     >>> import pandas as pd
@@ -53,6 +82,13 @@ def encode(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas
     >>> X.shape, [X.column_names[i] for i in X.indices]
     ((2, 38), ['age_sex:F_0-4', 'age_sex:M_90+'])
     """
+    if not isinstance(spec, FeatureSpec):
+        raise InputError(f"The 'spec' parameter of encode must be a FeatureSpec. Got {type(spec).__name__}. "
+                         "Fix: e.g. encode(FeatureSpec(outcome_year='2025/26'), people).")
+    if groups is not None and not isinstance(groups, Mapping):
+        raise InputError(f"The 'groups' parameter of encode must be a dict of fixed effect → practice levels. Got "
+                         f"{type(groups).__name__}. Fix: e.g. groups={{'icb': Membership.nhs_england('2025/26')}}.")
+    _check_interactions(spec)  # before any pass over the data
     pop = population if isinstance(population, Population) else Population.from_frame(population)
     builder = _Builder(pop.n_people)
     _age_sex(spec, pop, builder)
@@ -123,31 +159,60 @@ def _age_sex(spec: FeatureSpec, pop: Population, builder: _Builder) -> None:
     builder.add_entries(np.arange(pop.n_people), cols, np.ones(pop.n_people))
 
 
-def _person_rows(spec: FeatureSpec, pop: Population, person_id, table: str, builder: _Builder) -> np.ndarray:
-    rows = pop.rows_of(person_id)
+def _check_id_types(pop: Population, person_id: np.ndarray, table: str) -> None:
+    """Refuse records whose ids are text when the population's are integers, or the reverse: none would match."""
+    if len(person_id) == 0:
+        return
+    pop_text, rec_text = pop.person_id.dtype.kind == "O", np.asarray(person_id).dtype.kind == "O"
+    if pop_text != rec_text:
+        kind = {True: "strings", False: "integers"}
+        shown = describe_rows(None, np.arange(len(person_id)) < 3, person_id)
+        raise SchemaError(
+            f"The {table!r} table's column 'person_id' holds {kind[rec_text]} ({shown}), but the population's "
+            f"person_id are {kind[pop_text]} (e.g. {_plain(pop.person_id[0])!r}), so no record would find its person. "
+            f"Fix: give both one type, e.g. {table}['person_id'] = {table}['person_id']."
+            + ("astype(str)." if pop_text else "astype('int64').")
+        )
+
+
+def _person_rows(spec: FeatureSpec, pop: Population, person_id: np.ndarray, keep: np.ndarray, table: str,
+                 builder: _Builder) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the ``keep`` records whose person is in the population, and those people's rows.
+
+    Records of people not in the population raise, or are counted as ``<table>_unknown_person``.
+    """
+    at = np.flatnonzero(keep)
+    rows = pop.rows_of(person_id[at])
     unknown = rows < 0
     if unknown.any():
         if spec.on_unknown_person == "raise":
-            ids = pd.unique(np.asarray(person_id)[unknown])
+            ids = pd.unique(person_id[at[unknown]])
+            mask = np.zeros(len(person_id), dtype=bool)
+            mask[at[unknown]] = True
             raise UnknownCodeError(
                 f"The {table!r} table has {int(unknown.sum()):,} record(s) of {len(ids):,} people not in the "
-                f"population, e.g. person_id {[v.item() if hasattr(v, 'item') else v for v in ids[:5]]}. "
+                f"population, e.g. person_id {[v.item() if hasattr(v, 'item') else v for v in ids[:5]]} "
+                f"({describe_rows(None, mask, person_id)}). "
                 "Fix: filter the records to the registered population, or pass "
                 "FeatureSpec(on_unknown_person='ignore') to count and skip them."
             )
         builder.exclude(f"{table}_unknown_person", unknown.sum())
-    return rows
+        at, rows = at[~unknown], rows[~unknown]
+    return at, rows
 
 
 def _flags(rows: np.ndarray, groups: np.ndarray, n_rows: int, n_groups: int, values: str):
-    """Distinct (row, group) pairs sorted by row then group, valued 1 (flags) or the number of records."""
+    """Distinct (row, group) pairs sorted by row then group, valued 1 (flags) or the number of records.
+
+    Returns the rows, groups and values of the pairs, and the number of records behind each pair.
+    """
     n = len(rows)
     out_rows, out_groups, counts = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     k = distinct_pairs(readonly(np.ascontiguousarray(rows, dtype=np.int64)),
                        readonly(np.ascontiguousarray(groups, dtype=np.int64)), n_rows, n_groups, out_rows, out_groups,
                        counts)
     vals = np.ones(k) if values == "flag" else counts[:k].astype(np.float64)
-    return out_rows[:k], out_groups[:k], vals
+    return out_rows[:k], out_groups[:k], vals, counts[:k]
 
 
 def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder) -> None:
@@ -157,8 +222,11 @@ def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder)
     if diagnoses is None:
         return
     table = diagnoses if isinstance(diagnoses, DiagnosisTable) else DiagnosisTable.from_frame(diagnoses)
+    _check_id_types(pop, table.person_id, "diagnoses")
+    # Each stage sees only the records every earlier stage kept, so each record is counted once, under the
+    # first reason that applies (the order is documented in encode's Notes).
     keep = _is_in(table.setting, spec.settings)
-    builder.exclude("diagnoses_other_setting", (~keep).sum())
+    builder.exclude("diagnoses_other_setting", len(keep) - int(keep.sum()))
     in_position = _is_in(table.position, spec.positions)
     builder.exclude("diagnoses_other_position", (keep & ~in_position).sum())
     keep &= in_position
@@ -170,19 +238,20 @@ def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder)
         in_window = _is_in(table.fy, spec.lookback)
         builder.exclude("diagnoses_outside_window", (keep & ~in_window).sum())
         keep &= in_window
-    rows = _person_rows(spec, pop, table.person_id[keep], "diagnoses", builder)
+    at, rows = _person_rows(spec, pop, table.person_id, keep, "diagnoses", builder)
     try:
-        grouped = grouping.group_codes(table.icd10[keep], on_malformed=spec.on_malformed)
+        grouped = grouping.group_codes(table.icd10[at], on_malformed=spec.on_malformed)
     except UnknownCodeError as exc:
-        raise _malformed(table, keep) from exc
+        raise _malformed(table, at) from exc
     builder.exclude("diagnoses_malformed_code", grouped.n_malformed)
     builder.exclude("diagnoses_ungrouped_code", grouped.n_ungrouped)
-    valid = (rows >= 0) & (grouped.codes >= 0)
-    r, g, v = _flags(rows[valid], grouped.codes[valid], pop.n_people, n_groups, spec.diagnosis_values)
+    valid = grouped.codes >= 0
+    r, g, v, records = _flags(rows[valid], grouped.codes[valid], pop.n_people, n_groups, spec.diagnosis_values)
     if spec.hierarchies:
-        keep = _apply_hierarchies(spec, r, g, pop.n_people)
-        builder.exclude("diagnoses_superseded_by_hierarchy", (~keep).sum())
-        r, g, v = r[keep], g[keep], v[keep]
+        kept = _apply_hierarchies(spec, r, g, pop.n_people)
+        # Count the records behind each switched-off pair, so the counts still add up to records.
+        builder.exclude("diagnoses_superseded_by_hierarchy", records[~kept].sum())
+        r, g, v = r[kept], g[kept], v[kept]
     builder.add_entries(r, offset + g, v)
 
 
@@ -196,10 +265,12 @@ def _is_in(values: pd.Categorical, allowed) -> np.ndarray:
     return _by_category(values, values.categories.isin(list(allowed)), False)
 
 
-def _malformed(table: DiagnosisTable, keep: np.ndarray) -> UnknownCodeError:
-    """The error for malformed ICD-10 codes, naming the table's rows (positions) and person ids."""
+def _malformed(table: DiagnosisTable, at: np.ndarray) -> UnknownCodeError:
+    """The error for malformed ICD-10 codes among the records at positions ``at``, naming rows and person ids."""
     from .icd10 import normalise_icd10_code
 
+    keep = np.zeros(len(table), dtype=bool)
+    keep[at] = True
     codes = pd.Series(table.icd10, dtype=object)
     uniques = codes[keep].dropna().unique()
     bad_values = {u for u in uniques if normalise_icd10_code(u) is None}
@@ -231,17 +302,18 @@ def _conditions(spec: FeatureSpec, pop: Population, conditions, builder: _Builde
         raise InputError(f"FeatureSpec(conditions={spec.conditions!r}) needs a 'conditions' table. "
                          "Fix: pass conditions=..., or leave conditions out of the spec.")
     table = conditions if isinstance(conditions, ConditionTable) else ConditionTable.from_frame(conditions)
+    _check_id_types(pop, table.person_id, "conditions")
+    # As for diagnoses: each stage sees only what the earlier ones kept, so each record is counted once.
     code = _by_category(table.register, pd.Index(spec.conditions).get_indexer(table.register.categories), -1)
-    builder.exclude("conditions_register_not_in_spec", (code < 0).sum())
     keep = code >= 0
+    builder.exclude("conditions_register_not_in_spec", len(keep) - int(keep.sum()))
     if table.date is not None and spec.outcome_year is not None:
         # Only what the GP had recorded before the outcome year began is known when budgets are set.
         late = keep & (table.date >= np.datetime64(f"{spec.outcome_year[:4]}-04-01"))
         builder.exclude("conditions_recorded_in_outcome_year", late.sum())
         keep &= ~late
-    rows = _person_rows(spec, pop, table.person_id[keep], "conditions", builder)
-    valid = rows >= 0
-    r, g, v = _flags(rows[valid], code[keep][valid], pop.n_people, len(spec.conditions), "flag")
+    at, rows = _person_rows(spec, pop, table.person_id, keep, "conditions", builder)
+    r, g, v, _ = _flags(rows, code[at], pop.n_people, len(spec.conditions), "flag")
     builder.add_entries(r, offset + g, v)
 
 
@@ -252,7 +324,8 @@ def _areas(spec: FeatureSpec, pop: Population, areas, builder: _Builder) -> None
                          "Fix: pass areas=DataFrame with 'lsoa_code' and those columns.")
     frame = as_frame(areas, "areas", ["lsoa_code", *variables])
     require_columns(frame, "areas", ["lsoa_code", *variables])
-    index = pd.Index(frame["lsoa_code"].astype(object))
+    index = pd.Index(text_column(frame, "areas", "lsoa_code", missing_fix="give every area its LSOA code, or drop "
+                                                                          "the rows without one")[0])
     if index.has_duplicates:
         dup = index[index.duplicated()].unique()[:5].tolist()
         raise InputError(f"The 'areas' table's column 'lsoa_code' must be unique. Got repeats such as {dup}. "
@@ -269,7 +342,7 @@ def _areas(spec: FeatureSpec, pop: Population, areas, builder: _Builder) -> None
     values = []
     for name in variables:
         column = frame[name]
-        if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        if not is_number_dtype(column.dtype):
             raise SchemaError(f"The 'areas' table's column {name!r} must be numeric. Got dtype {column.dtype}. "
                               f"Fix: pd.to_numeric(areas[{name!r}]).")
         array = column.to_numpy(dtype=np.float64, na_value=np.nan)
@@ -301,8 +374,10 @@ def _fixed_effects(spec: FeatureSpec, pop: Population, groups, builder: _Builder
         if isinstance(mapping, Membership):
             mapping = mapping.table.set_index("practice_code")["consortium_code"]
         if not isinstance(mapping, pd.Series):
-            raise TypeError(f"groups[{name!r}] must be a pandas Series indexed by practice code, or a Membership. "
-                            f"Got {type(mapping).__name__}.")
+            raise SchemaError(f"The 'groups' parameter of encode: groups[{name!r}] must be a pandas Series indexed by "
+                              f"practice code, or a Membership. Got {type(mapping).__name__}. Fix: e.g. "
+                              f"groups={{{name!r}: pd.Series(levels, index=practice_codes)}}.")
+        _check_levels(mapping, name)
         level = mapping.astype(object).reindex(pd.Index(pop.practice_code)).to_numpy(dtype=object)
         unmapped = pd.isna(level)
         if unmapped.any():
@@ -326,6 +401,45 @@ def _fixed_effects(spec: FeatureSpec, pop: Population, groups, builder: _Builder
         has = code >= 1
         builder.add_entries(np.flatnonzero(has), offset + code[has] - 1, np.ones(int(has.sum())))
     return replace(spec, levels=tuple((k, learned[k]) for k in spec.fixed_effects))
+
+
+def _check_levels(mapping: pd.Series, name: str) -> None:
+    """Refuse a practice listed twice, and levels mixing numbers and text (``1`` and ``'1'`` would merge)."""
+    repeated = mapping.index.duplicated(keep=False)
+    if repeated.any():
+        codes = sorted(map(str, pd.unique(mapping.index[repeated])))[:5]
+        raise InputError(f"The 'groups' parameter of encode: groups[{name!r}] lists {int(repeated.sum()):,} "
+                         f"rows for practices given more than once, e.g. {codes}. Fix: one level per practice, "
+                         f"e.g. groups[{name!r}][~groups[{name!r}].index.duplicated()].")
+    values = mapping.to_numpy(dtype=object)
+    present = ~np.asarray(pd.isna(values), dtype=bool)
+    is_text = np.fromiter((isinstance(v, str) for v in values), dtype=bool, count=len(values))
+    if is_text.any() and (present & ~is_text).any():
+        other = present & ~is_text
+        shown = "; ".join(f"practice {mapping.index[k]!r}: {values[k]!r}" for k in np.flatnonzero(other)[:5])
+        raise SchemaError(f"The 'groups' parameter of encode: groups[{name!r}] mixes text levels with "
+                          f"{int(other.sum()):,} other value(s) ({shown}), which would be merged with text of the "
+                          f"same spelling. Fix: convert all to one type, e.g. groups[{name!r}].astype(str).")
+
+
+def _check_interactions(spec: FeatureSpec) -> None:
+    """Refuse interactions of columns the spec cannot make, from the spec alone (no data needed)."""
+    if not spec.interactions:
+        return
+    names = [f"age_sex:{s}_{band}" for s in SEX_LABELS for band in spec.age_band_labels()]
+    if spec.diagnosis_grouping is not None:
+        names += [f"dx:{g}" for g in spec.diagnosis_grouping.groups]
+    names += [f"gp:{r}" for r in spec.conditions] + [f"need:{v}" for v in spec.need]
+    names += [f"supply:{v}" for v in spec.supply]
+    learned = dict(spec.levels)
+    names += [f"fe:{k}={v}" for k, levels in learned.items() for v in levels[1:]]
+    open_prefixes = tuple(f"fe:{k}=" for k in spec.fixed_effects if k not in learned)  # levels learned later
+    known = set(names)
+    missing = [n for pair in spec.interactions for n in pair
+               if n not in known and not (open_prefixes and n.startswith(open_prefixes))]
+    if missing:
+        raise InputError(f"FeatureSpec's interactions name columns {missing[:5]} that the design does not have. "
+                         f"Fix: use column names such as {names[:3]} (see FeatureMatrix.column_names).")
 
 
 def _interactions(spec: FeatureSpec, builder: _Builder) -> None:

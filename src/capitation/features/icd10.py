@@ -52,6 +52,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
+from capitation._validation import ascii_upper
 from capitation.errors import InputError, SchemaError, UnknownCodeError
 
 __all__ = [
@@ -116,7 +117,7 @@ def normalise_icd10_code(code: object) -> str | None:
         code = bytes(code).decode("latin-1")
     if not isinstance(code, str):
         return None
-    m = _CODE_RE.fullmatch(code.strip().upper())
+    m = _CODE_RE.fullmatch(ascii_upper(code.strip()))  # str.upper would make 'ı21.9' I219
     if m is None:
         return None
     cat, fourth, fifth = m.group("cat", "fourth", "fifth")

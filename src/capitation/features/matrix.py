@@ -32,7 +32,9 @@ class FeatureMatrix:
     row_ids : ndarray
         The ``person_id`` of each row.
     exclusions : dict
-        Records not encoded, by reason (e.g. ``{"ungrouped_code": 12}``); nothing is dropped silently.
+        Records not encoded, by reason (e.g. ``{"diagnoses_ungrouped_code": 12}``), each counted once under the
+        first reason that applies (the precedence is in :func:`~capitation.features.encode`'s notes); nothing
+        is dropped silently.
     spec : FeatureSpec or None
         The spec that built the matrix, with any learned fixed-effect levels: encode new data with it.
     """

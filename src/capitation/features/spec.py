@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import itertools
+import numbers
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
+
+from .._validation import ascii_upper, check_names, check_option
 from ..errors import InputError
 from ..inputs.records import POSITIONS, SETTINGS, financial_year
 
-__all__ = ["PBRA_AGE_BANDS", "FeatureSpec"]
+__all__ = ["MAX_LOOKBACK_YEARS", "PBRA_AGE_BANDS", "FeatureSpec"]
 
 #: PBRA's 19 five-year bands (0–4, …, 85–89, 90+), by lower edge; × 2 sexes = 38 cells.
 PBRA_AGE_BANDS: tuple[int, ...] = tuple(range(0, 95, 5))
+#: The longest look-back accepted (HES begins in 1989; a century is already generous).
+MAX_LOOKBACK_YEARS = 100
+_OWNER = "FeatureSpec"
 
 
 def _default_grouping():
@@ -69,6 +76,11 @@ class FeatureSpec:
     on_malformed : {"raise", "ignore"}
         Malformed ICD-10 codes: an error, or a count on the result.
 
+    Every parameter is checked when the spec is made: a bad value raises
+    :class:`~capitation.errors.InputError` naming the parameter, the value and what is accepted. Lists of
+    names must be lists or tuples (one string is refused, not read as its characters; a set is refused, its
+    order changing between runs) of distinct non-empty strings.
+
     Examples
     --------
     >>> from capitation.features import FeatureSpec
@@ -96,61 +108,52 @@ class FeatureSpec:
     on_malformed: Literal["raise", "ignore"] = "raise"
 
     def __post_init__(self) -> None:
-        bands = tuple(self.age_bands)
-        if not bands or bands[0] != 0 or any(b <= a for a, b in itertools.pairwise(bands)) \
-                or any(not isinstance(b, int) or b < 0 for b in bands) or bands[-1] > 120:
-            raise ValueError(f"The 'age_bands' parameter of FeatureSpec must be strictly increasing whole-year "
-                             f"lower edges starting at 0 and at most 120. Got {self.age_bands!r} instead. "
-                             "Fix: e.g. age_bands=(0, 5, 10, ..., 90), as PBRA's 19 bands.")
-        object.__setattr__(self, "age_bands", bands)
+        # Every option is checked here, when the spec is made, so no bad option is found halfway through
+        # encoding millions of records; each raises InputError naming the parameter, value and fix.
+        object.__setattr__(self, "age_bands", _age_bands(self.age_bands))
+        grouping = self.diagnosis_grouping
+        if grouping is not None:
+            from .icd10 import DiagnosisGrouping
+
+            if not isinstance(grouping, DiagnosisGrouping):
+                raise InputError(f"The 'diagnosis_grouping' parameter of {_OWNER} must be a DiagnosisGrouping or "
+                                 f"None. Got {type(grouping).__name__} {grouping!r}. Fix: leave it out for the "
+                                 "package's grouping, or DiagnosisGrouping.from_csv(path).")
         for name, allowed in (("settings", SETTINGS), ("positions", POSITIONS)):
-            value = tuple(getattr(self, name))
+            value = _names(getattr(self, name), name, allowed[0])
             bad = [v for v in value if v not in allowed]
             if bad or not value:
-                raise ValueError(f"The {name!r} parameter of FeatureSpec must be a non-empty subset of "
-                                 f"{list(allowed)}. Got {value!r} instead.")
+                raise InputError(f"The {name!r} parameter of {_OWNER} must be a non-empty subset of "
+                                 f"{list(allowed)}. Got {value!r} instead. Fix: e.g. {name}=({allowed[0]!r},).")
             object.__setattr__(self, name, value)
         if self.outcome_year is not None:
             try:
                 object.__setattr__(self, "outcome_year", financial_year(self.outcome_year))
             except InputError as exc:
-                raise InputError(f"The 'outcome_year' parameter of FeatureSpec is not valid: {exc}") from exc
-        if not isinstance(self.lookback_years, int) or self.lookback_years < 1:
-            raise ValueError("The 'lookback_years' parameter of FeatureSpec must be a positive integer. "
-                             f"Got {self.lookback_years!r} instead. Fix: PBRA uses lookback_years=2.")
-        object.__setattr__(self, "fixed_effects", tuple(self.fixed_effects))
-        object.__setattr__(self, "levels", tuple((str(k), tuple(str(v) for v in vs)) for k, vs in self.levels))
-        unknown = [k for k, _ in self.levels if k not in self.fixed_effects]
-        if unknown:
-            raise ValueError(f"The 'levels' parameter of FeatureSpec names {unknown}, which are not in "
-                             f"fixed_effects={self.fixed_effects!r}. Fix: declare them as fixed effects.")
-        object.__setattr__(self, "hierarchies", tuple(tuple(chain) for chain in self.hierarchies))
-        if self.hierarchies and self.diagnosis_grouping is not None:
-            known = set(self.diagnosis_grouping.groups)
-            bad = [g for chain in self.hierarchies for g in chain if g not in known]
-            if bad or any(len(chain) < 2 for chain in self.hierarchies):
-                raise ValueError(f"The 'hierarchies' parameter of FeatureSpec must be chains of at least two "
-                                 f"diagnosis groups of the grouping. Unknown groups: {bad[:5]}.")
-        object.__setattr__(self, "interactions", tuple(tuple(pair) for pair in self.interactions))
-        if any(len(pair) != 2 for pair in self.interactions):
-            raise ValueError("The 'interactions' parameter of FeatureSpec must be pairs of column names. "
-                             f"Got {self.interactions!r} instead.")
+                raise InputError(f"The 'outcome_year' parameter of {_OWNER} is not valid: {exc}") from None
+        years = self.lookback_years
+        if not isinstance(years, numbers.Integral) or isinstance(years, (bool, np.bool_)) \
+                or not 1 <= years <= MAX_LOOKBACK_YEARS:
+            raise InputError(f"The 'lookback_years' parameter of {_OWNER} must be a whole number of years from 1 "
+                             f"to {MAX_LOOKBACK_YEARS}. Got {years!r} instead. Fix: PBRA uses lookback_years=2.")
+        object.__setattr__(self, "lookback_years", int(years))
+        if self.outcome_year is not None and int(self.outcome_year[:4]) - self.lookback_years < 1000:
+            raise InputError(f"The 'lookback_years' parameter of {_OWNER} reaches back before the year 1000 from "
+                             f"outcome_year={self.outcome_year!r}. Got {years!r}. Fix: PBRA uses lookback_years=2.")
         for name, allowed in (("diagnosis_values", ("flag", "count")), ("on_unseen", ("raise", "zero")),
                               ("on_unknown_person", ("raise", "ignore")), ("on_malformed", ("raise", "ignore"))):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"The {name!r} parameter of FeatureSpec must be one of {list(allowed)}. "
-                                 f"Got {getattr(self, name)!r} instead.")
-        for name in ("conditions", "need", "supply"):
-            value = tuple(getattr(self, name))
-            if any(not isinstance(v, str) for v in value):
-                raise ValueError(f"The {name!r} parameter of FeatureSpec must be a tuple of names. "
-                                 f"Got {getattr(self, name)!r} instead.")
-            object.__setattr__(self, name, tuple(v.upper() for v in value) if name == "conditions" else value)
+            object.__setattr__(self, name, check_option(getattr(self, name), name, _OWNER, allowed))
+        # ASCII case folding: register codes are ASCII, and str.upper would fold look-alikes into them.
+        object.__setattr__(self, "conditions", _names(self.conditions, "conditions", "DM", ascii_upper))
+        for name, example in (("need", "imd_score"), ("supply", "acute_beds_per_1000"), ("fixed_effects", "icb")):
+            object.__setattr__(self, name, _names(getattr(self, name), name, example))
         both = set(self.need) & set(self.supply)
         if both:
-            raise ValueError(f"Area variables {sorted(both)} are declared as both need and supply in FeatureSpec "
-                             "(the 'need' and 'supply' parameters). "
-                             "Fix: give each variable one role.")
+            raise InputError(f"Area variables {sorted(both)} are declared as both need and supply in {_OWNER} "
+                             "(the 'need' and 'supply' parameters). Fix: give each variable one role.")
+        object.__setattr__(self, "levels", _levels(self.levels, self.fixed_effects))
+        object.__setattr__(self, "hierarchies", _hierarchies(self.hierarchies, grouping))
+        object.__setattr__(self, "interactions", _interactions(self.interactions))
 
     @property
     def is_fitted(self) -> bool:
@@ -175,3 +178,130 @@ class FeatureSpec:
         """Labels such as ``'0-4'`` and ``'90+'``."""
         edges = list(self.age_bands)
         return [f"{lo}-{hi - 1}" for lo, hi in itertools.pairwise(edges)] + [f"{edges[-1]}+"]
+
+
+def _names(value, parameter: str, example: str, normalise=None) -> tuple[str, ...]:
+    """A tuple of distinct names (see :func:`~capitation._validation.check_names`), normalised first."""
+    names = check_names(value, parameter, _OWNER, example=example)
+    if normalise is not None:
+        names = tuple(normalise(n) for n in names)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"The {parameter!r} parameter of {_OWNER} names {repeated} more than once, which would "
+                         f"make repeated columns. Got {value!r}. Fix: name each once.")
+    return names
+
+
+def _age_bands(value) -> tuple[int, ...]:
+    fix = "Fix: e.g. age_bands=(0, 5, 10, ..., 90), as PBRA's 19 bands."
+    rule = ("The 'age_bands' parameter of FeatureSpec must be strictly increasing whole-year lower edges starting "
+            "at 0 and at most 120.")
+    if isinstance(value, (str, bytes)):
+        raise InputError(f"{rule} Got the string {value!r} instead. {fix}")
+    try:
+        bands = tuple(value)
+    except TypeError:
+        raise InputError(f"{rule} Got {type(value).__name__} {value!r} instead. {fix}") from None
+    whole = all(isinstance(b, numbers.Integral) and not isinstance(b, (bool, np.bool_)) for b in bands)
+    if not whole or not bands or bands[0] != 0 or bands[-1] > 120 or any(b <= a for a, b in itertools.pairwise(bands)):
+        raise InputError(f"{rule} Got {value!r} instead. {fix}")
+    return tuple(int(b) for b in bands)
+
+
+def _levels(value, fixed_effects: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``((effect, (level, ...)), ...)``, each effect declared and given once, its levels distinct."""
+    fix = "Fix: e.g. levels=(('icb', ('QE1', 'QF7')),), or leave it empty to learn the levels at the first encoding."
+    if isinstance(value, (str, bytes)):
+        raise InputError(f"The 'levels' parameter of FeatureSpec must be pairs of (fixed effect, levels). Got the "
+                         f"string {value!r}. {fix}")
+    try:
+        pairs = tuple(value)
+    except TypeError:
+        raise InputError(f"The 'levels' parameter of FeatureSpec must be pairs of (fixed effect, levels). Got "
+                         f"{type(value).__name__} {value!r}. {fix}") from None
+    out = []
+    for pair in pairs:
+        if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
+            raise InputError(f"The 'levels' parameter of FeatureSpec must be pairs of (fixed effect, levels). Got "
+                             f"{pair!r} among them. {fix}")
+        effect, levels = pair
+        if isinstance(levels, (str, bytes)):
+            raise InputError(f"The levels of {effect!r} in the 'levels' parameter of FeatureSpec must be a list, "
+                             f"not the single string {levels!r}. Fix: wrap it in a list, ({effect!r}, [{levels!r}]).")
+        try:
+            levels = tuple(str(v) for v in levels)  # levels are matched as text (see encode)
+        except TypeError:
+            raise InputError(f"The levels of {effect!r} in the 'levels' parameter of FeatureSpec must be a list. "
+                             f"Got {type(levels).__name__} {levels!r}. {fix}") from None
+        if not levels or len(set(levels)) != len(levels):
+            raise InputError(f"The levels of {effect!r} in the 'levels' parameter of FeatureSpec must be distinct "
+                             f"and at least one. Got {levels!r}. {fix}")
+        out.append((str(effect), levels))
+    effects = [k for k, _ in out]
+    unknown = [k for k in effects if k not in fixed_effects]
+    if unknown or len(set(effects)) != len(effects):
+        raise InputError(f"The 'levels' parameter of FeatureSpec names {effects}, which must be distinct and among "
+                         f"fixed_effects={fixed_effects!r}; {unknown or 'some'} are not. Fix: declare them as fixed "
+                         "effects, and give each effect's levels once.")
+    return tuple(out)
+
+
+def _hierarchies(value, grouping) -> tuple[tuple[str, ...], ...]:
+    """Chains of at least two diagnosis groups (of ``grouping``, when there is one)."""
+    fix = "Fix: e.g. hierarchies=(('diabetes_complicated', 'diabetes_uncomplicated'),), a tuple of chains."
+    if isinstance(value, (str, bytes)):
+        raise InputError(f"The 'hierarchies' parameter of FeatureSpec must be a list of chains of group names. Got "
+                         f"the string {value!r}. {fix}")
+    try:
+        chains = tuple(value)
+    except TypeError:
+        raise InputError(f"The 'hierarchies' parameter of FeatureSpec must be a list of chains of group names. Got "
+                         f"{type(value).__name__} {value!r}. {fix}") from None
+    out = []
+    for chain in chains:
+        if isinstance(chain, (str, bytes)):
+            raise InputError(f"The 'hierarchies' parameter of FeatureSpec must be a list of chains, each a list of "
+                             f"group names. Got the string {chain!r} as a chain (one chain must be wrapped in a "
+                             f"list of its own). {fix}")
+        names = check_names(chain, "hierarchies", _OWNER, example="diabetes_complicated")
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise InputError(f"Each chain in the 'hierarchies' parameter of FeatureSpec must name at least two "
+                             f"distinct diagnosis groups. Got {chain!r}. {fix}")
+        out.append(names)
+    if out and grouping is not None:
+        known = set(grouping.groups)
+        bad = [g for chain in out for g in chain if g not in known]
+        if bad:
+            raise InputError(f"The 'hierarchies' parameter of FeatureSpec names groups {bad[:5]} that the diagnosis "
+                             f"grouping does not have. Got {value!r}. Fix: use group ids of the grouping, e.g. "
+                             f"{list(grouping.groups)[:3]}.")
+    return tuple(out)
+
+
+def _interactions(value) -> tuple[tuple[str, str], ...]:
+    """Pairs of column names; whether the design has them is checked by encode, before any pass over data."""
+    fix = "Fix: e.g. interactions=(('gp:DM', 'gp:HYP'),), a tuple of pairs of column names."
+    if isinstance(value, (str, bytes)):
+        raise InputError(f"The 'interactions' parameter of FeatureSpec must be a list of pairs of column names. "
+                         f"Got the string {value!r}. {fix}")
+    try:
+        pairs = tuple(value)
+    except TypeError:
+        raise InputError(f"The 'interactions' parameter of FeatureSpec must be a list of pairs of column names. "
+                         f"Got {type(value).__name__} {value!r}. {fix}") from None
+    out = []
+    for pair in pairs:
+        # A pair given as one string of two characters would otherwise pass as two one-letter names.
+        names = None if isinstance(pair, (str, bytes)) else _try_names(pair)
+        if names is None or len(names) != 2:
+            raise InputError(f"The 'interactions' parameter of FeatureSpec must be pairs of column names. Got "
+                             f"{pair!r} among {value!r}. {fix}")
+        out.append(names)
+    return tuple(out)
+
+
+def _try_names(value) -> tuple[str, ...] | None:
+    try:
+        return check_names(value, "interactions", _OWNER)
+    except InputError:
+        return None

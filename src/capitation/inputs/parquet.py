@@ -29,7 +29,7 @@ def read_parquet_columns(path: Path, *, name: str, columns: Sequence[str] | None
 
     try:
         dataset = ds.dataset(str(path), format="parquet", partitioning="hive")
-    except (pa.ArrowInvalid, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:  # ArrowInvalid, ArrowTypeError, ArrowNotImplementedError, ...
         raise InputError(f"The {name!r} parameter points to {str(path)!r}, which is not a readable Parquet "
                          f"file or dataset ({exc}). Fix: rewrite it, or check it is not truncated.") from exc
     if columns is not None:
@@ -39,6 +39,7 @@ def read_parquet_columns(path: Path, *, name: str, columns: Sequence[str] | None
                               f"{missing}; it has {dataset.schema.names}. Fix: rename or add them.")
     try:
         return dataset.to_table(columns=list(columns) if columns is not None else None).to_pandas()
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(f"Reading {str(path)!r} (parameter {name!r}) failed: {exc}. "
-                         "Fix: the file may be truncated or written by an interrupted job; rewrite it.") from exc
+    except (pa.ArrowException, OSError) as exc:  # ArrowInvalid, ArrowTypeError, ArrowNotImplementedError, ...
+        raise InputError(f"Reading {str(path)!r} (parameter {name!r}) failed: {exc}. Fix: the files of a dataset "
+                         "may disagree on a column's type (rewrite them with one schema), or a file may be truncated "
+                         "or written by an interrupted job; rewrite it.") from exc

@@ -2,33 +2,43 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from .._validation import (
+    _plain,
     as_frame,
+    ascii_upper,
     check_finite,
+    check_identifiers,
     check_integer_valued,
+    check_names,
+    check_pattern,
     check_range,
     check_unique,
     describe_rows,
     factorize_column,
+    may_hold_text,
+    parse_dates,
     require_columns,
+    text_column,
 )
-from ..errors import InputError, SchemaError, UnknownCodeError
+from ..errors import InputError, UnknownCodeError
 
 __all__ = ["PRACTICE_CODE_PATTERN", "SEX_CODES", "Population"]
 
-#: ODS practice codes: a letter and five digits, e.g. ``A81001``.
-PRACTICE_CODE_PATTERN = r"^[A-Z]\d{5}$"
+#: ODS practice codes: a letter and five digits, e.g. ``A81001`` (ASCII only: ``\\d`` would accept '１').
+PRACTICE_CODE_PATTERN = r"^[A-Z][0-9]{5}$"
 #: Accepted spellings of sex, mapped to the code stored (0 = female, 1 = male).
 SEX_CODES = {"F": 0, "M": 1, "FEMALE": 0, "MALE": 1}
 SEX_LABELS = ("F", "M")
 
 REQUIRED = ("person_id", "practice_code", "sex", "lsoa_code")
 MAX_AGE = 120
+_OWNER = "Population.from_frame"
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,25 +83,35 @@ class Population:
         Parameters
         ----------
         people : pandas.DataFrame or path
-            One row per person with columns ``person_id``, ``practice_code``, ``sex`` (``F``/``M``, or
-            ``female``/``male``, any case), ``age`` (whole years, 0–120) or ``date_of_birth``, and
-            ``lsoa_code``; optionally ``exposure`` (or ``registration_start`` / ``registration_end``) and
-            ``cost``. A Parquet path is read.
+            One row per person with columns ``person_id`` (integers or non-empty strings, one type),
+            ``practice_code``, ``sex`` (``F``/``M``, or ``female``/``male``, any case), ``age`` (whole years,
+            0–120) or ``date_of_birth`` (or both, when they agree: see below), and ``lsoa_code``; optionally
+            ``exposure`` (or ``registration_start`` / ``registration_end``) and ``cost``. A Parquet path is
+            read.
         cost : str or None
-            Column holding outcome-year hospital cost (£); used when present, ``None`` to ignore.
+            Column holding outcome-year hospital cost (£); ``'cost'`` is used when present, another name
+            must be present, ``None`` ignores it.
         exposure : str or None
             Column holding years registered in the outcome year, in (0, 1]. When absent, it is computed
             from ``registration_start`` and ``registration_end`` (empty end = still registered) over the
-            ``outcome_year``; without those, every person counts for a full year.
+            ``outcome_year``; without those, every person counts for a full year (a name other than
+            ``'exposure'`` must then be present).
         outcome_year : str, optional
             Financial year of the outcome (``'2025/26'``), needed to turn registration dates into exposure.
         reference_date : date-like, optional
             Date at which ages are computed from ``date_of_birth``; 1 April of ``outcome_year`` by default.
-        practices : iterable of str, optional
-            The practices a person may be registered with; any other code raises
+            When both ``age`` and ``date_of_birth`` are given, each ``age`` must equal the age computed at
+            this date (rows with no date of birth keep their ``age``); otherwise one column would be
+            silently ignored.
+        practices : list of str, optional
+            The practices a person may be registered with (a list, not one string); any other code raises
             :class:`~capitation.errors.UnknownCodeError`.
         practice_pattern : str or None
-            Regular expression every practice code must match (ODS codes by default); ``None`` skips it.
+            Regular expression every practice code must match (ODS codes by default), matched with
+            :data:`re.ASCII` so that ``\\d`` is ``[0-9]``; ``None`` skips it (codes must still be non-empty).
+
+        Every option is checked before the table is read; a bad one raises
+        :class:`~capitation.errors.InputError` naming it.
 
         Returns
         -------
@@ -106,30 +126,49 @@ class Population:
         >>> Population.from_frame(people).n_people
         2
         """
+        # Every option is checked before the table is read or any pass over it is made.
+        cost = _column_option(cost, "cost")
+        exposure = _column_option(exposure, "exposure")
+        outcome_year = _year_option(outcome_year)
+        reference = _date_option(reference_date, "reference_date")
+        known = None if practices is None else check_names(practices, "practices", _OWNER, ordered=False,
+                                                            example="A81001")
+        pattern = None if practice_pattern is None else check_pattern(practice_pattern, "practice_pattern", _OWNER)
+
         frame = as_frame(people, "people")
         require_columns(frame, "people", REQUIRED)
         if len(frame) == 0:
             raise InputError("The 'people' table is empty. Fix: pass at least one registered person.")
-        ids = frame["person_id"].to_numpy()
-        _check_ids(frame, ids)
+        registration = {"registration_start", "registration_end"} & set(frame.columns)
+        # A column named on purpose must be there; only the defaults are used "when present" (and exposure
+        # can be computed from registration dates).
+        named = [cost] if cost not in (None, "cost") and cost not in frame.columns else []
+        if exposure not in (None, "exposure") and exposure not in frame.columns and not registration:
+            named.append(exposure)
+        if named:
+            require_columns(frame, "people", named)
+        ids = check_identifiers(frame, "people", "person_id")
 
-        practice, practice_codes, practice_uniques = _strings(frame, "practice_code", ids)
+        practice, practice_codes, practice_uniques = text_column(
+            frame, "people", "practice_code", ids, missing_fix="fill it; people without a practice_code cannot be "
+                                                               "placed")
         lists = pd.DataFrame({"person_id": ids, "practice_code": practice})
         _check_one_list_each(lists)
         check_unique(frame, "people", "person_id", ids)
-        if practice_pattern is not None:
-            bad = ~pd.Series(practice_uniques[:-1], dtype=object).str.fullmatch(practice_pattern).to_numpy(
-                dtype=bool)[practice_codes]
+        if pattern is not None:
+            matches = np.fromiter((pattern.fullmatch(v) is not None for v in practice_uniques[:-1]), dtype=bool,
+                                  count=len(practice_uniques) - 1)
+            bad = ~matches[practice_codes]
             if bad.any():
                 raise InputError(
-                    f"The 'people' table's column 'practice_code' must match {practice_pattern!r} (ODS codes "
+                    f"The 'people' table's column 'practice_code' must match {pattern.pattern!r} (ODS codes "
                     f"such as 'A81001'). Got {int(bad.sum()):,} row(s) that do not: "
                     f"{describe_rows(frame.index, bad, practice, ids)}. Fix: strip spaces and upper-case the "
-                    "codes, or pass practice_pattern=None for non-ODS identifiers."
+                    "codes (ASCII letters and digits only), or pass practice_pattern=None for non-ODS identifiers."
                 )
-        if practices is not None:
-            known = pd.Index(pd.unique(np.asarray(list(practices), dtype=object)))
-            unknown = known.get_indexer(practice) < 0
+        if known is not None:
+            reference_codes = pd.Index(pd.unique(np.asarray(known, dtype=object)))
+            unknown = reference_codes.get_indexer(practice) < 0
             if unknown.any():
                 codes = sorted(pd.unique(practice[unknown]))
                 raise UnknownCodeError(
@@ -140,18 +179,11 @@ class Population:
                 )
 
         sex = _sex(frame, ids)
-        if "age" not in frame.columns:
-            if "date_of_birth" not in frame.columns:
-                require_columns(frame, "people", ["age"])
-            frame = frame.assign(age=_age_from_birth(frame, ids, reference_date, outcome_year))
-        age = check_finite(frame, "people", "age", ids)
-        check_range(frame, "people", "age", age, low=0, high=MAX_AGE, ids=ids,
-                    fix="ages are completed years from 0 to 120; correct dates of birth")
-        check_integer_valued(frame, "people", "age", age, ids)
-        lsoa = _strings(frame, "lsoa_code", ids)[0]
+        age = _age(frame, ids, reference, outcome_year)
+        lsoa = text_column(frame, "people", "lsoa_code", ids,
+                           missing_fix="fill it; people without a lsoa_code cannot be given their area's needs")[0]
 
-        if (exposure is not None and exposure not in frame.columns
-                and {"registration_start", "registration_end"} & set(frame.columns)):
+        if exposure is not None and exposure not in frame.columns and registration:
             frame = frame.assign(**{exposure: _exposure_from_registration(frame, ids, outcome_year)})
         if exposure is not None and exposure in frame.columns:
             years = check_finite(frame, "people", exposure, ids)
@@ -218,36 +250,104 @@ class Population:
         )
 
 
-def _outcome_year_bounds(outcome_year, why: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+def _column_option(value, parameter: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise InputError(f"The {parameter!r} parameter of {_OWNER} must be a column name (str) or None. Got "
+                         f"{type(value).__name__} {value!r}. Fix: e.g. {parameter}={parameter!r}, or None to ignore "
+                         "it.")
+    return value
+
+
+def _year_option(value) -> str | None:
     from .records import financial_year
 
+    if value is None:
+        return None
+    try:
+        return financial_year(value)
+    except InputError as exc:
+        raise InputError(f"The 'outcome_year' parameter of {_OWNER} is not valid: {exc}") from None
+
+
+def _date_option(value, parameter: str) -> pd.Timestamp | None:
+    """A date parameter as a naive Timestamp; numbers are refused (pandas would read 5 as 5 ns after 1970)."""
+    if value is None:
+        return None
+    stamp = pd.NaT
+    if not isinstance(value, (numbers.Number, np.bool_)):
+        try:
+            stamp = pd.Timestamp(value)
+        except (TypeError, ValueError, OverflowError):
+            stamp = pd.NaT
+    if stamp is pd.NaT:
+        raise InputError(f"The {parameter!r} parameter of {_OWNER} must be a date. Got {type(value).__name__} "
+                         f"{value!r}. Fix: e.g. {parameter}='2025-04-01'.")
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+
+
+def _outcome_year_bounds(outcome_year, why: str, fix: str = "pass outcome_year='2025/26'"
+                         ) -> tuple[pd.Timestamp, pd.Timestamp]:
     if outcome_year is None:
-        raise InputError(f"The 'outcome_year' parameter is needed to {why}. Fix: pass outcome_year='2025/26'.")
-    start = int(financial_year(outcome_year)[:4])
+        raise InputError(f"The 'outcome_year' parameter is needed to {why}. Fix: {fix}.")
+    start = int(outcome_year[:4])
     return pd.Timestamp(start, 4, 1), pd.Timestamp(start + 1, 4, 1)
 
 
 def _dates(frame: pd.DataFrame, column: str, ids) -> pd.Series:
-    try:
-        return pd.to_datetime(frame[column], errors="raise")
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"The 'people' table's column {column!r} must hold dates. {exc}. "
-                         "Fix: write dates as YYYY-MM-DD.") from exc
+    return parse_dates(frame, "people", column, ids)
 
 
-def _age_from_birth(frame: pd.DataFrame, ids, reference_date, outcome_year) -> np.ndarray:
-    """Completed years at the reference date (1 April of the outcome year by default)."""
-    ref = pd.Timestamp(reference_date) if reference_date is not None else \
-        _outcome_year_bounds(outcome_year, "compute ages from 'date_of_birth'")[0]
+def _age(frame: pd.DataFrame, ids, reference, outcome_year) -> np.ndarray:
+    """Completed years at the start of the outcome year, from ``age`` or ``date_of_birth``, or both when they agree.
+
+    When both columns are given, a person's ``age`` must equal the completed years at the reference date
+    computed from ``date_of_birth`` (rows with no date of birth keep their ``age``); otherwise one of the two
+    would be silently ignored.
+    """
+    has_age, has_birth = "age" in frame.columns, "date_of_birth" in frame.columns
+    if not has_age and not has_birth:
+        require_columns(frame, "people", ["age"])
+    from_birth = None
+    if has_birth:
+        why = ("check 'age' against 'date_of_birth' (both columns are given)" if has_age
+               else "compute ages from 'date_of_birth'")
+        fix = "pass outcome_year='2025/26' or reference_date='2025-04-01'" + (
+            ", or drop one of the two columns" if has_age else "")
+        from_birth = _age_from_birth(frame, ids, reference, outcome_year, why=why, fix=fix, allow_missing=has_age)
+        if not has_age:
+            frame = frame.assign(age=from_birth)
+    age = check_finite(frame, "people", "age", ids)
+    check_range(frame, "people", "age", age, low=0, high=MAX_AGE, ids=ids,
+                fix="ages are completed years from 0 to 120; correct dates of birth")
+    check_integer_valued(frame, "people", "age", age, ids)
+    if has_age and has_birth:
+        disagree = ~np.isnan(from_birth) & (from_birth != age)
+        if disagree.any():
+            shown = "; ".join(f"row {_plain(frame.index[k])!r} (person_id {_plain(ids[k])!r}): age {age[k]:g}, "
+                              f"date_of_birth {_plain(frame['date_of_birth'].iloc[k])!s} gives {from_birth[k]:g}"
+                              for k in np.flatnonzero(disagree)[:5])
+            more = f" and {int(disagree.sum()) - 5:,} more" if disagree.sum() > 5 else ""
+            raise InputError(
+                f"The 'people' table's columns 'age' and 'date_of_birth' disagree in {int(disagree.sum()):,} row(s) "
+                f"(age is completed years at the reference date): {shown}{more}. Fix: correct those rows, or drop one "
+                "of the two columns so that there is one source of age."
+            )
+    return age
+
+
+def _age_from_birth(frame: pd.DataFrame, ids, reference, outcome_year, *, why: str, fix: str,
+                    allow_missing: bool = False) -> np.ndarray:
+    """Completed years at the reference date (1 April of the outcome year by default); NaN where unknown."""
+    ref = reference if reference is not None else _outcome_year_bounds(outcome_year, why, fix)[0]
     born = _dates(frame, "date_of_birth", ids)
     missing = born.isna().to_numpy()
-    if missing.any():
+    if missing.any() and not allow_missing:
         raise InputError(f"The 'people' table's column 'date_of_birth' is missing in {int(missing.sum()):,} "
                          f"row(s): {describe_rows(frame.index, missing, born.to_numpy(), ids)}. "
                          "Fix: fill it, or give 'age' instead.")
-    years = ref.year - born.dt.year
-    before_birthday = (born.dt.month > ref.month) | ((born.dt.month == ref.month) & (born.dt.day > ref.day))
-    return (years - before_birthday.astype(int)).to_numpy(dtype=np.float64)
+    years = (ref.year - born.dt.year).to_numpy(dtype=np.float64, na_value=np.nan)
+    before_birthday = ((born.dt.month > ref.month) | ((born.dt.month == ref.month) & (born.dt.day > ref.day)))
+    return years - before_birthday.to_numpy(dtype=np.float64)
 
 
 def _exposure_from_registration(frame: pd.DataFrame, ids, outcome_year) -> np.ndarray:
@@ -268,18 +368,6 @@ def _exposure_from_registration(frame: pd.DataFrame, ids, outcome_year) -> np.nd
     return days / ((fy_end - fy_start).days)
 
 
-def _check_ids(frame: pd.DataFrame, ids: np.ndarray) -> None:
-    if ids.dtype.kind in "iu":
-        return
-    if ids.dtype.kind == "f":
-        raise SchemaError("The 'people' table's column 'person_id' must be integers or strings, not floats "
-                          f"(dtype {ids.dtype}). Fix: frame['person_id'].astype('int64') if they are whole.")
-    missing = pd.isna(ids)
-    if missing.any():
-        raise InputError(f"The 'people' table's column 'person_id' is missing in {int(missing.sum()):,} "
-                         f"row(s): {describe_rows(frame.index, missing, ids)}. Fix: every person needs an id.")
-
-
 def _check_one_list_each(lists: pd.DataFrame) -> None:
     """Raise a specific error when one person appears on two practices' lists."""
     repeated = lists[lists["person_id"].duplicated(keep=False).to_numpy()]  # cheap when there are none
@@ -298,44 +386,18 @@ def _check_one_list_each(lists: pd.DataFrame) -> None:
         )
 
 
-def _may_hold_text(series: pd.Series) -> bool:
-    """Whether a column's dtype can hold strings (a Categorical's: its categories' dtype)."""
-    kind = series.dtype.categories.dtype if isinstance(series.dtype, pd.CategoricalDtype) else series.dtype
-    return pd.api.types.is_string_dtype(kind) or pd.api.types.is_object_dtype(kind)
-
-
-def _strings(frame: pd.DataFrame, column: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The column as an object array of strings, with its codes and distinct values (see factorize_column)."""
-    series = frame[column]
-    if not _may_hold_text(series):
-        raise SchemaError(f"The 'people' table's column {column!r} must hold strings. Got dtype "
-                          f"{series.dtype}. Fix: frame[{column!r}].astype(str).")
-    codes, uniques = factorize_column(series)
-    values = uniques[codes]
-    missing = codes < 0
-    if missing.any():
-        raise InputError(f"The 'people' table's column {column!r} is missing in {int(missing.sum()):,} row(s): "
-                         f"{describe_rows(frame.index, missing, series.to_numpy(object), ids)}. Fix: fill it; "
-                         f"people without a {column} cannot be placed.")
-    not_str = np.fromiter((not isinstance(v, str) for v in uniques), dtype=bool, count=len(uniques))[codes]
-    if not_str.any():
-        raise SchemaError(f"The 'people' table's column {column!r} must hold strings. Got other types in "
-                          f"{int(not_str.sum()):,} row(s): {describe_rows(frame.index, not_str, values, ids)}. "
-                          f"Fix: frame[{column!r}].astype(str).")
-    return values, codes, uniques
-
-
 def _sex(frame: pd.DataFrame, ids: np.ndarray) -> np.ndarray:
     raw = frame["sex"]
-    if not _may_hold_text(raw):
+    if not may_hold_text(raw):
         raise InputError(
             f"The 'people' table's column 'sex' must be 'F' or 'M' (or 'female'/'male'). Got dtype {raw.dtype} "
             f"with values like {raw.head(3).tolist()!r}. Numeric codes are ambiguous (ONS uses 1 = male, "
             "2 = female). Fix: frame['sex'].map({1: 'M', 2: 'F'}) after checking your source's convention."
         )
     # Normalise each distinct spelling once, then look the codes up by position.
-    positions, spellings = factorize_column(raw)
-    known = np.asarray([SEX_CODES.get(v.strip().upper(), -1) if isinstance(v, str) else -1 for v in spellings],
+    positions, spellings = factorize_column(raw, "people")
+    # ASCII case folding: str.upper would read look-alike letters of other scripts as these spellings.
+    known = np.asarray([SEX_CODES.get(ascii_upper(v.strip()), -1) if isinstance(v, str) else -1 for v in spellings],
                        dtype=np.int64)
     codes = known[positions]  # the trailing None (missing) maps to -1
     bad = codes < 0

@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from .._validation import as_frame, describe_rows, factorize_column, require_columns
-from ..errors import InputError, SchemaError
+from .._validation import (
+    as_frame,
+    ascii_lower,
+    ascii_upper,
+    check_identifiers,
+    describe_rows,
+    factorize_column,
+    parse_dates,
+    require_columns,
+    text_column,
+)
+from ..errors import InputError
 
 __all__ = ["POSITIONS", "SETTINGS", "ConditionTable", "DiagnosisTable", "financial_year"]
 
 SETTINGS = ("inpatient", "outpatient", "ae")
 POSITIONS = ("primary", "secondary")
+#: ``2024``, ``2024/25``, ``2024-25``, ``2024/2025`` or ``202425`` (no leading zero: the year has four digits).
+_FINANCIAL_YEAR = re.compile(r"([1-9][0-9]{3})(?:[/-]([0-9]{2}|[0-9]{4})|([0-9]{2}))?", re.ASCII)
 
 
 def financial_year(value) -> str:
@@ -26,20 +39,13 @@ def financial_year(value) -> str:
     >>> financial_year("2024-25"), financial_year(2024)
     ('2024/25', '2024/25')
     """
-    text = str(value).strip()
+    # ASCII digits only: str.isdigit accepts '２' and '²', which int() reads or refuses with a raw ValueError.
+    match = _FINANCIAL_YEAR.fullmatch(str(value).strip())
     start = None
-    if text.isdigit() and len(text) == 4:
-        start = int(text)
-    elif len(text) == 6 and text.isdigit():
-        start, end = int(text[:4]), int(text[4:])
-        start = start if (start + 1) % 100 == end else None
-    else:
-        for sep in ("/", "-"):
-            if sep in text:
-                left, _, right = text.partition(sep)
-                if left.isdigit() and right.isdigit() and len(left) == 4 and len(right) in (2, 4):
-                    start = int(left) if (int(left) + 1) % (100 if len(right) == 2 else 10_000) == int(right) \
-                        else None
+    if match is not None:
+        start, end = int(match.group(1)), match.group(2) or match.group(3)
+        if end is not None and (start + 1) % 10 ** len(end) != int(end):
+            start = None
     if start is None:
         raise InputError(f"{value!r} is not a financial year. Fix: write it as '2024/25' (1 April 2024 to "
                          "31 March 2025) or give the starting calendar year, 2024.")
@@ -48,9 +54,10 @@ def financial_year(value) -> str:
 
 def _categorical(frame: pd.DataFrame, name: str, column: str, allowed: tuple[str, ...]) -> pd.Categorical:
     # Normalise each distinct spelling once: a few spellings repeated over millions of records.
-    codes, uniques = factorize_column(frame[column])
+    codes, uniques = factorize_column(frame[column], name)
     lookup = {a: k for k, a in enumerate(allowed)}
-    position = np.asarray([lookup.get(v.strip().lower(), -1) if isinstance(v, str) else -1 for v in uniques],
+    # ASCII case folding: str.lower would fold look-alike letters of other scripts into these names.
+    position = np.asarray([lookup.get(ascii_lower(v.strip()), -1) if isinstance(v, str) else -1 for v in uniques],
                           dtype=np.int8)[codes]
     bad = position < 0
     if bad.any():
@@ -72,11 +79,7 @@ def _recoded(codes: np.ndarray, labels) -> pd.Categorical:
 
 def _financial_year_of_dates(frame: pd.DataFrame, name: str) -> pd.Categorical:
     """Financial year (April to March) of each date in ``frame['date']``."""
-    try:
-        dates = pd.to_datetime(frame["date"], errors="raise")
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"The {name!r} table's column 'date' must hold dates ({exc}). "
-                         "Fix: write dates as YYYY-MM-DD.") from exc
+    dates = parse_dates(frame, name, "date")
     missing = dates.isna().to_numpy()
     if missing.any():
         raise InputError(f"The {name!r} table's column 'date' is missing in {int(missing.sum()):,} row(s): "
@@ -88,15 +91,9 @@ def _financial_year_of_dates(frame: pd.DataFrame, name: str) -> pd.Categorical:
 
 
 def _ids(frame: pd.DataFrame, name: str) -> np.ndarray:
-    ids = frame["person_id"].to_numpy()
-    if ids.dtype.kind == "f":
-        raise SchemaError(f"The {name!r} table's column 'person_id' must be integers or strings, not floats. "
-                          "Fix: .astype('int64').")
-    if ids.dtype.kind == "O" and pd.isna(frame["person_id"]).any():
-        bad = pd.isna(frame["person_id"]).to_numpy()
-        raise InputError(f"The {name!r} table's column 'person_id' is missing in {int(bad.sum()):,} row(s): "
-                         f"{describe_rows(frame.index, bad, ids)}. Fix: drop records that name no person.")
-    return ids
+    # Blank string ids need no check here: the population refuses them, so they match nobody and are
+    # refused or counted as records of unknown people.
+    return check_identifiers(frame, name, "person_id", refuse_blank=False)
 
 
 def _year_of_column(value, frame: pd.DataFrame, inverse: np.ndarray, k: int, ids) -> str:
@@ -159,7 +156,7 @@ class DiagnosisTable:
         frame = as_frame(diagnoses, "diagnoses")
         require_columns(frame, "diagnoses", ("person_id", "icd10"))
         ids = _ids(frame, "diagnoses")
-        codes, uniques = factorize_column(frame["icd10"])
+        codes, uniques = factorize_column(frame["icd10"], "diagnoses")
         missing = codes < 0
         if missing.any():
             shown = describe_rows(frame.index, missing, frame["icd10"].to_numpy(object), ids)
@@ -170,7 +167,7 @@ class DiagnosisTable:
         icd10 = pd.Categorical.from_codes(codes, categories=pd.Index(uniques[:-1], dtype=object))
         fy = None
         if "fy" in frame.columns:
-            codes, uniques = factorize_column(frame["fy"])
+            codes, uniques = factorize_column(frame["fy"], "diagnoses")
             codes = np.where(codes < 0, len(uniques) - 1, codes)  # missing: the trailing None, refused below
             used = np.bincount(codes, minlength=len(uniques)) > 0
             fy = _recoded(codes, [_year_of_column(u, frame, codes, k, ids) if used[k] else None
@@ -217,20 +214,20 @@ class ConditionTable:
         frame = as_frame(conditions, "conditions")
         require_columns(frame, "conditions", ("person_id", "register"))
         ids = _ids(frame, "conditions")
-        codes, uniques = factorize_column(frame["register"])
-        missing = codes < 0
-        if missing.any():
-            raise InputError(f"The 'conditions' table's column 'register' is missing in {int(missing.sum()):,} "
-                             f"row(s): {describe_rows(frame.index, missing, frame['register'].to_numpy(object))}. "
-                             "Fix: drop rows with no register.")
-        registers = _recoded(codes, [str(v).strip().upper() for v in uniques[:-1]] + [None])
+        _, codes, uniques = text_column(frame, "conditions", "register", ids,
+                                        missing_fix="drop rows with no register, or fill them")
+        registers = _recoded(codes, [ascii_upper(v.strip()) for v in uniques[:-1]] + [None])
         date = None
         if "date" in frame.columns:
-            try:
-                date = pd.to_datetime(frame["date"], errors="raise").to_numpy("datetime64[ns]")
-            except (ValueError, TypeError) as exc:
-                raise InputError(f"The 'conditions' table's column 'date' must hold dates ({exc}). "
-                                 "Fix: write dates as YYYY-MM-DD.") from exc
+            dates = parse_dates(frame, "conditions", "date", ids)
+            missing = dates.isna().to_numpy()
+            if missing.any():
+                # A missing date would silently count as recorded before the outcome year.
+                raise InputError(f"The 'conditions' table's column 'date' is missing in {int(missing.sum()):,} "
+                                 f"row(s): {describe_rows(frame.index, missing, frame['date'].to_numpy(object), ids)}"
+                                 ". Fix: fill the dates, or drop the 'date' column (then every condition counts "
+                                 "as known before the outcome year).")
+            date = dates.to_numpy("datetime64[ns]")
         return cls(person_id=ids, register=registers, date=date)
 
     def __len__(self) -> int:
