@@ -87,6 +87,11 @@ def test_a_killed_streamed_run_leaves_no_output_that_looks_complete(dataset, tmp
     assert not out.exists(), "a killed run must leave nothing at the final path"
     assert all(p.name.startswith(".") and p.name.endswith(".partial") for p in tmp_path.iterdir()
                if p.name != "ready"), "only hidden .partial files may remain"
+    # The next run to the same target completes it and leaves no temporary file behind.
+    score_parquet(fit_parquet(SPEC, root / "people", batch_rows=1_000), root / "people", predictions=out,
+                  batch_rows=1_000)
+    assert out.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["need.parquet", "ready"]
 
 
 def test_an_error_mid_run_removes_the_temporary_file(dataset, model, tmp_path, monkeypatch):
@@ -185,3 +190,177 @@ def test_chunks_are_bounded_and_do_not_change_the_answer(dataset, model, batch_r
     whole = score_parquet(model, root / "people", batch_rows=len(people))
     pd.testing.assert_frame_equal(small.practices, whole.practices, check_exact=True)
     np.testing.assert_array_equal(small.need_fixed, whole.need_fixed)
+
+
+# -- the one atomic writer: killed writes, stale temporary files, modes, destinations ----------------------
+
+KILLED_WRITE = textwrap.dedent("""
+    import time
+    from pathlib import Path
+    from capitation._io import atomic_write
+
+    def half_then_hang(tmp):
+        Path(tmp).write_text("a\\n1\\n")  # half a table
+        Path({ready!r}).write_text("ready")
+        time.sleep(600)
+
+    atomic_write({out!r}, half_then_hang)
+""")
+
+
+def test_a_killed_write_leaves_a_partial_that_the_next_write_removes(tmp_path):
+    out, ready = tmp_path / "budgets.csv", tmp_path / "ready"
+    atomic_write_csv(out, pd.DataFrame({"a": [0]}), index=False)
+    before = out.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_WRITE.format(out=str(out), ready=str(ready))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "the write never started"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    stale = [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    assert len(stale) == 1 and stale[0].startswith(".budgets.csv."), stale
+    assert out.read_bytes() == before, "the killed write must leave the old file whole"
+    atomic_write_csv(out, pd.DataFrame({"a": [1, 2]}), index=False)  # the next write to the same target
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["budgets.csv", "ready"]
+    assert out.read_text() == "a\n1\n2\n"
+
+
+def test_the_temporary_file_of_a_live_write_is_left_alone(tmp_path):
+    from capitation._io import atomic_path, remove_stale_partials
+
+    out = tmp_path / "need.csv"
+    other = tmp_path / ".other.csv.abcd1234.partial"  # another target's: never touched
+    other.write_text("x")
+    with atomic_path(out) as tmp:
+        tmp.write_text("in progress")
+        assert remove_stale_partials(out) == [] and tmp.exists(), "a live write's file was taken for stale"
+        atomic_write_csv(tmp_path / "need.csv.bak", pd.DataFrame({"a": [1]}))  # a neighbour's write neither
+        assert tmp.exists()
+    assert out.read_text() == "in progress" and other.exists()
+    dead = tmp_path / ".need.csv.zz99yy88.partial"
+    dead.write_text("left by a killed run")
+    assert remove_stale_partials(out) == [dead] and not dead.exists()
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640)])
+@pytest.mark.parametrize("proc_status", [True, False])
+def test_written_files_get_the_users_umask(tmp_path, monkeypatch, umask, mode, proc_status):
+    import stat
+
+    from capitation import _io
+
+    if not proc_status:  # where /proc/self/status is missing, the umask is set and restored instead
+        monkeypatch.setattr(_io, "_PROC_STATUS", str(tmp_path / "no-such-file"))
+    old = os.umask(umask)
+    try:
+        assert _io._umask() == umask
+        assert os.umask(umask) == umask, "reading the umask changed it"
+        paths = [atomic_write_csv(tmp_path / "t.csv", pd.DataFrame({"a": [1]})),
+                 _io.atomic_write_text(tmp_path / "r.html", "<p>report</p>"),
+                 _io.atomic_write_bytes(tmp_path / "a.npz", b"PK")]
+    finally:
+        os.umask(old)
+    for path in paths:
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path.name
+
+
+def test_the_umask_is_read_in_a_fresh_process_too(tmp_path):
+    script = ("import os, stat; os.umask(0o027); from capitation._io import atomic_write_text; "
+              f"p = atomic_write_text({str(tmp_path / 'x.json')!r}, '{{}}'); "
+              "print(oct(stat.S_IMODE(os.stat(p).st_mode)))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "0o640", done.stderr
+
+
+def test_check_output_refuses_every_bad_destination_before_any_work(tmp_path):
+    from capitation._io import check_output
+    from capitation.errors import OutputError
+
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.csv").write_text("a\n")
+    bad = [
+        (dict(path=tmp_path / "folder", kind="file"), "is a folder"),
+        (dict(path=tmp_path / "file.csv", kind="folder"), "is a file"),
+        (dict(path=tmp_path / "file.csv" / "x.csv"), "is a file, so no folder"),
+        (dict(path=tmp_path / "file.csv" / "a" / "b", kind="folder"), "is a file, so no folder"),
+        (dict(path=tmp_path / "file.csv", overwrite=False), "already exists"),
+        (dict(path=tmp_path, kind="folder", overwrite=False), "not empty"),
+        (dict(path=42), "int"),
+        (dict(path=str(tmp_path / "a\0b.csv")), "cannot be resolved"),
+    ]
+    for kwargs, said in bad:
+        with pytest.raises(OutputError) as info:
+            check_output(**kwargs, name="--out")
+        message = str(info.value)
+        assert "'--out'" in message and said in message and "Fix:" in message, message
+        if "path" in kwargs and not isinstance(kwargs["path"], int):
+            assert repr(str(kwargs["path"])) in message
+    made = check_output(tmp_path / "new" / "deeper" / "t.csv", overwrite=False)
+    assert made.parent.is_dir() and not made.exists() and made.is_absolute()
+    assert check_output(tmp_path / "out", kind="folder", overwrite=False).is_dir()
+    assert check_output(tmp_path / "file.csv") == (tmp_path / "file.csv").resolve()  # overwriting allowed
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_check_output_refuses_a_folder_that_cannot_be_written(tmp_path):
+    from capitation._io import check_output
+    from capitation.errors import OutputError
+
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(OutputError, match=r"'path'.*locked.*Fix:"):
+        check_output(locked / "t.csv")
+
+
+def test_a_full_disk_is_named_and_leaves_the_old_file(tmp_path):
+    import errno
+
+    from capitation._io import atomic_write
+    from capitation.errors import OutputError
+
+    out = tmp_path / "budgets.csv"
+    out.write_text("old\n")
+
+    def fill_the_disk(tmp):
+        Path(tmp).write_text("half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), tmp)
+
+    with pytest.raises(OutputError) as info:
+        atomic_write(out, fill_the_disk, name="out")
+    message = str(info.value)
+    assert "'out'" in message and str(out) in message and os.strerror(errno.ENOSPC) in message and "Fix:" in message
+    assert out.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["budgets.csv"]
+
+
+def test_a_folder_output_replaces_the_old_one_only_when_complete_and_cleans_a_killed_runs_folder(tmp_path):
+    from capitation._io import _umask, atomic_folder
+    from capitation.errors import OutputError
+
+    target = tmp_path / "dataset"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    stale = tmp_path / ".dataset.abcd1234.partial"  # a killed run's temporary folder: nobody holds its lock
+    stale.mkdir()
+    (stale / "part-0.parquet").write_text("half")
+    with pytest.raises(OutputError, match="not empty"):
+        with atomic_folder(target):
+            pass
+    with pytest.raises(RuntimeError), atomic_folder(target, overwrite=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+        raise RuntimeError("killed half way")
+    assert [p.name for p in target.iterdir()] == ["old.txt"]  # a failed write leaves the old folder whole
+    with atomic_folder(target, overwrite=True) as tmp:
+        (tmp / "new.txt").write_text("new")
+    assert [p.name for p in target.iterdir()] == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset"]  # stale, failed and old folders gone
+    assert (target.stat().st_mode & 0o777) == 0o777 & ~_umask()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from capitation.cli import main
-from capitation.errors import ModelFileError
-from capitation.manifest import _canonical, read_manifest, reproduce
+from capitation.errors import ModelFileError, OutputError
+from capitation.manifest import PATH_OPTIONS, _canonical, check_run_folder, read_manifest, record_run, reproduce
 from conftest import make_membership, make_people
 from test_cli import fake_generator  # noqa: F401 - a fixture
 
@@ -71,26 +73,28 @@ def test_fit_manifest_covers_the_model_and_its_arrays(runs):
     assert files == ["coef.csv", "model.json", "model.npz"]
 
 
+def _copy(runs, tmp_path):
+    """The run folder copied whole: a manifest records paths relative to its folder, so the copy reproduces."""
+    shutil.copytree(runs, tmp_path / "runs")
+    return tmp_path / "runs"
+
+
 def test_a_changed_input_is_reported_and_exits_1(runs, tmp_path, capsys):
-    copy = tmp_path / "alloc.json"
-    copy.write_text((runs / "alloc.json").read_text())
-    changed = tmp_path / "membership.csv"
-    frame = pd.read_csv(runs / "membership.csv")
+    copy = _copy(runs, tmp_path)
+    frame = pd.read_csv(copy / "membership.csv")
     frame.loc[0, "consortium_code"] = "Q99"
-    frame.to_csv(changed, index=False)
-    _forge(copy, lambda d: d["inputs"]["membership"].update(resolved=str(changed), path=str(changed)))
-    result = reproduce(copy)
+    frame.to_csv(copy / "membership.csv", index=False)
+    result = reproduce(copy / "alloc.json")
     assert not result.identical and "not re-run" in result.error
     assert result.inputs.set_index("parameter").loc["membership", "identical"] == np.False_
-    assert main(["reproduce", str(copy)]) == 1
+    assert main(["reproduce", str(copy / "alloc.json")]) == 1
     assert "input changed: --membership" in capsys.readouterr().out
 
 
 def test_a_different_output_is_listed(runs, tmp_path):
-    copy = tmp_path / "alloc.json"
-    copy.write_text((runs / "alloc.json").read_text())
-    _forge(copy, lambda d: d["outputs"][1].update(sha256="0" * 64))
-    result = reproduce(copy, workdir=tmp_path / "again")
+    copy = _copy(runs, tmp_path)
+    _forge(copy / "alloc.json", lambda d: d["outputs"][1].update(sha256="0" * 64))
+    result = reproduce(copy / "alloc.json", workdir=tmp_path / "again")
     assert not result.identical
     assert result.outputs.set_index("file")["identical"].to_dict() == {"practice_budgets.csv": True,
                                                                        "icb_budgets.csv": False}
@@ -104,7 +108,180 @@ def test_an_edited_manifest_is_refused(runs, tmp_path, capsys):
     with pytest.raises(ModelFileError, match="content hash"):
         read_manifest(copy)
     assert main(["reproduce", str(copy)]) == 1
-    assert "ModelFileError" in capsys.readouterr().err
+    assert "content hash" in capsys.readouterr().err
+
+
+# -- nothing read or written outside the manifest's folder ----------------------------------------------
+
+def test_a_manifest_records_only_paths_relative_to_its_folder_and_reproduces_when_moved(runs, tmp_path):
+    for name in ("fit.json", "alloc.json"):
+        text = (runs / name).read_text()
+        assert str(runs) not in text and str(runs.resolve()) not in text, "an absolute path was recorded"
+        m = read_manifest(runs / name)
+        assert all(not r["path"].startswith("/") and ".." not in r["path"] for r in m.inputs.values())
+        assert m.parameters["out"] in ("model/model.json", "alloc")
+    moved = _copy(runs, tmp_path)
+    assert reproduce(moved / "alloc.json").identical
+
+
+def _escape(copy, case):
+    """Forge the copied allocate manifest so that one recorded path leads out of its folder."""
+    outside = copy.parent / "outside"
+    outside.mkdir(exist_ok=True)
+    shutil.copy(copy / "membership.csv", outside / "membership.csv")  # same bytes: the hash would match
+    if case == "input-dotdot":
+        _forge(copy / "alloc.json", lambda d: (d["inputs"]["membership"].update(path="../outside/membership.csv"),
+                                               d["parameters"].update(membership="../outside/membership.csv")))
+        return "inputs['membership'].path", "../outside/membership.csv"
+    if case == "input-absolute":
+        target = str(outside / "membership.csv")
+        _forge(copy / "alloc.json", lambda d: (d["inputs"]["membership"].update(path=target),
+                                               d["parameters"].update(membership=target)))
+        return "inputs['membership'].path", target
+    if case == "input-symlink":
+        (copy / "membership.csv").unlink()
+        (copy / "membership.csv").symlink_to(outside / "membership.csv")
+        return "inputs['membership'].path", "membership.csv"
+    if case == "output-dotdot":
+        _forge(copy / "alloc.json", lambda d: d["outputs"][0].update(file="../../../outside/practice_budgets.csv"))
+        return "outputs[0].file", "../../../outside/practice_budgets.csv"
+    if case == "output-parameter-absolute":
+        target = str(outside / "alloc")
+        _forge(copy / "alloc.json", lambda d: d["parameters"].update(out=target))
+        return "parameters['out']", target
+    if case == "fit-coefficients-unlisted":  # a path parameter the outputs do not list is still contained
+        target = str(outside / "coef.csv")
+        _forge(copy / "fit.json", lambda d: d["parameters"].update(coefficients=target))
+        return "parameters['coefficients']", target
+    raise AssertionError(case)
+
+
+ESCAPES = ["input-dotdot", "input-absolute", "input-symlink", "output-dotdot", "output-parameter-absolute",
+           "fit-coefficients-unlisted"]
+
+
+@pytest.mark.parametrize("case", ESCAPES)
+def test_a_manifest_whose_paths_escape_its_folder_is_refused(runs, tmp_path, case, capsys):
+    copy = _copy(runs, tmp_path)
+    field, path = _escape(copy, case)
+    manifest = copy / ("fit.json" if case.startswith("fit") else "alloc.json")
+    with pytest.raises(ModelFileError) as info:
+        reproduce(manifest, workdir=tmp_path / "work")
+    message = str(info.value)
+    assert field in message and repr(path) in message and str(manifest) in message and "Fix:" in message
+    assert sorted(p.name for p in (tmp_path / "outside").iterdir()) == ["membership.csv"], "written outside"
+    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
+    assert main(["reproduce", str(manifest)]) == 1
+    assert "bit-identical" not in capsys.readouterr().out
+
+
+def test_every_output_option_of_a_rerun_goes_to_the_work_folder_even_if_no_output_lists_it(runs, tmp_path):
+    copy = _copy(runs, tmp_path)
+    _forge(copy / "fit.json", lambda d: (d["parameters"].update(coefficients="stray/coef.csv"),
+                                         d["outputs"].__setitem__(slice(None), [o for o in d["outputs"]
+                                                                                if o["parameter"] == "out"])))
+    result = reproduce(copy / "fit.json", workdir=tmp_path / "work")
+    assert result.identical, result.summary()
+    assert not (copy / "stray").exists(), "the re-run wrote into the recorded run's folder"
+    assert (tmp_path / "work" / "coefficients" / "coef.csv").is_file()
+
+
+def test_a_symlink_inside_an_input_folder_that_leads_out_is_refused(tmp_path):
+    folder = tmp_path / "run"
+    (folder / "people").mkdir(parents=True)
+    make_people(50, seed=2).to_parquet(folder / "people" / "part-0.parquet")
+    (tmp_path / "secret.parquet").write_bytes((folder / "people" / "part-0.parquet").read_bytes())
+    args = argparse.Namespace(people=str(folder / "people"), out=str(folder / "need.csv"), model=None)
+    with pytest.raises(OutputError, match=r"--people.*outside the folder of the manifest.*Fix:"):
+        check_run_folder(folder / "run.json", inputs={"people": tmp_path / "secret.parquet"}, outputs={})
+    manifest = record_run("score", args, inputs={"people": folder / "people"}, outputs={}, root=folder)
+    manifest.write(folder / "run.json")
+    (folder / "people" / "part-1.parquet").symlink_to(tmp_path / "secret.parquet")
+    with pytest.raises(OutputError, match=r"part-1\.parquet.*secret\.parquet.*outside"):
+        check_run_folder(folder / "run.json", inputs={"people": folder / "people"}, outputs={})
+    with pytest.raises(ModelFileError, match=r"inputs\['people'\].*part-1\.parquet.*outside.*Fix:"):
+        reproduce(folder / "run.json")
+    with pytest.raises(OutputError, match=r"--people.*part-1\.parquet.*outside.*Fix:"):
+        record_run("score", args, inputs={"people": folder / "people"}, outputs={}, root=folder)
+
+
+def test_a_run_with_inputs_outside_the_manifest_folder_gets_no_manifest(tmp_path):
+    (tmp_path / "data").mkdir()
+    need = tmp_path / "data" / "need.csv"
+    need.write_text("practice_code,need,registered\nA81001,1.0,10\n")
+    args = argparse.Namespace(need=str(need), out=str(tmp_path / "runs" / "out"),
+                              manifest=str(tmp_path / "runs" / "m.json"))
+    with pytest.raises(OutputError) as info:
+        record_run("allocate", args, inputs={"need": need}, outputs={})
+    assert "--need" in str(info.value) and str(need) in str(info.value) and repr(str(tmp_path)) in str(info.value)
+    with pytest.raises(OutputError, match="--need"):
+        check_run_folder(args.manifest, inputs={"need": need}, outputs={"out": args.out})
+    assert check_run_folder(tmp_path / "m.json", inputs={"need": need}, outputs={"out": args.out}) == tmp_path.resolve()
+
+
+def test_the_command_refuses_a_manifest_that_could_not_hold_its_inputs_before_any_work(runs, tmp_path, capsys):
+    """fit/score/allocate check the manifest's folder with the outputs, not in record_run after the work."""
+    model = tmp_path / "runs" / "model.json"
+    argv = ["fit", "--people", str(runs / "people.parquet"), "--no-diagnoses", "--out", str(model),
+            "--manifest", str(tmp_path / "runs" / "fit.json"), "--quiet"]
+    assert main(argv) == 1
+    line = capsys.readouterr().err
+    assert line.count("\n") == 1 and "--people" in line and "people.parquet" in line
+    assert not model.exists()  # refused before the fit, so nothing was written
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d.update(command="demo"), "command 'demo'"),
+    (lambda d: d.update(command="../../evil"), "command '../../evil'"),
+    (lambda d: d["parameters"].update(run="x"), "parameters ['run']"),
+    (lambda d: d["parameters"].update(manifest="x.json"), "parameters ['manifest']"),
+    (lambda d: d["parameters"].update(launch_rockets=True), "parameters ['launch_rockets']"),
+    (lambda d: d["inputs"].pop("membership"), "['membership'] but records no input"),
+    (lambda d: d["inputs"].update(out={"path": "alloc", "sha256": "0" * 64}), "input 'out'"),
+    (lambda d: d["outputs"].append({"parameter": "membership", "file": "x.csv", "root": "parent",
+                                    "sha256": "0" * 64}), "outputs[2]"),
+    (lambda d: d["inputs"]["membership"].update(path=None), "inputs['membership'].path"),
+])
+def test_a_manifest_naming_what_its_command_does_not_have_is_refused(runs, tmp_path, edit, message):
+    copy = _copy(runs, tmp_path)
+    _forge(copy / "alloc.json", edit)
+    with pytest.raises(ModelFileError) as info:
+        reproduce(copy / "alloc.json")
+    assert message in str(info.value) and "Fix:" in str(info.value)
+
+
+def test_a_kept_work_folder_must_be_new_or_empty(runs, tmp_path, capsys):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "old.csv").write_text("a\n")
+    with pytest.raises(OutputError, match=r"'workdir'.*busy.*not empty.*Fix:"):
+        reproduce(runs / "alloc.json", workdir=tmp_path / "busy")
+    (tmp_path / "file").write_text("x")
+    assert main(["reproduce", str(runs / "alloc.json"), "--keep", str(tmp_path / "file")]) == 1
+    assert "--keep" in capsys.readouterr().err
+
+
+def test_path_options_name_real_options_and_match_the_commands_inputs():
+    import importlib
+
+    from capitation.manifest import _options_of
+
+    for command, options in PATH_OPTIONS.items():
+        known = _options_of(command)
+        assert set(options["inputs"]) | set(options["outputs"]) <= known, command
+        declared = getattr(importlib.import_module(f"capitation.cli.{command}"), "INPUTS", None)
+        if declared is not None:  # the command's own list of input options, where it declares one
+            assert set(declared) == set(options["inputs"]), command
+
+
+def test_a_manifest_is_written_only_in_the_folder_its_paths_are_relative_to(tmp_path):
+    args = argparse.Namespace(out=str(tmp_path / "s"), fraction=0.1)
+    (tmp_path / "s").mkdir()
+    manifest = record_run("synth", args, inputs={}, outputs={"out": []}, root=tmp_path)
+    with pytest.raises(OutputError, match=r"relative to.*Fix:"):
+        manifest.write(tmp_path / "elsewhere" / "m.json")
+    with pytest.raises(OutputError, match=r"is a folder"):
+        manifest.write(tmp_path / "s")
+    assert manifest.write(tmp_path / "m.json").is_file()
 
 
 def test_synth_runs_reproduce(fake_generator, tmp_path):  # noqa: F811 - the fixture imported above
@@ -121,3 +298,10 @@ def test_synth_runs_reproduce_with_the_real_generator(tmp_path):
                  "--manifest", str(tmp_path / "s.json"), "--quiet"]) == 0
     result = reproduce(tmp_path / "s.json")
     assert result.identical, result.summary()
+
+
+def test_a_manifest_of_the_old_layout_with_absolute_paths_is_refused_by_its_version(runs, tmp_path):
+    copy = _copy(runs, tmp_path)
+    _forge(copy / "alloc.json", lambda d: d.update(format_version=1))
+    with pytest.raises(ModelFileError, match=r"format version 1.*reads format 2.*Fix: .*record the run again"):
+        reproduce(copy / "alloc.json")

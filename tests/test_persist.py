@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 
 import numpy as np
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 import capitation as cp
-from capitation.errors import InputError, ModelFileError
+from capitation.errors import InputError, ModelFileError, OutputError
 from capitation.features.icd10 import DiagnosisGrouping
 from capitation.features.serialize import grouping_from_dict, grouping_to_dict, spec_from_dict, spec_to_dict
 from capitation.persist import load_model, read_model_document, save_model, training_fingerprint
@@ -189,3 +190,222 @@ def test_spec_dict_refuses_unknown_fields_and_versions():
     bad["labels"][0] = "edited"
     with pytest.raises(ModelFileError, match="edited"):
         grouping_from_dict(bad)
+
+
+# -- the .npz a model names stays in the model's folder ---------------------------------------------------
+
+@pytest.mark.parametrize("case", ["dotdot", "absolute", "symlink"])
+def test_an_arrays_path_escaping_the_models_folder_is_refused(fitted, tmp_path, case):
+    model, X, _, _ = fitted
+    saved = save_model(model, tmp_path / "m" / "model.json", spec=X.spec)
+    outside = tmp_path / "model.npz"
+    outside.write_bytes(saved.with_suffix(".npz").read_bytes())  # the same bytes: the sha256 would match
+    if case == "symlink":
+        saved.with_suffix(".npz").unlink()
+        saved.with_suffix(".npz").symlink_to(outside)
+        recorded = "model.npz"
+    else:
+        recorded = "../model.npz" if case == "dotdot" else str(outside)
+        _rewrite(saved, lambda d: d["arrays"].update(file=recorded), rehash=True)
+    with pytest.raises(ModelFileError) as info:
+        load_model(saved)
+    message = str(info.value)
+    assert "'arrays.file'" in message and repr(recorded) in message and str(saved) in message
+    assert "Fix:" in message and ("outside" in message or "absolute" in message)
+
+
+# -- strict JSON, checked fields, checked arrays -------------------------------------------------------------
+
+@pytest.mark.parametrize("token, said", [("NaN", "NaN"), ("Infinity", "Infinity"), ("-Infinity", "-Infinity"),
+                                         ("1e999", "1e999")])
+def test_a_non_finite_number_in_the_document_is_refused(saved, token, said):
+    text = saved.read_text(encoding="utf-8")
+    document = json.loads(text)
+    first = repr(document["columns"]["coef"][0])
+    saved.write_text(text.replace(first, token, 1), encoding="utf-8")
+    with pytest.raises(ModelFileError, match=rf"model\.json.*not JSON.*{re.escape(said)}.*Fix:"):
+        load_model(saved)
+
+
+@pytest.mark.parametrize("field, edit, said", [
+    ("'columns.coef[0]'", lambda d: d["columns"]["coef"].__setitem__(0, None), "None"),
+    ("'columns.coef[1]'", lambda d: d["columns"]["coef"].__setitem__(1, "12.5"), "'12.5'"),
+    ("'columns.coef'", lambda d: d["columns"]["coef"].pop(), "a list of"),
+    ("'fit.n'", lambda d: d["fit"].__setitem__("n", 1.5), "1.5"),
+    ("'fit.sum_weights'", lambda d: d["fit"].__setitem__("sum_weights", 10**400), "1000"),
+    ("'fit.cov_columns'", lambda d: d["fit"].__setitem__("cov_columns", ["nope"]), "['nope']"),
+    ("'arrays.names'", lambda d: d["arrays"].__setitem__("names", ["cov", "extra"]), "['cov', 'extra']"),
+    ("'arrays.file'", lambda d: d["arrays"].__setitem__("file", 7), "not a str"),
+    ("'fit'", lambda d: d.pop("fit"), "lacks"),
+])
+def test_a_field_of_the_wrong_type_is_refused_even_with_a_forged_hash(saved, field, edit, said):
+    _rewrite(saved, edit, rehash=True)
+    with pytest.raises(ModelFileError) as info:
+        load_model(saved)
+    message = str(info.value)
+    assert field in message and said in message and "Fix:" in message
+
+
+def _npy(descr: str, shape, payload: bytes = b"") -> bytes:
+    """An .npy member written by hand (never pickling): any header, any payload."""
+    import io
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buffer.getvalue() + payload
+
+
+def _forge_npz(saved, members: dict[str, bytes] | bytes):
+    """Replace the .npz and rehash the document so that only the arrays' own checks stand."""
+    import hashlib
+    import io
+    import zipfile
+
+    if isinstance(members, bytes):
+        raw = members
+    else:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for name, data in members.items():
+                archive.writestr(name, data)
+        raw = buffer.getvalue()
+    saved.with_suffix(".npz").write_bytes(raw)
+    _rewrite(saved, lambda d: d["arrays"].update(sha256=hashlib.sha256(raw).hexdigest()), rehash=True)
+
+
+@pytest.mark.parametrize("case, said", [
+    ("object", "object"), ("float32", "float32"), ("shape", "(2, 2)"), ("huge", "(100000, 100000)"),
+    ("extra member", "['cov.npy', 'evil.npy']"), ("not a zip", "not a readable .npz"),
+    ("truncated data", "not a readable .npz"),
+])
+def test_arrays_that_are_not_plain_float64_of_the_recorded_shape_are_refused(saved, case, said):
+    k = len(read_model_document(saved)["fit"]["cov_columns"])
+    members = {
+        "object": {"cov.npy": _npy("|O", (k, k), b"\x80\x04junk")},
+        "float32": {"cov.npy": _npy("<f4", (k, k), b"\0" * 4 * k * k)},
+        "shape": {"cov.npy": _npy("<f8", (2, 2), b"\0" * 32)},
+        "huge": {"cov.npy": _npy("<f8", (100_000, 100_000))},
+        "extra member": {"cov.npy": _npy("<f8", (k, k), b"\0" * 8 * k * k), "evil.npy": b""},
+        "not a zip": b"PK\x03\x04 this is no archive",
+        "truncated data": {"cov.npy": _npy("<f8", (k, k), b"\0" * 8)},
+    }[case]
+    _forge_npz(saved, members)
+    with pytest.raises(ModelFileError) as info:
+        load_model(saved)
+    message = str(info.value)
+    assert said in message and "model.npz" in message and "Fix:" in message
+
+
+@pytest.mark.parametrize("content", [b"", b'{"format": "capitation.CostModel", "format_v', b"\xff\xfe\x00garbage\x9c",
+                                     b"[" * 100_000])
+def test_truncated_or_garbage_json_is_refused(tmp_path, content):
+    (tmp_path / "model.json").write_bytes(content)
+    with pytest.raises(ModelFileError, match=r"model\.json.*not JSON.*Fix:"):
+        load_model(tmp_path / "model.json")
+
+
+def test_a_model_path_that_is_missing_a_folder_or_not_a_path_is_refused(tmp_path):
+    with pytest.raises(ModelFileError, match=r"absent\.json.*does not exist.*Fix:"):
+        load_model(tmp_path / "absent.json")
+    with pytest.raises(ModelFileError, match=r"'path'.*is a folder.*Fix:"):
+        load_model(tmp_path)
+    with pytest.raises(ModelFileError, match=r"'path'.*NoneType.*Fix:"):
+        load_model(None)
+
+
+# -- saving: destinations checked first, a constant outcome, non-finite estimates --------------------------
+
+def test_save_checks_both_destinations_before_writing_either(fitted, tmp_path):
+    model, X, _, _ = fitted
+    (tmp_path / "model.json").mkdir()  # a folder where the document must go
+    with pytest.raises(OutputError, match=r"'path'.*model\.json.*is a folder.*Fix:"):
+        save_model(model, tmp_path / "model.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.json"], "the .npz was written alone"
+    (tmp_path / "model.json").rmdir()
+    (tmp_path / "model.npz").mkdir()  # a folder where the arrays must go
+    with pytest.raises(OutputError, match=r"model\.npz.*is a folder.*Fix:"):
+        save_model(model, tmp_path / "model.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.npz"], "the .json was written alone"
+    (tmp_path / "blocker").write_text("a file")
+    with pytest.raises(OutputError, match=r"'path'.*blocker.*is a file.*Fix:"):
+        save_model(model, tmp_path / "blocker" / "m.json")
+    with pytest.raises(OutputError, match=r"'path'.*is a folder.*Fix:"):
+        save_model(model, tmp_path / "model.npz" / "..")
+    deep = save_model(model, tmp_path / "new" / "deeper" / "m.json", spec=X.spec)  # missing folders are made
+    assert deep.is_file() and deep.with_suffix(".npz").is_file()
+
+
+def test_a_model_with_a_non_finite_coefficient_is_not_saved(fitted, tmp_path):
+    model = fitted[0]
+    broken = cp.CostModel(**model.get_params())
+    params = model.result_.params.copy()
+    params.iloc[2] = np.nan
+    broken.result_ = replace(model.result_, params=params)
+    with pytest.raises(ModelFileError, match=rf"1 coefficient\(s\) are not finite \({re.escape(repr(params.index[2]))}"
+                                             r" = nan\).*Fix:"):
+        save_model(broken, tmp_path / "m.json")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("outcome", ["zero", "constant"])
+def test_a_constant_outcome_saves_strict_json_and_loads_consistently(tmp_path, outcome):
+    X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    y = np.zeros(5) if outcome == "zero" else np.full(5, 250.0)
+    model = cp.CostModel().fit(X, y)
+    model.result_ = replace(model.result_, centered_tss=0.0)  # what a constant outcome gives, exactly
+    saved = save_model(model, tmp_path / "m.json")
+    text = saved.read_text(encoding="utf-8")
+    assert "NaN" not in text and "Infinity" not in text
+    fit = json.loads(text)["fit"]
+    assert fit["rsquared"] is None and fit["rsquared_note"] == "undefined: the outcome is constant"
+    loaded = load_model(saved)
+
+    def r2(m):
+        try:
+            value = m.result_.rsquared
+        except ZeroDivisionError:  # until FitResult.rsquared itself says "undefined"
+            return "undefined"
+        return "undefined" if value is None or not np.isfinite(value) else value
+
+    assert r2(loaded) == r2(model) == "undefined"
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+
+
+def test_a_defined_rsquared_is_written_as_a_number_without_a_note(saved, fitted):
+    fit = read_model_document(saved)["fit"]
+    assert fit["rsquared"] == fitted[0].result_.rsquared and "rsquared_note" not in fit
+
+
+# -- the user's umask ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_saved_files_get_the_users_umask(fitted, tmp_path, umask, mode):
+    import os
+    import stat
+
+    from capitation.persist import write_table
+
+    model, X, _, _ = fitted
+    old = os.umask(umask)
+    try:
+        saved = save_model(model, tmp_path / "m.json", spec=X.spec)
+        tables = [write_table(pd.DataFrame({"a": [1]}), tmp_path / f"t.{s}") for s in ("csv", "parquet")]
+    finally:
+        os.umask(old)
+    for path in (saved, saved.with_suffix(".npz"), *tables):
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path.name
+
+
+def test_write_table_refuses_a_folder_or_a_file_in_the_way_and_makes_missing_folders(tmp_path):
+    from capitation.persist import write_table
+
+    frame = pd.DataFrame({"a": [1]})
+    (tmp_path / "t.csv").mkdir()
+    with pytest.raises(OutputError, match=r"'path'.*t\.csv.*is a folder.*Fix:"):
+        write_table(frame, tmp_path / "t.csv")
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(OutputError, match=r"'path'.*'.*f' is a file.*Fix:"):
+        write_table(frame, tmp_path / "f" / "t.csv")
+    assert write_table(frame, tmp_path / "a" / "b" / "t.parquet").is_file()
+    with pytest.raises(InputError, match=r"'frame'.*list.*Fix:"):
+        write_table([1, 2], tmp_path / "x.csv")

@@ -25,7 +25,7 @@ from capitation.datasets.synthetic import (
     synthetic_england,
     write_synthetic_england,
 )
-from capitation.errors import InputError, UnknownCodeError
+from capitation.errors import InputError, OutputError, UnknownCodeError
 
 FEW = ["A81001", "A81002", "B82005", "Y02045", "M85063", "F84003"]
 
@@ -142,9 +142,13 @@ def test_streamed_dataset_is_identical_whatever_the_chunk_size(tmp_path, few):
     np.testing.assert_array_equal(streamed["cost"], few.people["cost"])
     meta = pq.read_schema(next((a / "people").glob("*.parquet"))).metadata
     assert b"Open Government Licence" in meta[b"attribution"]
-    assert not list(tmp_path.glob(".*tmp*"))
-    with pytest.raises(InputError, match="existing"):
+    assert not list(tmp_path.glob(".*partial*")) and not list(tmp_path.glob(".*old*"))
+    with pytest.raises(OutputError, match="not empty"):
         write_synthetic_england(tmp_path / "a", 0.05, practices=FEW)
+    # overwriting replaces the folder whole, leaving nothing of the old one or of the temporary one
+    write_synthetic_england(tmp_path / "a", 0.05, seed=6, practices=FEW, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]
+    assert not read(a / "people").equals(read(b / "people"))
 
 
 # --------------------------------------------------------------------------------------------- truth

@@ -19,6 +19,13 @@ in Python's shortest round-trip form, so a loaded model scores bit-identically t
 
 Tables: :func:`read_table` reads a DataFrame, a Parquet file or dataset folder, or a CSV file;
 :func:`write_table` writes CSV or Parquet (by suffix) through a temporary file renamed on success.
+
+Every file is written by :mod:`capitation._io`'s one atomic writer: the destination is checked first (a
+folder where the file must go, or a file where a folder must be, raises
+:class:`~capitation.errors.OutputError`; missing folders are created), the file appears only once complete,
+with the user's umask, and temporary files left by a killed run are removed at the next write. The path of
+the ``.npz`` recorded in a model is resolved inside the model's folder; one that escapes it (``..``, an
+absolute path, a symlink out of the folder) is refused.
 """
 
 from __future__ import annotations
@@ -102,31 +109,72 @@ def _canonical(document: dict) -> bytes:
                       allow_nan=False).encode("utf-8")
 
 
+class _NotStrictJSON(ValueError):
+    """Raised inside the JSON parser's hooks; the reader turns it into a ModelFileError naming the file."""
+
+
+def _reject_constant(token: str):
+    raise _NotStrictJSON(f"the token {token} is not JSON (a number that is not finite)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value):
+        raise _NotStrictJSON(f"the number {text} is out of range (not finite)")
+    return value
+
+
+def _unique_keys(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        raise _NotStrictJSON(f"the key(s) {repeated} appear twice in one object")
+    return dict(pairs)
+
+
+def _strict_json(text: str):
+    """JSON as the standard defines it: no ``NaN``/``Infinity`` tokens, no out-of-range numbers, no repeated keys."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                      object_pairs_hook=_unique_keys)
+
+
 def read_hashed_document(path, *, kind: str, version: int, what: str, label: str, fix_missing: str,
-                         fix_foreign: str, fix_version: str, fix_edited: str) -> dict:
+                         fix_foreign: str, fix_version: str, fix_edited: str, name: str = "path") -> dict:
     """Read a JSON document that carries a hash of its own content, refusing anything doubtful.
 
-    Shared by saved models and run manifests: the file must exist, be JSON, declare ``format == kind`` and
-    ``format_version == version``, and its content must hash to the recorded ``content_sha256`` (any edit
-    after writing is caught). Each refusal is a :class:`ModelFileError` naming the file and the fix.
+    Shared by saved models and run manifests: the file must exist, be strict JSON (no ``NaN`` or
+    ``Infinity``), declare ``format == kind`` and ``format_version == version``, and its content must hash to
+    the recorded ``content_sha256`` (any edit after writing is caught). Each refusal is a
+    :class:`ModelFileError` naming the file and the fix.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"The {what} {str(path)!r} does not exist. Fix: {fix_missing}.")
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"The {what} {str(path)!r} is not JSON ({exc}). Fix: {fix_foreign}.") from None
+        path = Path(os.fspath(path))
+    except TypeError:
+        raise ModelFileError(f"The {name!r} parameter must name the {what} (a str or os.PathLike). Got "
+                             f"{type(path).__name__}. Fix: {fix_missing}.") from None
+    shown = repr(str(path))
+    if path.is_dir():
+        raise ModelFileError(f"The {name!r} parameter names {shown}, which is a folder, not a {what}. "
+                             f"Fix: {fix_missing}.")
+    if not path.is_file():
+        raise ModelFileError(f"The {what} {shown} does not exist. Fix: {fix_missing}.")
+    try:
+        document = _strict_json(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise ModelFileError(f"The {what} {shown} is not JSON ({exc}). Fix: {fix_foreign}.") from None
+    except OSError as exc:
+        raise ModelFileError(f"The {what} {shown} cannot be read ({exc.strerror or exc}). Fix: check its "
+                             "permissions, or copy it somewhere readable.") from None
     if not isinstance(document, dict) or document.get("format") != kind:
-        raise ModelFileError(f"The file {str(path)!r} is not a {label} (no format {kind!r}). Fix: {fix_foreign}.")
+        raise ModelFileError(f"The file {shown} is not a {label} (no format {kind!r}). Fix: {fix_foreign}.")
     if document.get("format_version") != version:
-        raise ModelFileError(f"The {what} {str(path)!r} has format version {document.get('format_version')!r}, "
+        raise ModelFileError(f"The {what} {shown} has format version {document.get('format_version')!r}, "
                              f"written by capitation {document.get('library_version')}; this version reads format "
                              f"{version}. Fix: {fix_version}.")
     recorded = document.pop(_HASH_KEY, None)
     actual = hashlib.sha256(_canonical(document)).hexdigest()
     if recorded != actual:
-        raise ModelFileError(f"The {what} {str(path)!r} fails its content hash: it records {str(recorded)[:16]}... "
+        raise ModelFileError(f"The {what} {shown} fails its content hash: it records {str(recorded)[:16]}... "
                              f"but its content hashes to {actual[:16]}..., so it was edited after it was written. "
                              f"Fix: {fix_edited}.")
     document[_HASH_KEY] = recorded
@@ -169,6 +217,10 @@ def training_fingerprint(result) -> str:
 
 # -- models -----------------------------------------------------------------------------------------------
 
+_RSQUARED_NOTE = "undefined: the outcome is constant"
+_NPY_DTYPE = np.dtype("<f8")
+
+
 def _arrays_path(path: Path) -> Path:
     return path.with_suffix(".npz")
 
@@ -179,8 +231,29 @@ def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
         for name, array in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_TIME)
             with archive.open(info, "w", force_zip64=True) as handle:
-                np.lib.format.write_array(handle, np.ascontiguousarray(array, dtype="<f8"), allow_pickle=False)
+                np.lib.format.write_array(handle, np.ascontiguousarray(array, dtype=_NPY_DTYPE), allow_pickle=False)
     return buffer.getvalue()
+
+
+def _rsquared(result) -> float | None:
+    """R² as a finite float, or None where it is undefined (a constant outcome: zero total sum of squares)."""
+    try:
+        value = float(result.rsquared)
+    except (ZeroDivisionError, TypeError, ValueError, OverflowError):
+        return None
+    return value if np.isfinite(value) else None
+
+
+def _finite_list(values, what: str, names) -> list[float]:
+    out = [float(v) for v in values]
+    bad = [k for k, v in enumerate(out) if not np.isfinite(v)]
+    if bad:
+        shown = ", ".join(f"{names[k]!r} = {out[k]!r}" for k in bad[:5])
+        raise ModelFileError(f"The model cannot be saved: {len(bad)} {what} not finite ({shown}). JSON holds only "
+                             "finite numbers, and a model with an undefined coefficient cannot score anyone. "
+                             "Fix: check the outcome and weights for NaN or inf and refit; drop or merge columns "
+                             "with undefined estimates.")
+    return out
 
 
 def save_model(model, path, *, spec=None, created: str | None = None) -> Path:
@@ -209,7 +282,16 @@ def save_model(model, path, *, spec=None, created: str | None = None) -> Path:
     Raises
     ------
     ModelFileError
-        The model is not fitted, is not least squares, or ``path`` ends in ``.npz``.
+        The model is not fitted, is not least squares, has a coefficient or mean that is not finite, or
+        ``path`` ends in ``.npz``.
+    OutputError
+        ``path`` (or the ``.npz`` beside it) is a folder, or lies under a file; checked before writing either.
+
+    Notes
+    -----
+    R² is undefined when the outcome is constant (all costs zero, say): the document then records
+    ``"rsquared": null`` with ``"rsquared_note": "undefined: the outcome is constant"`` (JSON has no NaN).
+    The loaded model recomputes R² from the saved sums of squares, as the fitted one does.
 
     Examples
     --------
@@ -228,11 +310,16 @@ def save_model(model, path, *, spec=None, created: str | None = None) -> Path:
     True
     """
     from . import __version__
+    from ._io import atomic_write_bytes, atomic_write_text, check_output
     from .features.serialize import spec_to_dict
     from .features.spec import FeatureSpec
     from .model.estimator import CostModel
 
-    path = Path(path)
+    try:
+        path = Path(os.fspath(path))
+    except TypeError:
+        raise ModelFileError(f"The 'path' parameter of save_model must be a file name (str or os.PathLike). Got "
+                             f"{type(path).__name__}. Fix: pass e.g. 'model.json'.") from None
     if not isinstance(model, CostModel):
         raise ModelFileError(f"The 'model' parameter of save_model must be a CostModel. Got "
                              f"{type(model).__name__}. Fix: CostModel().fit(X, y) first.")
@@ -248,11 +335,26 @@ def save_model(model, path, *, spec=None, created: str | None = None) -> Path:
     if path.suffix == ".npz":
         raise ModelFileError(f"The 'path' parameter of save_model names {str(path)!r}; the model document is JSON "
                              "and its arrays go beside it in .npz. Fix: pass e.g. 'model.json'.")
+    # Both destinations are checked before either file is written, so a refusal leaves no half pair.
+    check_output(path, kind="file", name="path")
+    check_output(_arrays_path(path), kind="file", name="path (its .npz)")
     result = model.result_
     names = [str(c) for c in result.params.index]
+    coef = _finite_list(result.params.to_numpy(), "coefficient(s) are", names)
+    means = _finite_list(result.column_means.to_numpy(), "training mean(s) are", names)
     arrays = _npz_bytes({"cov": result.cov.to_numpy()})
     if created is None:
         created = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    rsquared = _rsquared(result)
+    fit = {
+        "n": int(result.n), "sum_weights": float(result.sum_weights), "df_resid": int(result.df_resid),
+        "ssr": float(result.ssr), "centered_tss": float(result.centered_tss),
+        "rsquared": rsquared, "cov_type": result.cov_type, "cap": result.cap,
+        "aliased": list(result.aliased), "empty": list(result.empty),
+        "cov_columns": [str(c) for c in result.cov.index],
+    }
+    if rsquared is None:
+        fit["rsquared_note"] = _RSQUARED_NOTE
     document = {
         "format": _KIND,
         "format_version": FORMAT_VERSION,
@@ -263,30 +365,22 @@ def save_model(model, path, *, spec=None, created: str | None = None) -> Path:
         "columns": {
             "name": names,
             "role": [str(r) for r in result.roles.reindex(result.params.index).tolist()],
-            "coef": [float(v) for v in result.params.to_numpy()],
-            "mean": [float(v) for v in result.column_means.to_numpy()],
+            "coef": coef,
+            "mean": means,
         },
-        "fit": {
-            "n": int(result.n), "sum_weights": float(result.sum_weights), "df_resid": int(result.df_resid),
-            "ssr": float(result.ssr), "centered_tss": float(result.centered_tss),
-            "rsquared": float(result.rsquared), "cov_type": result.cov_type, "cap": result.cap,
-            "aliased": list(result.aliased), "empty": list(result.empty),
-            "cov_columns": [str(c) for c in result.cov.index],
-        },
+        "fit": fit,
         "training_fingerprint": training_fingerprint(result),
         "arrays": {"file": _arrays_path(path).name, "sha256": hashlib.sha256(arrays).hexdigest(), "names": ["cov"]},
     }
     try:
         canonical = _canonical(document)
     except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"The model cannot be written as JSON: {exc}. Fix: estimator parameters and the "
-                             "spec must hold plain numbers and strings.") from None
+        raise ModelFileError(f"The model cannot be written as JSON: {exc}. Fix: estimator parameters, the cost "
+                             "cap and the spec must hold plain, finite numbers and strings.") from None
     document[_HASH_KEY] = hashlib.sha256(canonical).hexdigest()
-    from ._io import _atomic
-
-    _atomic(_arrays_path(path), lambda tmp: Path(tmp).write_bytes(arrays))
-    _atomic(path, lambda tmp: Path(tmp).write_text(
-        json.dumps(document, sort_keys=True, ensure_ascii=False, indent=1, allow_nan=False) + "\n", encoding="utf-8"))
+    atomic_write_bytes(_arrays_path(path), arrays, name="path (its .npz)")
+    atomic_write_text(path, json.dumps(document, sort_keys=True, ensure_ascii=False, indent=1, allow_nan=False)
+                      + "\n", name="path")
     return path
 
 
@@ -314,6 +408,89 @@ def read_model_document(path) -> dict:
         fix_edited="restore the original file, or refit and save the model")
 
 
+class _Fields:
+    """Checks of a model document's fields, each refusal naming the field, the value and the fix."""
+
+    def __init__(self, where: str):
+        self.where = where
+
+    def fail(self, field: str, value, expected: str):
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        raise ModelFileError(f"The model file {self.where} has '{field}' = {shown}, not {expected}. Fix: the file "
+                             "was damaged or forged; restore it, or refit and save the model.")
+
+    def get(self, document, field: str, key: str, kind=dict):
+        if not isinstance(document, dict) or key not in document:
+            raise ModelFileError(f"The model file {self.where} lacks '{field}'. Fix: save the model again.")
+        value = document[key]
+        if kind is not None and not isinstance(value, kind):
+            self.fail(field, value, f"a {kind.__name__}")
+        return value
+
+    def number(self, value, field: str, *, integer: bool = False, allow_none: bool = False):
+        if value is None and allow_none:
+            return None
+        ok = isinstance(value, int) if integer else isinstance(value, int | float)
+        if not ok or isinstance(value, bool):
+            self.fail(field, value, "an integer" if integer else "a number")
+        try:
+            finite = bool(np.isfinite(float(value)))
+        except OverflowError:  # an integer beyond float range
+            finite = False
+        if not finite:
+            self.fail(field, value, "a finite number")
+        return int(value) if integer else float(value)
+
+    def numbers(self, values, field: str, length: int) -> np.ndarray:
+        if not isinstance(values, list) or len(values) != length:
+            self.fail(field, values if not isinstance(values, list) else f"a list of {len(values)}",
+                      f"a list of {length} numbers (one per column)")
+        return np.asarray([self.number(v, f"{field}[{k}]") for k, v in enumerate(values)], dtype=np.float64)
+
+    def texts(self, values, field: str, length: int | None = None) -> list[str]:
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            self.fail(field, values, "a list of strings")
+        if length is not None and len(values) != length:
+            self.fail(field, f"a list of {len(values)}", f"a list of {length} (one per column)")
+        return list(values)
+
+
+def _read_arrays(raw: bytes, names: list[str], shapes: dict[str, tuple[int, ...]], npz: Path, where: str):
+    """The arrays of an ``.npz``, refusing anything but plain little-endian float64 arrays of the recorded shapes.
+
+    Each header is checked before its data is read, so a forged header cannot make the loader allocate more
+    than the model declares; nothing is ever unpickled.
+    """
+    shown = repr(str(npz))
+    fix = "Fix: copy the .json and .npz saved together, or save the model again."
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            members = sorted(archive.namelist())
+            if members != sorted(f"{n}.npy" for n in names):
+                raise ModelFileError(f"The arrays file {shown} holds {members}, but model {where} records the "
+                                     f"arrays {names}. {fix}")
+            out = {}
+            for name in names:
+                with archive.open(f"{name}.npy") as handle:
+                    version = np.lib.format.read_magic(handle)
+                    header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                              else np.lib.format.read_array_header_2_0)
+                    shape, fortran, dtype = header(handle)
+                if dtype != _NPY_DTYPE or fortran or tuple(shape) != shapes[name]:
+                    raise ModelFileError(f"The array {name!r} in {shown} has dtype {dtype} and shape {tuple(shape)}"
+                                         f"{' (Fortran order)' if fortran else ''}; model {where} needs float64 of "
+                                         f"shape {shapes[name]}. {fix}")
+                with archive.open(f"{name}.npy") as handle:
+                    out[name] = np.lib.format.read_array(handle, allow_pickle=False)
+    except ModelFileError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, RuntimeError) as exc:
+        raise ModelFileError(f"The arrays file {shown} of model {where} is not a readable .npz of numeric arrays "
+                             f"({type(exc).__name__}: {exc}). {fix}") from None
+    return out
+
+
 def load_model(path):
     """Load a model saved by :func:`save_model`, refusing any file that fails its checks.
 
@@ -333,7 +510,10 @@ def load_model(path):
     Raises
     ------
     ModelFileError
-        Naming the file, what did not match and the fix.
+        Naming the file, what did not match and the fix: missing, a folder, not strict JSON (a ``NaN``
+        token, say), another format version, edited, a field of the wrong type or not finite, an ``.npz``
+        that is missing, edited, not an archive of plain float64 arrays of the recorded shapes, or named by a
+        path outside the model's folder.
 
     Examples
     --------
@@ -348,58 +528,83 @@ def load_model(path):
     >>> model.coef_.round(6).tolist(), model.result_.n
     ([120.0, 160.0], 4)
     """
+    from ._io import resolve_inside
+    from .errors import CapitationError
     from .features.serialize import spec_from_dict
     from .model.estimator import CostModel
     from .model.results import FitResult
 
-    path = Path(path)
     document = read_model_document(path)
+    path = Path(os.fspath(path))
     where = repr(str(path))
-    try:
-        arrays_info = document["arrays"]
-        columns = document["columns"]
-        fit = document["fit"]
-        params = document["estimator"]["params"]
-    except (KeyError, TypeError) as exc:
-        raise ModelFileError(f"The model file {where} lacks {exc}. Fix: save the model again.") from None
-    npz = path.with_name(arrays_info["file"])
+    check = _Fields(where)
+    arrays_info = check.get(document, "arrays", "arrays")
+    columns = check.get(document, "columns", "columns")
+    fit = check.get(document, "fit", "fit")
+    params = check.get(check.get(document, "estimator", "estimator"), "estimator.params", "params")
+    npz_name = check.get(arrays_info, "arrays.file", "file", str)
+    recorded_sha = check.get(arrays_info, "'arrays.sha256'", "sha256", str)
+    array_names = check.texts(check.get(arrays_info, "arrays.names", "names", list), "arrays.names")
+    if array_names != ["cov"]:
+        check.fail("arrays.names", array_names, "['cov']")
+    npz = resolve_inside(npz_name, path.parent, field="'arrays.file'", source=path,
+                         fix="keep the .npz beside the .json under its own name (copy both), or save the model again")
     if not npz.is_file():
         raise ModelFileError(f"The arrays of model {where} are missing: {str(npz)!r} does not exist. Fix: keep the "
                              ".npz beside the .json (copy both), or save the model again.")
-    raw = npz.read_bytes()
-    if hashlib.sha256(raw).hexdigest() != arrays_info["sha256"]:
+    try:
+        raw = npz.read_bytes()
+    except OSError as exc:
+        raise ModelFileError(f"The arrays file {str(npz)!r} of model {where} cannot be read ({exc.strerror or exc})."
+                             " Fix: check its permissions.") from None
+    if hashlib.sha256(raw).hexdigest() != recorded_sha:
         raise ModelFileError(f"The arrays file {str(npz)!r} does not match model {where}: its sha256 is "
                              f"{hashlib.sha256(raw).hexdigest()[:16]}..., the model records "
-                             f"{str(arrays_info['sha256'])[:16]}.... It was edited, or belongs to another model. "
+                             f"{recorded_sha[:16]}.... It was edited, or belongs to another model. "
                              "Fix: copy the .json and .npz saved together.")
-    with np.load(io.BytesIO(raw), allow_pickle=False) as stored:
-        cov = stored["cov"]
-    names = list(columns["name"])
+    names = check.texts(check.get(columns, "columns.name", "name", list), "columns.name")
     n_cols = len(names)
-    if any(len(columns[k]) != n_cols for k in ("role", "coef", "mean")):
-        raise ModelFileError(f"The column table of model {where} has lists of different lengths. "
-                             "Fix: save the model again.")
-    kept = list(fit["cov_columns"])
-    if cov.shape != (len(kept), len(kept)):
-        raise ModelFileError(f"The covariance in {str(npz)!r} has shape {cov.shape}, but model {where} has "
-                             f"{len(kept)} identified coefficients. Fix: save the model again.")
-    spec = None if document.get("spec") is None else spec_from_dict(document["spec"], source=f"model {where}")
+    if len(set(names)) != n_cols:
+        check.fail("columns.name", sorted({n for n in names if names.count(n) > 1}), "unique column names")
+    roles = check.texts(check.get(columns, "columns.role", "role", list), "columns.role", n_cols)
+    coef = check.numbers(check.get(columns, "columns.coef", "coef", list), "columns.coef", n_cols)
+    means = check.numbers(check.get(columns, "columns.mean", "mean", list), "columns.mean", n_cols)
+    kept = check.texts(check.get(fit, "fit.cov_columns", "cov_columns", list), "fit.cov_columns")
+    if not set(kept) <= set(names) or len(set(kept)) != len(kept):
+        check.fail("fit.cov_columns", kept, "distinct names from 'columns.name'")
+    cov = _read_arrays(raw, array_names, {"cov": (len(kept), len(kept))}, npz, where)["cov"]
+    cap = fit.get("cap")
+    if cap is not None and not isinstance(cap, dict):
+        check.fail("fit.cap", cap, "null or an object")
+    check.number(fit.get("rsquared"), "fit.rsquared", allow_none=True)
+    try:
+        spec = None if document.get("spec") is None else spec_from_dict(document["spec"], source=f"model {where}")
+    except CapitationError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise ModelFileError(f"The spec in model {where} cannot be read ({type(exc).__name__}: {exc}). Fix: the "
+                             "file was damaged or forged; restore it, or refit and save the model.") from None
     index = pd.Index(names)
     result = FitResult(
-        params=pd.Series(np.asarray(columns["coef"], dtype=np.float64), index=index, name="coef"),
+        params=pd.Series(coef, index=index, name="coef"),
         cov=pd.DataFrame(np.ascontiguousarray(cov, dtype=np.float64), index=kept, columns=kept),
-        cov_type=fit["cov_type"], n=int(fit["n"]), sum_weights=float(fit["sum_weights"]),
-        df_resid=int(fit["df_resid"]), ssr=float(fit["ssr"]), centered_tss=float(fit["centered_tss"]),
-        aliased=tuple(fit["aliased"]), empty=tuple(fit["empty"]),
-        column_means=pd.Series(np.asarray(columns["mean"], dtype=np.float64), index=index, name="mean"),
-        roles=pd.Series(list(columns["role"]), index=index, name="role"),
-        cap=fit["cap"],
+        cov_type=check.get(fit, "fit.cov_type", "cov_type", str),
+        n=check.number(check.get(fit, "fit.n", "n", None), "fit.n", integer=True),
+        sum_weights=check.number(check.get(fit, "fit.sum_weights", "sum_weights", None), "fit.sum_weights"),
+        df_resid=check.number(check.get(fit, "fit.df_resid", "df_resid", None), "fit.df_resid", integer=True),
+        ssr=check.number(check.get(fit, "fit.ssr", "ssr", None), "fit.ssr"),
+        centered_tss=check.number(check.get(fit, "fit.centered_tss", "centered_tss", None), "fit.centered_tss"),
+        aliased=tuple(check.texts(check.get(fit, "fit.aliased", "aliased", list), "fit.aliased")),
+        empty=tuple(check.texts(check.get(fit, "fit.empty", "empty", list), "fit.empty")),
+        column_means=pd.Series(means, index=index, name="mean"),
+        roles=pd.Series(roles, index=index, name="role"),
+        cap=cap,
     )
     fingerprint = training_fingerprint(result)
-    if fingerprint != document["training_fingerprint"]:
+    if fingerprint != document.get("training_fingerprint"):
         raise ModelFileError(f"The fit statistics of model {where} do not match its training fingerprint "
-                             f"({fingerprint[:16]}... vs {str(document['training_fingerprint'])[:16]}... recorded). "
-                             "Fix: the file was edited; restore it, or refit and save the model.")
+                             f"({fingerprint[:16]}... vs {str(document.get('training_fingerprint'))[:16]}... "
+                             "recorded). Fix: the file was edited; restore it, or refit and save the model.")
     try:
         model = CostModel(**params)
     except TypeError as exc:
@@ -414,7 +619,7 @@ def load_model(path):
     model.spec_ = spec
     model.provenance_ = {"path": str(path), "library_version": document.get("library_version"),
                          "created": document.get("created"), "training_fingerprint": fingerprint,
-                         "content_sha256": document[_HASH_KEY], "arrays_sha256": arrays_info["sha256"]}
+                         "content_sha256": document[_HASH_KEY], "arrays_sha256": recorded_sha}
     return model
 
 
@@ -493,13 +698,20 @@ def write_table(frame: pd.DataFrame, path, *, index: bool = False) -> Path:
     ...     write_table(pd.DataFrame({"a": [1]}), pathlib.Path(d) / "t.parquet").name
     't.parquet'
     """
-    from ._io import _atomic
+    from ._io import atomic_write
 
-    path = Path(path)
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"The 'frame' parameter of write_table must be a pandas DataFrame. Got "
+                         f"{type(frame).__name__}. Fix: pass a DataFrame (pd.DataFrame(...)).")
+    try:
+        path = Path(os.fspath(path))
+    except TypeError:
+        raise InputError(f"The 'path' parameter of write_table must be a file name (str or os.PathLike). Got "
+                         f"{type(path).__name__}. Fix: pass e.g. 'budgets.csv'.") from None
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return _atomic(path, lambda tmp: frame.to_csv(tmp, index=index))
+        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=index))
     if suffix == ".parquet":
-        return _atomic(path, lambda tmp: frame.to_parquet(tmp, index=index, engine="pyarrow"))
+        return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=index, engine="pyarrow"))
     raise InputError(f"The output {str(path)!r} must end in .csv or .parquet. Got suffix {suffix!r}. "
                      "Fix: choose one of those.")

@@ -14,6 +14,7 @@ conditions datasets by ``person_id`` range, which Parquet row-group statistics m
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -22,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ._io import atomic_path, check_output
 from ._progress import progress as _progress
 from ._validation import _plain
 from .aggregation.aggregate import Aggregation, aggregation_from_totals, practice_totals
@@ -376,10 +378,11 @@ def score_parquet(model: CostModel, people, diagnoses=None, conditions=None, *, 
         raise InputError("The 'spec' parameter of score_parquet is None and the model has no spec_; scoring "
                          "needs the fitted FeatureSpec. Fix: pass spec=X.spec of the training design, or fit with "
                          "fit_parquet.")
+    if predictions is not None:
+        check_output(predictions, name="predictions")  # before the first batch, not after the whole run
     parts: list[tuple[np.ndarray, dict[str, np.ndarray]]] = []  # per batch: practices and integer totals
-    writer = None
-    tmp = None
-    try:
+    with contextlib.ExitStack() as stack:  # on any failure the writer closes and the partial file goes
+        writer = None
         for batch in iter_batches(people, diagnoses, conditions, batch_rows=batch_rows, progress=progress):
             pop = Population.from_frame(batch.people, outcome_year=spec.outcome_year)
             X = encode(spec, pop, diagnoses=batch.diagnoses, conditions=batch.conditions, areas=areas, groups=groups)
@@ -392,18 +395,9 @@ def score_parquet(model: CostModel, people, diagnoses=None, conditions=None, *, 
                 table = pa.table({"person_id": pop.person_id, "practice_code": pop.practice_code.astype(str),
                                   "need": need})
                 if writer is None:
-                    target = Path(predictions)
-                    tmp = target.with_name(f".{target.name}.partial")
-                    writer = pq.ParquetWriter(tmp, table.schema)
+                    tmp = stack.enter_context(atomic_path(predictions, name="predictions"))
+                    writer = stack.enter_context(contextlib.closing(pq.ParquetWriter(tmp, table.schema)))
                 writer.write_table(table)
-        if writer is not None:
-            writer.close()
-            writer = None
-            os.replace(tmp, predictions)
-    finally:
-        if writer is not None:  # interrupted: leave nothing that looks complete
-            writer.close()
-            Path(tmp).unlink(missing_ok=True)
     if not parts:
         raise InputError("The 'people' dataset is empty. Fix: point to a dataset with people in it.")
     # A practice's list may span batches: add its integer totals exactly.

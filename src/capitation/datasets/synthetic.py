@@ -31,8 +31,6 @@ import dataclasses
 import functools
 import os
 import re
-import shutil
-import uuid
 from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
@@ -42,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from capitation._io import atomic_folder
 from capitation._kernels import synthetic as _k
 from capitation._progress import progress as _progress
 from capitation.datasets import _synthetic_params as P
@@ -837,20 +836,17 @@ def write_synthetic_england(path: str | os.PathLike, fraction: float = 1.0, *, s
     if isinstance(chunk_practices, bool) or not isinstance(chunk_practices, int) or chunk_practices < 1:
         raise InputError(f"The 'chunk_practices' parameter must be a positive integer. Got {chunk_practices!r}.")
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise InputError(f"The 'path' parameter names an existing location: {str(path)!r}. Pass overwrite=True "
-                         "or choose a new folder.")
     plan = _plan(outcome_year, practices, int(seed))
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    for sub in ("people", "diagnoses", "conditions"):
-        (tmp / sub).mkdir(parents=True)
     meta = {b"attribution": ATTRIBUTION.encode(), b"generator": b"capitation.datasets.synthetic",
             b"seed": str(int(seed)).encode(), b"fraction": repr(float(fraction)).encode(),
             b"outcome_year": outcome_year.encode(), b"list_inflation": repr(float(list_inflation)).encode()}
     n = len(plan.sel)
     starts = list(range(0, n, chunk_practices))
     counts, lsoas, effects = [], [], []
-    try:
+    # Written into a temporary folder that replaces ``path`` only when complete (a killed run's is cleaned up).
+    with atomic_folder(path, overwrite=overwrite, name="path") as tmp:
+        for sub in ("people", "diagnoses", "conditions"):
+            (tmp / sub).mkdir()
         for c, s in enumerate(_progress(starts, total=len(starts), desc="synthetic England", enabled=progress,
                                         unit="chunk")):
             g = _generate(plan, plan.sel[s:s + chunk_practices], fraction, int(seed), list_inflation)
@@ -873,10 +869,4 @@ def write_synthetic_england(path: str | os.PathLike, fraction: float = 1.0, *, s
             table = pa.Table.from_pandas(df, preserve_index=False)
             table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
             pq.write_table(table, tmp / f"{name}.parquet", compression="zstd")
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
