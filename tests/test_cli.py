@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from capitation.allocation import to_pence
+from capitation.allocation.money import half_up
 from capitation.cli import SUBCOMMANDS, main
 from capitation.persist import load_model, read_table
 from conftest import make_membership, make_people
@@ -160,19 +163,30 @@ def test_allocate_from_need_and_from_the_model_agree_to_the_penny(data, model, t
     by_icb = practices.groupby("consortium_code")["budget_pence"].sum()
     assert by_icb.to_dict() == icbs.set_index("consortium_code")["budget_pence"].to_dict()
     assert {"budget", "budget_000"} <= set(icbs.columns)
-    assert icbs["budget_000"].sum() == pytest.approx(to_pence(TOTAL) / 100_000, abs=len(icbs))
+    # one £'000 rule: each published column adds up to the control total in £'000, rounded half up
+    assert icbs["budget_000"].sum() == practices["budget_000"].sum() == half_up(to_pence(TOTAL), 100_000)
+    assert (practices["budget_000"] - practices["budget_pence"] / 100_000).abs().max() < 1
     assert [f"{p // 100}.{p % 100:02d}" for p in practices["budget_pence"]] == \
         practices["budget"].map("{:.2f}".format).tolist()
 
 
-def test_allocate_from_need_per_practice_in_parquet(data, tmp_path):
+def test_allocate_from_need_per_practice_in_parquet(data, tmp_path, capsys):
     need = pd.DataFrame({"practice_code": ["A81001", "A81002", "A81003"], "need": [1.0, 2.0, 1.0],
                          "registered": [10, 10, 10]})
     need.to_csv(tmp_path / "need.csv", index=False)
     assert main(["allocate", "--need", str(tmp_path / "need.csv"), "--membership", str(data / "membership.csv"),
-                 "--control-total", "100", "--format", "parquet", "--out", str(tmp_path / "out"), "--quiet"]) == 0
-    table = pd.read_parquet(tmp_path / "out" / "practice_budgets.parquet")
-    assert table["budget_pence"].tolist() == [2500, 5000, 2500]
+                 "--control-total", "100", "--format", "parquet", "--out", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out
+    table = pd.read_parquet(tmp_path / "out" / "practice_budgets.parquet").set_index("practice_code")
+    assert table.loc[["A81001", "A81002", "A81003"], "budget_pence"].tolist() == [2500, 5000, 2500]
+    assert table["budget_pence"].sum() == 10_000
+    # every practice of the membership appears: the others on lines of their own, with the reason, and counted
+    members = pd.read_csv(data / "membership.csv")
+    assert set(table.index) == set(members["practice_code"])
+    others = table.drop(index=["A81001", "A81002", "A81003"])
+    assert (others["budget_pence"] == 0).all() and (~others["funded"]).all()
+    assert set(others["reason"]) == {"no registered people in the need data"}
+    assert f"{len(others):,} practice(s) of the membership have no registered people" in printed
 
 
 def test_errors_are_one_line_with_status_1_and_tracebacks_only_with_debug(data, tmp_path, capsys):
@@ -192,3 +206,325 @@ def test_errors_are_one_line_with_status_1_and_tracebacks_only_with_debug(data, 
     assert main(["fit", "--people", str(tmp_path / "people.csv"), "--no-diagnoses", "--out",
                  str(tmp_path / "m.json"), "--quiet"]) == 1
     assert "no 'cost' column" in capsys.readouterr().err
+
+
+# -- errors speak in options: one line, the option named, no Python ------------------------------------------
+
+#: What a user must never see: exception class names, tracebacks, Python's keyword spelling, parameters.
+PYTHON = re.compile(r"\b[A-Z]\w*(?:Error|Exception|Warning)\b|Traceback|\b\w+=(?:True|False)\b|\bparameter\b|"
+                    r"\bof [A-Z]\w+\.\w+|'(?:control_total|outcome_year|list_inflation|on_aliased|cov_type|path)'")
+OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+
+
+def _one_error_line(capsys) -> str:
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("capitation: error: "), lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory, data):
+    """Bad files of every kind, by name."""
+    folder = tmp_path_factory.mktemp("bad")
+    people = pd.read_csv(data / "people.csv")
+    files = {"absent": folder / "absent.csv", "folder": folder / "a-folder", "empty": folder / "empty.csv",
+             "wrong_columns": folder / "wrong.csv", "garbage": folder / "garbage.csv",
+             "garbage_parquet": folder / "garbage.parquet", "bad_age": folder / "bad-age.csv",
+             "bad_date": folder / "bad-date.csv", "need_bad_thousands": folder / "need-1.csv",
+             "need_text": folder / "need-2.csv", "need_no_registered": folder / "need-3.csv",
+             "existing": folder / "existing.json", "a_file": folder / "a-file.txt", "garbage_json": folder / "m.json"}
+    files["folder"].mkdir()
+    files["empty"].write_bytes(b"")
+    pd.DataFrame({"id": [1, 2], "practice": ["A81001", "A81002"]}).to_csv(files["wrong_columns"], index=False)
+    files["garbage"].write_bytes(bytes(range(256)) * 8)
+    files["garbage_parquet"].write_bytes(bytes(range(256)) * 8)
+    files["garbage_json"].write_bytes(b"\x00\xffnot json{")
+    people.assign(age=people["age"].astype(str).where(people.index != 5, "forty")).to_csv(files["bad_age"],
+                                                                                          index=False)
+    pd.DataFrame({"person_id": people["person_id"].head(4), "icd10": "I21.9",
+                  "date": ["2024-01-01", "2024-13-45", "2024-02-01", "2024-03-01"]}).to_csv(files["bad_date"],
+                                                                                          index=False)
+    codes = sorted(people["practice_code"].unique())[:3]
+    pd.DataFrame({"practice_code": codes, "need": [1.0, 2.0, 3.0], "registered": ["1,234", "12,34", "900"]}).to_csv(
+        files["need_bad_thousands"], index=False)
+    pd.DataFrame({"practice_code": codes, "need": ["1.5", "high", "2"], "registered": [10, 10, 10]}).to_csv(
+        files["need_text"], index=False)
+    pd.DataFrame({"practice_code": codes, "need": [1.0, 2.0, 3.0]}).to_csv(files["need_no_registered"], index=False)
+    files["need_ok"] = folder / "need-ok.csv"
+    pd.DataFrame({"practice_code": codes, "need": [1.0, 2.0, 3.0], "registered": [10, 20, 30]}).to_csv(
+        files["need_ok"], index=False)
+    files["existing"].write_text("{}")
+    files["a_file"].write_text("not a folder")
+    return files
+
+
+def _bad_cases():
+    """(id, expected status, argv builder taking the data folder, the bad files, the model and a fresh folder)."""
+    def fit(**over):
+        def argv(d, b, m, t):
+            opts = {"--people": str(d / "people.csv"), "--diagnoses": str(d / "diagnoses.parquet"),
+                    "--out": str(t / "model.json")}
+            opts.update({k: (v(d, b, m, t) if callable(v) else v) for k, v in over.items()})
+            return ["fit", *[x for k, v in opts.items() if v is not None
+                             for x in ((k,) if v is True else (k, str(v)))], "--quiet"]
+        return argv
+
+    def cmd(*parts):
+        return lambda d, b, m, t: [p(d, b, m, t) if callable(p) else p for p in parts]
+
+    people = lambda d, b, m, t: str(d / "people.csv")  # noqa: E731
+    membership = lambda d, b, m, t: str(d / "membership.csv")  # noqa: E731
+    model = lambda d, b, m, t: str(m)  # noqa: E731
+    out = lambda d, b, m, t: str(t / "out")  # noqa: E731
+
+    def f(name):
+        return lambda d, b, m, t: str(b[name])
+
+    def allocate_ok(*bad):  # valid need and membership, so only the bad option can be refused
+        return cmd("allocate", "--need", f("need_ok"), "--membership", membership, "--out", out, *bad)
+
+    return [
+        ("fit-people-missing-file", 1, fit(**{"--people": f("absent")})),
+        ("fit-people-is-a-folder", 1, fit(**{"--people": f("folder")})),
+        ("fit-people-empty-csv", 1, fit(**{"--people": f("empty")})),
+        ("fit-people-wrong-columns", 1, fit(**{"--people": f("wrong_columns")})),
+        ("fit-people-garbage-bytes", 1, fit(**{"--people": f("garbage")})),
+        ("fit-people-garbage-parquet", 1, fit(**{"--people": f("garbage_parquet")})),
+        ("fit-people-age-not-a-number", 1, fit(**{"--people": f("bad_age")})),
+        ("fit-diagnoses-bad-date", 1, fit(**{"--diagnoses": f("bad_date"), "--year": "2025/26"})),
+        ("fit-diagnoses-missing-file", 1, fit(**{"--diagnoses": f("absent")})),
+        ("fit-out-is-a-folder", 1, fit(**{"--out": f("folder")})),
+        ("fit-out-exists", 1, fit(**{"--out": f("existing")})),
+        ("fit-out-is-the-npz", 1, fit(**{"--out": lambda d, b, m, t: str(t / "model.npz")})),
+        ("fit-out-is-the-people-input", 1, fit(**{"--out": people, "--overwrite": True})),
+        ("fit-out-under-a-file", 1, fit(**{"--out": lambda d, b, m, t: str(b["a_file"] / "model.json")})),
+        ("fit-coefficients-suffix", 1, fit(**{"--coefficients": lambda d, b, m, t: str(t / "coef.xlsx")})),
+        ("fit-year-malformed", 1, fit(**{"--year": "2025/27"})),
+        ("fit-registers-without-conditions", 1, fit(**{"--registers": "DM"})),
+        ("fit-need-vars-without-areas", 1, fit(**{"--need-vars": "imd"})),
+        ("fit-grouping-missing-file", 1, fit(**{"--grouping": f("absent")})),
+        ("fit-grouping-wrong-columns", 1, fit(**{"--grouping": f("wrong_columns")})),
+        ("fit-cap-not-a-number", 2, fit(**{"--cap": "lots"})),
+        ("fit-cap-percentile-too-high", 2, fit(**{"--cap": "p150"})),
+        ("fit-cov-type-unknown", 2, fit(**{"--cov-type": "HC9"})),
+        ("fit-unknown-option", 2, fit(**{"--peeple": "x.csv"})),
+        ("fit-out-missing", 2, cmd("fit", "--people", people)),
+        ("score-model-missing-file", 1, cmd("score", "--model", f("absent"), "--people", people, "--out",
+                                            lambda d, b, m, t: str(t / "need.csv"))),
+        ("score-model-garbage", 1, cmd("score", "--model", f("garbage_json"), "--people", people, "--out",
+                                       lambda d, b, m, t: str(t / "need.csv"))),
+        ("score-out-suffix", 1, cmd("score", "--model", model, "--people", people, "--out",
+                                    lambda d, b, m, t: str(t / "need.txt"))),
+        ("score-out-is-a-folder", 1, cmd("score", "--model", model, "--people", people, "--out", f("folder"))),
+        ("score-people-garbage", 1, cmd("score", "--model", model, "--people", f("garbage"), "--out",
+                                        lambda d, b, m, t: str(t / "need.csv"))),
+        ("allocate-need-bad-thousands", 1, cmd("allocate", "--need", f("need_bad_thousands"), "--membership",
+                                               membership, "--out", out)),
+        ("allocate-need-text", 1, cmd("allocate", "--need", f("need_text"), "--membership", membership,
+                                      "--out", out)),
+        ("allocate-need-no-registered", 1, cmd("allocate", "--need", f("need_no_registered"), "--membership",
+                                               membership, "--out", out)),
+        ("allocate-need-empty-csv", 1, cmd("allocate", "--need", f("empty"), "--out", out)),
+        ("allocate-need-missing-file", 1, cmd("allocate", "--need", f("absent"), "--out", out)),
+        ("allocate-control-total-comma-decimal", 1, allocate_ok("--control-total", "55,5")),
+        ("allocate-control-total-words", 1, allocate_ok("--control-total", "one million")),
+        ("allocate-control-total-negative", 1, allocate_ok("--control-total", "-5")),
+        ("allocate-membership-garbage", 1, cmd("allocate", "--need", f("need_text"), "--membership", f("garbage"),
+                                               "--out", out)),
+        ("allocate-membership-wrong-columns", 1, cmd("allocate", "--need", f("need_text"), "--membership",
+                                                     f("wrong_columns"), "--out", out)),
+        ("allocate-level-practice", 1, cmd("allocate", "--need", f("need_text"), "--membership", membership,
+                                           "--level", "practice", "--out", out)),
+        ("allocate-level-unknown-for-nhs-england", 1, cmd("allocate", "--need", f("need_text"), "--level", "PCN",
+                                                          "--out", out)),
+        ("allocate-out-is-a-file", 1, cmd("allocate", "--need", f("need_text"), "--out", f("a_file"))),
+        ("allocate-neither-need-nor-model", 1, cmd("allocate", "--out", out)),
+        ("allocate-model-without-people", 1, cmd("allocate", "--model", model, "--out", out)),
+        ("allocate-need-with-people", 1, cmd("allocate", "--need", f("need_text"), "--people", people, "--out",
+                                             out)),
+        ("allocate-format-unknown", 2, cmd("allocate", "--need", f("need_text"), "--format", "xlsx", "--out", out)),
+        ("synth-out-is-a-file", 1, cmd("synth", "--out", f("a_file"))),
+        ("synth-out-not-empty", 1, cmd("synth", "--out", lambda d, b, m, t: str(d))),
+        ("synth-year-unknown", 1, cmd("synth", "--year", "1999/00", "--out", out)),
+        ("synth-list-inflation-too-high", 1, cmd("synth", "--list-inflation", "0.9", "--out", out)),
+        ("synth-fraction-zero", 2, cmd("synth", "--fraction", "0", "--out", out)),
+        ("synth-seed-negative", 2, cmd("synth", "--seed", "-1", "--out", out)),
+        ("demo-control-total-comma-decimal", 1, cmd("demo", "--control-total", "55,5", "--out", out)),
+        ("demo-out-is-a-file", 1, cmd("demo", "--out", f("a_file"))),
+        ("demo-fraction-above-one", 2, cmd("demo", "--fraction", "1.5")),
+        ("report-control-total-words", 1, cmd("report", "--control-total", "lots", "--out",
+                                              lambda d, b, m, t: str(t / "r.html"))),
+        ("report-out-is-a-folder", 1, cmd("report", "--out", f("folder"))),
+        ("report-out-exists", 1, cmd("report", "--out", f("existing"))),
+        ("report-people-missing-file", 1, cmd("report", "--people", f("absent"), "--out",
+                                              lambda d, b, m, t: str(t / "r.html"))),
+        ("report-min-count-zero", 2, cmd("report", "--min-count", "0")),
+        ("report-validation-practices-negative", 2, cmd("report", "--validation-practices", "-3")),
+        ("reproduce-manifest-missing-file", 1, cmd("reproduce", f("absent"))),
+        ("reproduce-manifest-garbage", 1, cmd("reproduce", f("garbage_json"))),
+    ]
+
+
+BAD_CASES = _bad_cases()
+
+
+@pytest.mark.parametrize("case", BAD_CASES, ids=[c[0] for c in BAD_CASES])
+def test_bad_arguments_and_files_get_one_line_naming_an_option(case, data, bad, model, tmp_path, capsys,
+                                                               monkeypatch):
+    """Every subcommand, fed bad arguments or files: status 1 (2 for usage), one line, an option named, no
+    Python (no exception class, no ``x=True``, no ``'control_total'`` parameter, no API names)."""
+    import capitation.datasets.synthetic as synthetic
+
+    def no_work(*args, **kwargs):  # a refusal must come before the long work
+        raise AssertionError("the synthetic generator ran before the inputs were checked")
+
+    name, expected, argv = case
+    if name.startswith(("demo-", "report-")):
+        monkeypatch.setattr(synthetic, "synthetic_england", no_work)
+    monkeypatch.chdir(tmp_path)
+    try:
+        status = main(argv(data, bad, model, tmp_path))
+    except SystemExit as exit_:
+        status = exit_.code
+    assert status == expected
+    line = _one_error_line(capsys)
+    assert OPTION.search(line), f"no option named: {line}"
+    assert not PYTHON.search(line), f"Python in the message: {PYTHON.search(line)[0]!r} in {line}"
+    assert "bug in capitation" not in line, line
+
+
+def test_speak_options_rewrites_only_the_library_forms():
+    from capitation.cli import speak_options
+
+    names = {"need": "--need", "control_total": "--control-total", "--control-total": "--control-total",
+             "outcome_year": "--year", "overwrite": "--overwrite", "--out": "--out",
+             "Membership.from_frame": "--membership"}
+    switches = frozenset({"overwrite"})
+
+    def said(text):
+        return speak_options(text, names, switches)
+
+    # a column that shares its table's name keeps its quotes; the table becomes the option
+    assert said("The 'need' table's column 'need' must hold numbers.") == \
+        "The --need table's column 'need' must hold numbers."
+    assert said("The 'control_total' parameter of allocate must be >= 0.") == "The --control-total option must be >= 0."
+    assert said("the 'outcome_year' parameter of FeatureSpec is bad") == "the --year option is bad"
+    assert said("The 'need' parameter of the run is bad") == "The --need option of the run is bad"  # English
+    assert said("The '--out' parameter names 'x'.") == "The --out option names 'x'."
+    assert said("Pass overwrite=True or choose a new folder.") == "Pass --overwrite or choose a new folder."
+    assert said("Fix: pass outcome_year='2025/26'.") == "Fix: pass --year 2025/26."
+    assert said("or allow overwriting.") == "or pass --overwrite."
+    assert said("pass your own table to Membership.from_frame.") == "pass your own table to --membership."
+    # names the subcommand does not have, and keywords of other functions, are left as they are
+    assert said("The 'sample_weight' parameter; use method='ols' and frame.rename(columns={'a': 'b'})") == \
+        "The 'sample_weight' parameter; use method='ols' and frame.rename(columns={'a': 'b'})"
+    assert said("overwrite=False stays; so does the 'need' column") == \
+        "overwrite=False stays; so does the 'need' column"
+    assert said("a\n    multi-line\thint  ") == "a multi-line hint"
+
+
+def test_an_error_about_an_option_is_prefixed_with_it_when_the_message_does_not_name_it():
+    from capitation.cli import error_line
+    from capitation.errors import ModelFileError
+
+    names = {"model": "--model", "--model": "--model"}
+    assert error_line(ModelFileError("The model file 'm.json' does not exist.", parameter="--model"), names) == \
+        "--model: The model file 'm.json' does not exist."
+    assert error_line(ModelFileError("The 'model' parameter is bad.", parameter="model"), names) == \
+        "The --model option is bad."
+    assert error_line(ModelFileError("Unmapped.", parameter="elsewhere"), names) == "Unmapped."
+
+
+@pytest.mark.parametrize("raised, expected", [
+    (KeyError("practice_code"), "bug in capitation"),
+    (ZeroDivisionError("division by zero"), "bug in capitation"),
+    (OSError(28, "No space left on device", "out/practice_budgets.csv"), "No space left on device"),
+    (MemoryError(), "ran out of memory"),
+])
+def test_unexpected_errors_are_one_line_and_bugs_say_so(raised, expected, data, monkeypatch, capsys, tmp_path):
+    import capitation.cli.fit as fit
+
+    def fail(args):
+        raise raised
+
+    monkeypatch.setattr(fit, "run", fail)
+    argv = ["fit", "--people", str(data / "people.csv"), "--out", str(tmp_path / "m.json")]
+    assert main(argv) == 1
+    line = _one_error_line(capsys)
+    assert expected in line
+    assert not re.search(r"\b[A-Z]\w*(?:Error|Exception)\b|Traceback", line), line
+    if expected == "bug in capitation":
+        assert "--debug" in line and "report" in line
+        with pytest.raises(type(raised)):
+            main(["--debug", *argv])
+
+
+def test_usage_errors_are_one_line_with_status_2(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["allocate", "--need"])
+    assert exit_.value.code == 2
+    line = _one_error_line(capsys)
+    assert "--need" in line and "capitation allocate --help" in line
+
+
+def test_report_checks_matplotlib_before_any_work(monkeypatch, tmp_path, capsys):
+    import sys
+
+    import capitation.datasets.synthetic as synthetic
+    from capitation.errors import MissingDependencyError
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before the dependency check")
+
+    monkeypatch.setattr(synthetic, "synthetic_england", no_work)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed: find_spec gives None
+    assert main(["report", "--out", str(tmp_path / "r.html")]) == 1
+    line = _one_error_line(capsys)
+    assert 'pip install "capitation[report]"' in line and "matplotlib" in line
+    with pytest.raises(MissingDependencyError, match=r"capitation\[report\]"):
+        main(["--debug", "report", "--out", str(tmp_path / "r.html")])
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_outputs_are_refused_if_they_exist_unless_overwrite(data, model, tmp_path, capsys):
+    need = tmp_path / "need.csv"
+    common = ["--people", str(data / "people.csv"), "--diagnoses", str(data / "diagnoses.parquet")]
+    assert main(["score", "--model", str(model), *common, "--out", str(need), "--quiet"]) == 0
+    before = need.read_bytes()
+    assert main(["score", "--model", str(model), *common, "--out", str(need), "--quiet"]) == 1
+    assert "--overwrite" in _one_error_line(capsys) and need.read_bytes() == before
+    assert main(["score", "--model", str(model), *common, "--out", str(need), "--quiet", "--overwrite"]) == 0
+    alloc = ["allocate", "--need", str(need), "--membership", str(data / "membership.csv"), "--out",
+             str(tmp_path / "a"), "--quiet"]
+    assert main(alloc) == 0
+    assert main(alloc) == 1
+    line = _one_error_line(capsys)
+    assert "practice_budgets.csv" in line and "--overwrite" in line
+    assert main([*alloc, "--overwrite"]) == 0
+
+
+def test_demo_refuses_an_earlier_runs_files_before_any_work(tmp_path, monkeypatch, capsys):
+    import capitation.datasets.synthetic as synthetic
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before the outputs were checked")
+
+    monkeypatch.setattr(synthetic, "synthetic_england", no_work)
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "icb_budgets.csv").write_text("an earlier run")
+    assert main(["demo", "--out", str(tmp_path / "out"), "--quiet"]) == 1
+    line = _one_error_line(capsys)
+    assert "icb_budgets.csv" in line and "--overwrite" in line
+
+
+def test_need_table_reads_thousands_separators(data, tmp_path):
+    codes = sorted(pd.read_csv(data / "membership.csv")["practice_code"])[:3]
+    pd.DataFrame({"practice_code": codes, "need": ["1,000.5", "2,001", "999.5"],
+                  "registered": ["1,234", "2,000", "12"]}).to_csv(tmp_path / "need.csv", index=False)
+    assert main(["allocate", "--need", str(tmp_path / "need.csv"), "--membership", str(data / "membership.csv"),
+                 "--control-total", "4001", "--out", str(tmp_path / "out"), "--quiet"]) == 0
+    table = pd.read_csv(tmp_path / "out" / "practice_budgets.csv").set_index("practice_code").loc[codes]
+    assert table["registered"].tolist() == [1234, 2000, 12]
+    assert table["budget_pence"].tolist() == [100050, 200100, 99950]

@@ -59,7 +59,7 @@ def test_control_total_to_pence(amount, pence):
 
 
 @pytest.mark.parametrize(("amount", "pattern"), [(-1, "zero or more"), (float("nan"), "finite"),
-                                                  ("12.345", "whole number of pence"), ("abc", "not an amount of pounds in an accepted form"),
+                                                  ("12.345", "whole number of pence"), ("abc", "accepted form"),
                                                   (None, "amount in pounds")])
 def test_bad_control_totals(amount, pattern):
     with pytest.raises(InputError, match=pattern):

@@ -20,7 +20,30 @@ __all__ = [
 
 
 class CapitationError(Exception):
-    """Base class of every error raised on purpose by capitation."""
+    """Base class of every error raised on purpose by capitation.
+
+    Parameters
+    ----------
+    *args
+        The message, as for any exception: ``InputError("The 'need' parameter ... Fix: ...")``.
+    parameter : str, optional
+        The parameter (or table) the error is about, e.g. ``"control_total"`` or ``"people"``, as a field that
+        callers can read without parsing the message. The command line uses it to name the option a value came
+        from (``--control-total``) when the message itself does not. ``None`` when not given.
+
+    Examples
+    --------
+    >>> from capitation.errors import InputError
+    >>> error = InputError("The 'control_total' parameter must be positive.", parameter="control_total")
+    >>> error.parameter, str(error)
+    ('control_total', "The 'control_total' parameter must be positive.")
+    >>> InputError("no parameter given").parameter is None
+    True
+    """
+
+    def __init__(self, *args, parameter: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)  # kwargs: ImportError's name= and path= for MissingDependencyError
+        self.parameter = parameter  # kept on pickling (in __dict__), so errors from worker processes keep it
 
 
 class InputError(CapitationError, ValueError):

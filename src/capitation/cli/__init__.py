@@ -1,16 +1,39 @@
 """The ``capitation`` command: one module per subcommand, each with ``add_parser(sub)`` and ``run(args)``.
 
-Errors print one line (``capitation: error: ...``) and exit with status 1; ``--debug`` shows the traceback.
+Errors are one line on stderr, ``capitation: error: ...``, with exit status 1 (2 for a usage error, as
+argparse gives); ``--debug`` shows the traceback instead.
+
+**Errors speak in options, not Python parameters.** The library's messages name what they are about in one
+consistent form, ``The 'control_total' parameter ...``, ``The 'people' table's column 'age' ...``, ``Fix: pass
+overwrite=True``. Each subcommand's options are mapped to the library names they feed: an option's own
+destination (``--control-total`` ↔ ``control_total``, ``--people`` ↔ the ``'people'`` table) and the extra
+names its module declares in ``PARAMETERS`` (``outcome_year`` ↔ ``--year``, ``path`` ↔ ``--out``). Only those
+quoted forms are rewritten (:func:`speak_options`), so a column that shares a table's name keeps its quotes::
+
+    The 'need' table's column 'registered' must ...  →  The --need table's column 'registered' must ...
+    The 'control_total' parameter '55,5' is not ...   →  The --control-total option '55,5' is not ...
+    ... Pass overwrite=True or choose a new folder.   →  ... Pass --overwrite or choose a new folder.
+
+An error that carries :attr:`~capitation.errors.CapitationError.parameter` but whose message names no option
+is prefixed with the option. Anything that is not a :class:`~capitation.errors.CapitationError` (nor an
+operating-system error such as a full disk) is a bug in capitation, and the line says so.
+
+**Checks come before the work.** Subcommands call :func:`require_module` for optional dependencies and
+:func:`check_outputs` for every file or folder they will write, before reading any input.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import sys
+from pathlib import Path
 
 from .. import __version__
 
-__all__ = ["main"]
+__all__ = ["CommandLineParser", "about", "check_outputs", "error_line", "main", "option_names", "require_module",
+           "speak_options"]
 
 
 #: Subcommands in the order ``--help`` lists them; each is a module of this package with
@@ -18,30 +41,296 @@ __all__ = ["main"]
 SUBCOMMANDS = ("demo", "synth", "fit", "score", "allocate", "report", "reproduce")
 
 
-def _parser() -> argparse.ArgumentParser:
+# -- parsing ------------------------------------------------------------------------------------------------
+
+class CommandLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors are one line, ``capitation: error: ...``, with exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"capitation: error: {_one_line(message)}. See '{self.prog} --help'.\n")
+
+
+def _number(kind, text: str, rule: str, ok, shown: str | None = None) -> float | int:
+    """``kind(text)`` if it parses and passes ``ok``, else an ArgumentTypeError stating ``rule``."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"must be {rule}; got {repr(text) if shown is None else shown}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a share in (0, 1]."""
+    return _number(float, text, "a share in (0, 1], e.g. 0.01 for 1%", lambda v: 0 < v <= 1)
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1."""
+    return _number(int, text, "a whole number >= 1", lambda v: v >= 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: a whole number >= 0."""
+    return _number(int, text, "a whole number >= 0", lambda v: v >= 0)
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    return _number(float, text, "a finite number > 0", lambda v: 0 < v < float("inf"))
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse type: a finite number >= 0."""
+    return _number(float, text, "a finite number >= 0", lambda v: 0 <= v < float("inf"))
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     import importlib
     import importlib.util
 
-    parser = argparse.ArgumentParser(prog="capitation", description="Person-based resource allocation for GP "
-                                     "practices and their consortia.")
+    parser = CommandLineParser(prog="capitation", description="Person-based resource allocation for GP "
+                               "practices and their consortia.")
     parser.add_argument("--version", action="version", version=f"capitation {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandLineParser)
     for name in SUBCOMMANDS:
         if importlib.util.find_spec(f"{__name__}.{name}") is not None:
             importlib.import_module(f"{__name__}.{name}").add_parser(sub)
-    return parser
+    return parser, dict(sub.choices)
 
+
+# -- naming options in errors -------------------------------------------------------------------------------
+
+def option_names(parser: argparse.ArgumentParser, extra: dict[str, str] | None = None
+                 ) -> tuple[dict[str, str], frozenset[str]]:
+    """The library names a subcommand's options feed, and which of those names are on/off switches.
+
+    Returns ``(names, switches)``: ``names`` maps each option's destination (``control_total``), each option
+    itself (``--control-total``) and every name in ``extra`` (``{"outcome_year": "--year"}``) to the option;
+    ``switches`` holds the destinations of ``store_true`` options (``overwrite``), written ``overwrite=True``
+    in Python.
+    """
+    names: dict[str, str] = {}
+    switches = set()
+    for action in parser._actions:  # argparse has no public accessor; stable since Python 2.7
+        longs = [s for s in action.option_strings if s.startswith("--")]
+        if not longs or action.dest in ("help", "version", argparse.SUPPRESS):
+            continue
+        names[action.dest] = names[longs[0]] = longs[0]
+        if action.nargs == 0 and action.const is True:
+            switches.add(action.dest)
+    for name, option in (extra or {}).items():
+        names[name] = names[option] = option
+    return names, frozenset(switches)
+
+
+_NAME = r"[A-Za-z_][\w-]*|--[a-z][a-z0-9-]*"
+#: ``The 'people' table``, ``The 'cap' parameter of CostModel``, ``the '--out' parameter``.
+_NAMED = re.compile(rf"(?P<the>\b[Tt]he )?'(?P<name>{_NAME})' (?P<kind>parameter|argument|option|table)\b"
+                    r"(?P<of> of (?!(?:the|a|an|this|each|every)\b)[A-Za-z_][\w.]*(?:\(\))?"
+                    r"(?= (?:must|is|has|holds|names|takes)\b))?")
+#: ``overwrite=True``, ``outcome_year='2025/26'``, ``cov_type="HC1"``, ``seed=0``: Python keyword arguments.
+_KEYWORD = re.compile(r"(?<![\w.])(?P<name>[A-Za-z_]\w*)=(?P<value>True\b|'[^'\s]*'|\"[^\"\s]*\"|[\w.+-]+)")
+#: A quoted option, as when the CLI passes ``name="--out"`` to the library.
+_QUOTED_OPTION = re.compile(r"'(--[a-z][a-z0-9-]*)'")
+#: Library phrases for a switch's effect, spoken as the switch where the subcommand has it.
+_QUOTES = "'\""  # the quotes around a keyword value: cap='p99' or cap="p99"
+_PHRASES = {"overwrite": (re.compile(r"\ballow(?:ing)? overwriting\b"), "pass --overwrite")}
+
+
+def speak_options(message: str, names: dict[str, str], switches: frozenset[str] = frozenset()) -> str:
+    """``message`` with the library's names of parameters and tables replaced by the options that feed them.
+
+    Only the library's quoted forms are rewritten: ``The 'x' parameter [of F]`` and ``The 'x' table`` (when
+    ``x`` is in ``names``), the keyword ``x=True`` for a switch and ``x='value'`` for an option (written
+    ``--x value``), a quoted option ``'--out'``, and the dotted Python names in ``names``
+    (``Membership.from_frame`` → ``--membership``). Other quoted words (columns, values) are left alone.
+    Whitespace, newlines included, is collapsed to single spaces.
+
+    Examples
+    --------
+    >>> names = {"control_total": "--control-total", "people": "--people", "outcome_year": "--year",
+    ...          "overwrite": "--overwrite"}
+    >>> speak_options("The 'control_total' parameter of allocate must be >= 0.", names)
+    'The --control-total option must be >= 0.'
+    >>> speak_options("The 'people' table's column 'people' has\\n NaN.", names)
+    "The --people table's column 'people' has NaN."
+    >>> speak_options("Fix: pass outcome_year='2025/26', or overwrite=True.", names, frozenset({"overwrite"}))
+    'Fix: pass --year 2025/26, or --overwrite.'
+    """
+    def named(match: re.Match) -> str:
+        option = names.get(match["name"])
+        if option is None:
+            return match[0]
+        kind = "table" if match["kind"] == "table" else "option"
+        return f"{match['the'] or ''}{option} {kind}"
+
+    def keyword(match: re.Match) -> str:
+        name, value = match["name"], match["value"]
+        option = names.get(name)
+        if option is None:
+            return match[0]
+        if name in switches:
+            return option if value == "True" else match[0]
+        return f"{option} {value.strip(_QUOTES)}"
+
+    text = _NAMED.sub(named, message)
+    text = _KEYWORD.sub(keyword, text)
+    text = _QUOTED_OPTION.sub(r"\1", text)
+    for name, option in names.items():  # Python API names a subcommand declares, e.g. Membership.from_frame
+        if "." in name:
+            text = re.sub(rf"(?<![\w.]){re.escape(name)}(?:\(\))?(?!\w)", option, text)
+    for switch, (phrase, spoken) in _PHRASES.items():
+        if switch in switches:
+            text = phrase.sub(spoken, text)
+    return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def error_line(exc: BaseException, names: dict[str, str] | None = None,
+               switches: frozenset[str] = frozenset()) -> str:
+    """The one line the command prints for ``exc`` (without the ``capitation: error:`` prefix).
+
+    A :class:`~capitation.errors.CapitationError` is spoken in options (:func:`speak_options`); an
+    operating-system error (no space left, permission denied) names the file and the reason; anything else is
+    a bug in capitation, and the line says how to report it.
+    """
+    from ..errors import CapitationError
+
+    names = names or {}
+    if isinstance(exc, CapitationError):
+        text = speak_options(str(exc), names, switches)
+        option = names.get(getattr(exc, "parameter", None) or "")
+        if option and not re.search(r"(?<![\w-])--[a-z]", text):
+            text = f"{option}: {text}"
+        return text
+    if isinstance(exc, MemoryError):
+        return ("ran out of memory. Fix: use a smaller sample, or the streamed functions of capitation.stream "
+                "for large Parquet inputs.")
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        return (f"the Python module {exc.name!r} that capitation needs is not installed. Fix: reinstall "
+                "capitation with its dependencies (pip install capitation).")
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" {str(exc.filename)!r}" if exc.filename is not None else ""
+        return _one_line(f"cannot use{where}: {exc.strerror}. Fix: check the path, its permissions and the free "
+                         "space.")
+    detail = _one_line(str(exc)) or type(exc).__name__
+    return (f"unexpected failure, a bug in capitation {__version__}: {detail}. Please report it to capitation's "
+            "maintainers with the traceback that the same command prints with --debug (capitation --debug ...).")
+
+
+# -- checks before the work ---------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def about(parameter: str):
+    """Mark the errors raised inside as being about ``parameter`` (an option such as ``"--model"``).
+
+    A :class:`~capitation.errors.CapitationError` without a :attr:`parameter` gets this one, so that its line
+    names the option even when the library's message names only the file (``The model file 'm.json' ...``).
+    An operating-system error about a file (missing, a folder, no permission) becomes an
+    :class:`~capitation.errors.InputError` naming the option, the path and the reason.
+    """
+    from ..errors import CapitationError, InputError
+
+    try:
+        yield
+    except CapitationError as exc:
+        if getattr(exc, "parameter", None) is None:
+            exc.parameter = parameter
+        raise
+    except OSError as exc:
+        if exc.filename is None or not exc.strerror:
+            raise
+        raise InputError(f"The {parameter} option names {str(exc.filename)!r}, which cannot be read: "
+                         f"{exc.strerror}. Fix: check the path and its permissions.", parameter=parameter) from exc
+
+
+def require_module(module: str, extra: str, purpose: str) -> None:
+    """Raise :class:`~capitation.errors.MissingDependencyError` now if optional ``module`` is not installed.
+
+    ``purpose`` says what needs it (``"capitation report draws its figures with"``); the message names the
+    extra that installs it (``pip install "capitation[report]"``). Nothing is imported.
+    """
+    import importlib.util
+
+    from ..errors import MissingDependencyError
+
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a broken module in sys.modules
+        found = False
+    if not found:
+        raise MissingDependencyError(f"{purpose} {module}, which is not installed. Fix: pip install "
+                                     f"\"capitation[{extra}]\" (or pip install {module}).", name=module)
+
+
+def check_outputs(args: argparse.Namespace, outputs: list[tuple[str, object, str]],
+                  inputs: tuple[str, ...] = ()) -> list[Path]:
+    """Check every output of a run before any work, as ``(option, path, kind)`` with kind "file" or "folder".
+
+    Each is checked with :func:`capitation._io.check_output` (a folder where a file must go, a file in the
+    way of a folder, an unwritable location; an existing file, or a non-empty folder, unless
+    ``args.overwrite``). Two outputs at the same place, or an output at the place of one of the ``inputs``
+    options (``"people"``, ...), are refused: the run would overwrite its own input or output. ``None``
+    paths (options not given) are skipped. Returns the resolved paths, in order.
+    """
+    from .._io import check_output
+    from ..errors import OutputError
+
+    overwrite = bool(getattr(args, "overwrite", False))
+    checked: list[Path] = []
+    seen: dict[Path, str] = {}
+    given_inputs = {}
+    for name in inputs:
+        value = getattr(args, name, None)
+        if value is not None:
+            given_inputs[Path(value).expanduser().resolve()] = "--" + name.replace("_", "-")
+    for option, path, kind in outputs:
+        if path is None:
+            continue
+        resolved = Path(path).expanduser().resolve()
+        if resolved in given_inputs:
+            raise OutputError(f"The {option} option names {str(path)!r}, which is also the {given_inputs[resolved]} "
+                              "input: the run would overwrite what it reads. Fix: write the output elsewhere.")
+        if resolved in seen:
+            raise OutputError(f"The {option} option names {str(path)!r}, where {seen[resolved]} also writes. "
+                              f"Fix: give {option} and {seen[resolved]} different paths.")
+        seen[resolved] = option
+        checked.append(check_output(path, kind=kind, overwrite=overwrite, name=option))
+    manifest = getattr(args, "manifest", None)
+    if manifest is not None:
+        # A manifest holds its run's paths inside its own folder: refuse now, not after the work is done.
+        from ..manifest import check_run_folder
+
+        check_run_folder(manifest, inputs={name: getattr(args, name, None) for name in inputs},
+                         outputs={option.lstrip("-").replace("-", "_"): path for option, path, _ in outputs
+                                  if path is not None and option != "--manifest"})
+    return checked
+
+
+def check_control_total(args: argparse.Namespace) -> int:
+    """``args.control_total`` in pence, so that a malformed total is refused before the work."""
+    from ..allocation.money import to_pence
+
+    return to_pence(args.control_total, "control_total")
+
+
+# -- the command --------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``capitation`` command; returns the exit status."""
-    parser = _parser()
+    import importlib
+
+    parser, subparsers = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
-    if not 0 < getattr(args, "fraction", 0.5) <= 1:
-        parser.error(f"--fraction must be in (0, 1]; got {args.fraction}")
     try:
         return args.run(args)
     except KeyboardInterrupt:
@@ -50,7 +339,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # one line for people, the traceback with --debug
         if args.debug:
             raise
-        print(f"capitation: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        extra = getattr(importlib.import_module(f"{__name__}.{args.command}"), "PARAMETERS", None)
+        names, switches = option_names(subparsers[args.command], extra)
+        print(f"capitation: error: {error_line(exc, names, switches)}", file=sys.stderr)
         return 1
 
 

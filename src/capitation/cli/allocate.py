@@ -5,30 +5,119 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-__all__ = ["add_parser", "need_from_table", "run"]
+__all__ = ["add_parser", "check_level", "need_from_table", "run"]
+
+#: Library names the options feed that are not the options' own (see capitation.cli.speak_options).
+PARAMETERS = {"outcome_year": "--year", "path": "--out", "Membership.from_frame": "--membership"}
+#: Options naming inputs (an output may not overwrite one of them).
+INPUTS = ("need", "model", "people", "diagnoses", "conditions", "areas", "membership")
+
+
+#: Numbers as text: plain decimals (``1234.5``, ``-2``, ``1e3``), or with commas between groups of three digits.
+_PLAIN_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_GROUPED_NUMBER = r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"
+
+
+def _numbers(frame, column: str, name: str = "need"):
+    """The column's numbers (int64 when all are whole in an integer column or in text, else float64); text may
+    hold numbers with thousands separators (``"1,234"`` is 1234; ``"12,34"`` is refused).
+
+    Missing values, NaN, infinity and text that is not a number raise :class:`~capitation.errors.InputError`
+    naming the column, the rows and the values.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from .._validation import check_finite, describe_rows
+    from ..errors import InputError
+
+    series = frame[column]
+    if pd.api.types.is_integer_dtype(series.dtype) and not pd.api.types.is_extension_array_dtype(series.dtype):
+        return series.to_numpy()
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return check_finite(frame, name, column)
+    text = series.astype("string").str.strip()
+    missing = (text.isna() | (text == "")).to_numpy()
+    number = (text.str.fullmatch(_PLAIN_NUMBER) | text.str.fullmatch(_GROUPED_NUMBER)).fillna(False).to_numpy()
+    bad = ~number & ~missing
+    shown = series.to_numpy(dtype=object)
+    if bad.any():
+        raise InputError(f"The {name!r} table's column {column!r} must hold numbers. Got {int(bad.sum()):,} row(s) "
+                         f"that are not: {describe_rows(frame.index, bad, shown)}. Fix: write plain numbers such as "
+                         "1234.5; commas may only separate thousands, as in 1,234,567.5.")
+    if missing.any():
+        raise InputError(f"The {name!r} table's column {column!r} is empty in {int(missing.sum()):,} row(s): "
+                         f"{describe_rows(frame.index, missing, shown)}. Fix: fill those rows, or remove them "
+                         "(nothing is dropped for you).")
+    values = pd.to_numeric(text.str.replace(",", "", regex=False).to_numpy(dtype=object), errors="raise")
+    if values.dtype.kind != "i":
+        values = values.astype(np.float64)
+    if values.dtype.kind == "f" and not np.isfinite(values).all():  # e.g. 1e999
+        bad = ~np.isfinite(values)
+        raise InputError(f"The {name!r} table's column {column!r} must hold finite numbers. Got "
+                         f"{int(bad.sum()):,} row(s) too large: {describe_rows(frame.index, bad, shown)}. "
+                         "Fix: correct those rows.")
+    return values
+
+
+def _practice_codes(frame):
+    """The practice_code column as text, refusing missing codes (which would otherwise become 'nan')."""
+    import numpy as np
+
+    from .._validation import describe_rows
+    from ..errors import InputError
+
+    codes = frame["practice_code"]
+    missing = codes.isna().to_numpy()
+    if missing.any():
+        raise InputError(f"The 'need' table's column 'practice_code' is empty in {int(missing.sum()):,} row(s): "
+                         f"{describe_rows(frame.index, missing, codes.to_numpy(dtype=object))}. Fix: fill the "
+                         "practice codes, or remove those rows.")
+    return np.asarray(codes.astype(str), dtype=object)
 
 
 def need_from_table(frame):
     """Practice need from a table: per person (``person_id``, ``practice_code``, ``need``) summed exactly
-    over each list, or per practice (``practice_code``, ``need``, ``registered``)."""
+    over each list, or per practice (``practice_code``, ``need``, ``registered``).
+
+    Numbers may be text with thousands separators (``"1,234"``); anything else that is not a number, and
+    missing values, are refused naming the column, rows and values.
+    """
     import numpy as np
     import pandas as pd
 
-    from .._validation import require_columns
+    from .._validation import check_unique, require_columns
     from ..aggregation import Aggregation, exact_group_sum
     from ..aggregation.aggregate import FIXED_POINT_SCALE
 
     if "person_id" in frame.columns:
         require_columns(frame, "need", ["practice_code", "need"])
-        need = pd.to_numeric(frame["need"], errors="raise").to_numpy(dtype=np.float64)
-        codes, practices = pd.factorize(frame["practice_code"].astype(str).to_numpy(), sort=True)
+        check_unique(frame, "need", "person_id", frame["person_id"].to_numpy())
+        need = _numbers(frame, "need")
+        codes, practices = pd.factorize(_practice_codes(frame), sort=True)
         fixed = exact_group_sum(need, codes.astype(np.int32), len(practices), "need")
         table = pd.DataFrame({"registered": np.bincount(codes, minlength=len(practices)),
                               "need": fixed / FIXED_POINT_SCALE},
                              index=pd.Index(np.asarray(practices, dtype=object), name="practice_code"))
         return Aggregation(table, None, fixed)
     require_columns(frame, "need", ["practice_code", "need", "registered"])
-    return frame.set_index(frame["practice_code"].astype(str).to_numpy())[["need", "registered"]]
+    return pd.DataFrame({"need": _numbers(frame, "need"), "registered": _numbers(frame, "registered")},
+                        index=_practice_codes(frame))
+
+
+def check_level(level: str) -> str:
+    """``--level`` names the consortium file (``<level>_budgets``): a plain name, not ``practice``."""
+    import re
+
+    from ..errors import InputError
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]*", level or ""):
+        raise InputError(f"The --level option {level!r} names the consortium output file (<level>_budgets), so it "
+                         "must be a plain name of letters, digits, - and _. Fix: e.g. --level ICB or --level PCN.")
+    if level.lower() == "practice":
+        raise InputError("The --level option 'practice' would write the consortium table over "
+                         "practice_budgets. Fix: name the consortium level, e.g. --level ICB or --level PCN.")
+    return level
 
 
 def _membership(args: argparse.Namespace):
@@ -51,11 +140,8 @@ def _pounds(pence) -> list[str]:
 
 
 def _table(alloc, level: str):
-    from ..allocation import thousands
-
-    frame = alloc.to_frame(level, units="£000")
+    frame = alloc.to_frame(level, units="£000")  # budget_000: whole £'000 adding up to the control total
     frame["budget"] = _pounds(frame["budget_pence"])  # exact pounds and pence, as text
-    frame["budget_000"] = thousands(frame["budget_pence"].to_numpy())  # £'000, half up, as NHS England publishes
     return frame.reset_index()
 
 
@@ -65,17 +151,31 @@ def run(args: argparse.Namespace) -> int:
 
     from .._progress import progress
     from ..aggregation import aggregate
-    from ..allocation import allocate, format_pounds, thousands
+    from ..allocation import allocate, format_pounds
     from ..errors import InputError
     from ..manifest import record_run
     from ..persist import read_table, write_table
+    from . import check_control_total, check_outputs
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     if (args.need is None) == (args.model is None):
         raise InputError("capitation allocate needs either --need FILE (need per practice or per person) or "
                          "--model FILE with --people (to score them first), not both. Fix: pass one of them.")
+    if args.model is not None and args.people is None:
+        raise InputError("capitation allocate --model scores the people of --people, which was not given. Fix: "
+                         "pass --people FILE (and their --diagnoses), or give the need itself with --need.")
+    unused = [f"--{k}" for k in ("people", "diagnoses", "conditions", "areas") if getattr(args, k) is not None]
+    if args.need is not None and unused:
+        raise InputError(f"capitation allocate reads the need from --need, so {', '.join(unused)} would be "
+                         "ignored. Fix: leave them out, or use --model instead of --need to score those people.")
+    level = check_level(args.level)
+    check_control_total(args)
     out = Path(args.out)
-    state: dict = {}
+    files = {"practice": out / f"practice_budgets.{args.format}",
+             "consortium": out / f"{level.lower()}_budgets.{args.format}"}
+    check_outputs(args, [("--out", files["practice"], "file"), ("--out", files["consortium"], "file"),
+                         ("--manifest", args.manifest, "file")], inputs=INPUTS)
+    state: dict = {"membership": _membership(args)}
 
     def need():
         if args.need is not None:
@@ -87,32 +187,35 @@ def run(args: argparse.Namespace) -> int:
             state["need"] = aggregate(people, need)
 
     def money():
-        state["membership"] = _membership(args)
         state["alloc"] = allocate(state["need"], args.control_total, membership=state["membership"],
                                   unassigned=args.unassigned)
 
     def write():
-        alloc, level = state["alloc"], state["membership"].level
-        state["written"] = [write_table(_table(alloc, "practice"), out / f"practice_budgets.{args.format}"),
-                            write_table(_table(alloc, "consortium"), out / f"{level.lower()}_budgets.{args.format}")]
+        alloc = state["alloc"]
+        state["written"] = [write_table(_table(alloc, "practice"), files["practice"]),
+                            write_table(_table(alloc, "consortium"), files["consortium"])]
 
     for _, step in progress((("need", need), ("allocate", money), ("write", write)), desc="capitation allocate",
                             unit="step", enabled=False if args.quiet else None):
         step()
     alloc = state["alloc"]
-    c = alloc.consortia
+    c = alloc.to_frame("consortium", units="£000")
     shown = pd.DataFrame({
         state["membership"].level: c.index,
         "name": c["consortium_name"].astype(str).str.slice(0, 40),
         "registered": c["registered"].map("{:,.0f}".format),
         "budget £": c["budget_pence"].map(format_pounds),
-        "£'000": [f"{v:,}" for v in thousands(c["budget_pence"].to_numpy())],
+        "£'000": c["budget_000"].map("{:,}".format),
         "£ per head": c["budget_per_head"].map("{:,.2f}".format),
     })
     say(shown.to_string(index=False))
     reconciles = int(alloc.practices["budget_pence"].sum()) == alloc.control_total_pence
     say(f"\n{alloc.control_total} to {len(alloc.practices):,} practices in {len(c)} consortia; practice pence sum "
         f"to the control total: {reconciles}. Written to {out}/")
+    unfunded = alloc.parameters["unfunded_practices"]
+    if unfunded:
+        say(f"{unfunded:,} practice(s) of the membership have no registered people in the need data: they are "
+            f"listed in {files['practice'].name} with a budget of 0 and the reason.")
     if args.manifest:
         inputs = {k: getattr(args, k) for k in ("need", "model", "people", "diagnoses", "conditions", "areas",
                                                 "membership")}
@@ -132,7 +235,7 @@ def add_parser(sub) -> None:
                        "--need (per person: person_id, practice_code, need, as written by capitation score; or "
                        "per practice: practice_code, need, registered) or from --model with --people. Writes "
                        "practice and consortium tables with budgets in £ (budget, exact) and £'000 "
-                       "(budget_000, rounded half up).")
+                       "(budget_000: whole £'000 by largest remainder, adding up to the control total).")
     p.add_argument("--need", default=None, help="need table (CSV or Parquet), per person or per practice")
     p.add_argument("--model", default=None, help="saved model: score --people first")
     add_inputs(p, model_given=True)
@@ -146,6 +249,8 @@ def add_parser(sub) -> None:
     p.add_argument("--unassigned", choices=("raise", "line"), default="raise",
                    help="practices without a consortium: an error, or an UNASSIGNED line (default: %(default)s)")
     p.add_argument("--out", required=True, help="folder for practice_budgets and <level>_budgets")
+    p.add_argument("--overwrite", action="store_true", help="replace those files (and --manifest) if they exist; "
+                   "by default they are refused")
     p.add_argument("--format", choices=("csv", "parquet"), default="csv", help="(default: %(default)s)")
     p.add_argument("--manifest", default=None, help="write a run manifest (JSON) here, for capitation reproduce")
     p.add_argument("--quiet", action="store_true", help="print nothing")

@@ -11,6 +11,10 @@ from .. import __version__
 __all__ = ["add_parser", "run"]
 
 DEFAULT_CONTROL_TOTAL = "55000000000"  # £55bn: roughly England's 2025/26 hospital spend in PBRA's scope
+#: The files written into --out.
+OUTPUTS = ("icb_budgets.csv", "practice_budgets.csv", "coefficients.csv", "README.txt")
+#: Library names the options feed that are not the options' own (see capitation.cli.speak_options).
+PARAMETERS = {"outcome_year": "--year", "path": "--out"}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,9 +26,13 @@ def run(args: argparse.Namespace) -> int:
     from ..allocation.money import format_pounds, pence_to_text
     from ..datasets import ATTRIBUTION, load_practices
     from ..datasets.synthetic import synthetic_england
+    from . import check_control_total, check_outputs
 
     started = time.perf_counter()
     out = Path(args.out)
+    check_control_total(args)
+    icb_file, practice_file, coefficients_file, readme_file = (out / name for name in OUTPUTS)
+    check_outputs(args, [("--out", out / name, "file") for name in OUTPUTS])
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     say(f"capitation {__version__} demo: synthetic England ({args.fraction:.1%} sample, seed {args.seed}) on "
         f"NHS England's {args.year} practices and ICBs")
@@ -83,14 +91,15 @@ def run(args: argparse.Namespace) -> int:
     say(f"\n  total      {alloc.control_total} to {len(alloc.practices):,} practices in {len(icb)} ICBs; "
         f"practice pence sum to the control total: {reconciles}")
 
-    icb_out = icb.assign(budget=icb["budget_pence"].map(pence_to_text),
-                         budget_000=icb["budget_pence"] / 100_000)
-    atomic_write_csv(out / "icb_budgets.csv", icb_out)
-    practice_out = alloc.practices.assign(
-        budget=alloc.practices["budget_pence"].map(pence_to_text))
-    atomic_write_csv(out / "practice_budgets.csv", practice_out)
-    atomic_write_csv(out / "coefficients.csv", fit.to_frame())
-    atomic_write_text(out / "README.txt", (
+    # budget_000: whole £'000 by largest remainder, so each column adds up to the control total in £'000
+    icb_out = alloc.to_frame("consortium", units="£000")
+    icb_out = icb_out.assign(budget=icb_out["budget_pence"].map(pence_to_text))
+    atomic_write_csv(icb_file, icb_out)
+    practice_out = alloc.to_frame("practice", units="£000")
+    practice_out = practice_out.assign(budget=practice_out["budget_pence"].map(pence_to_text))
+    atomic_write_csv(practice_file, practice_out)
+    atomic_write_csv(coefficients_file, fit.to_frame())
+    atomic_write_text(readme_file, (
         f"capitation {__version__} demo output (synthetic data, not a real allocation)\n"
         f"control total {alloc.control_total}; year {args.year}; sample {args.fraction:.2%}; seed {args.seed}\n"
         "icb_budgets.csv: budget per ICB (pounds and pence; budget_000 in £'000), the sum of its practices'\n"
@@ -104,14 +113,18 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register ``demo`` on the subcommand parsers ``sub``."""
+    from . import fraction, non_negative_int
+
     demo = sub.add_parser("demo", help="run the whole pipeline on synthetic England and print ICB budgets",
                           description="Generate a synthetic sample of England's registered population on the "
                           "real practices, fit the PBRA-style cost model, score everyone and allocate a control "
                           "total to every practice and ICB, exact to the penny. Writes CSVs to --out.")
-    demo.add_argument("--out", default="capitation-output", help="output folder (default: %(default)s)")
-    demo.add_argument("--fraction", type=float, default=0.01, help="share of England to generate "
+    demo.add_argument("--out", default="capitation-output", help="output folder (default: %(default)s); files "
+                      "already there are not replaced unless --overwrite")
+    demo.add_argument("--overwrite", action="store_true", help="replace output files left by an earlier run")
+    demo.add_argument("--fraction", type=fraction, default=0.01, help="share of England to generate "
                       "(default: %(default)s, about 640,000 people)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    demo.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
     demo.add_argument("--year", default="2025/26", help="allocation year and ICB membership (default: %(default)s)")
     demo.add_argument("--control-total", default=DEFAULT_CONTROL_TOTAL,
                       help="pounds to allocate (default: %(default)s)")

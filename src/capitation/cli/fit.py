@@ -7,6 +7,12 @@ from pathlib import Path
 
 __all__ = ["add_parser", "build_spec", "encode_inputs", "names", "run"]
 
+#: Library names the options feed that are not the options' own (see capitation.cli.speak_options).
+PARAMETERS = {"outcome_year": "--year", "need": "--need-vars", "supply": "--supply-vars", "path": "--out",
+              "DiagnosisGrouping.from_frame": "--grouping", "DiagnosisGrouping.from_csv": "--grouping"}
+#: Options naming input tables (an output may not overwrite one of them).
+INPUTS = ("people", "diagnoses", "conditions", "areas", "grouping")
+
 
 def names(text: str | None) -> tuple[str, ...]:
     """``"a, b"`` → ``("a", "b")``; empty or ``None`` → ``()``."""
@@ -17,11 +23,13 @@ def build_spec(args: argparse.Namespace):
     """The :class:`~capitation.FeatureSpec` the options declare."""
     from ..features import FeatureSpec
     from ..features.icd10 import DiagnosisGrouping
+    from . import about
 
     if args.no_diagnoses:
         grouping = None
     elif args.grouping:
-        grouping = DiagnosisGrouping.from_csv(args.grouping)
+        with about("--grouping"):
+            grouping = DiagnosisGrouping.from_csv(args.grouping)
     else:
         grouping = DiagnosisGrouping.default()
     return FeatureSpec(diagnosis_grouping=grouping, outcome_year=args.year, conditions=names(args.registers),
@@ -35,14 +43,14 @@ def encode_inputs(spec, args: argparse.Namespace, *, cost: bool):
     from ..inputs import Population
     from ..persist import read_table
 
-    people = Population.from_frame(read_table(args.people, "people"), outcome_year=spec.outcome_year,
-                                   cost="cost" if cost else None)
     if spec.conditions and not args.conditions:
         raise InputError(f"The model uses GP registers {list(spec.conditions)} but no --conditions table was "
                          "given. Fix: pass --conditions FILE (person_id, register).")
     if (spec.need or spec.supply) and not args.areas:
         raise InputError(f"The model uses area variables {list(spec.need + spec.supply)} but no --areas table "
                          "was given. Fix: pass --areas FILE (lsoa_code and those columns).")
+    people = Population.from_frame(read_table(args.people, "people"), outcome_year=spec.outcome_year,
+                                   cost="cost" if cost else None)
     X = encode(spec, people,
                diagnoses=read_table(args.diagnoses, "diagnoses") if args.diagnoses else None,
                conditions=read_table(args.conditions, "conditions") if spec.conditions else None,
@@ -51,9 +59,23 @@ def encode_inputs(spec, args: argparse.Namespace, *, cost: bool):
 
 
 def _cap(text: str | None):
+    """``--cap`` as CostModel takes it: ``None``, a percentile text such as ``"p99.5"``, or pounds."""
     if text is None:
         return None
     return text if text.startswith("p") else float(text)
+
+
+def cap_option(text: str) -> str:
+    """An argparse type: ``--cap`` is a positive amount of pounds or a percentile ``pNN``; kept as text."""
+    from . import _number
+
+    if text.startswith("p"):
+        _number(float, text[1:], "a percentile strictly between p0 and p100, e.g. p99.5", lambda v: 0 < v < 100,
+                shown=repr(text))
+    else:
+        _number(float, text, "a positive amount of pounds or a percentile such as p99.5",
+                lambda v: 0 < v < float("inf"))
+    return text
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,13 +83,23 @@ def run(args: argparse.Namespace) -> int:
     import datetime as dt
 
     from .._progress import progress
-    from ..errors import InputError
+    from ..errors import InputError, OutputError
     from ..manifest import record_run
     from ..model import CostModel
     from ..persist import save_model, write_table
+    from . import check_outputs
+    from .score import check_table_suffix
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     out = Path(args.out)
+    if out.suffix.lower() == ".npz":
+        raise OutputError(f"The --out option names {str(out)!r}, but the model is JSON with its arrays in a .npz "
+                          f"beside it. Fix: name the JSON file, e.g. {str(out.with_suffix('.json'))!r}.")
+    check_outputs(args, [("--out", out, "file"), ("--out", out.with_suffix(".npz"), "file"),
+                         ("--coefficients", args.coefficients, "file"), ("--manifest", args.manifest, "file")],
+                  inputs=INPUTS)
+    if args.coefficients is not None:
+        check_table_suffix(args.coefficients, "--coefficients")
     if args.created is None:  # recorded, so that reproducing the run writes the same bytes
         args.created = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     state: dict = {}
@@ -128,6 +160,8 @@ def add_parser(sub) -> None:
                        "weighted by exposure, print its summary and save it with its feature spec.")
     add_inputs(p, model_given=False)
     p.add_argument("--out", required=True, help="model file to write (e.g. model.json; arrays go to model.npz)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files (--out and its .npz, "
+                   "--coefficients, --manifest); by default they are refused")
     p.add_argument("--year", default=None, help="outcome year, e.g. 2025/26: only diagnoses of the two years "
                    "before it count (default: every diagnosis in the table)")
     p.add_argument("--no-diagnoses", action="store_true", help="leave the diagnosis groups out of the model")
@@ -136,7 +170,8 @@ def add_parser(sub) -> None:
     p.add_argument("--need-vars", default=None, help="comma-separated area need variables")
     p.add_argument("--supply-vars", default=None, help="comma-separated area supply variables (neutralised)")
     p.add_argument("--cov-type", choices=("nonrobust", "HC1"), default="nonrobust", help="(default: %(default)s)")
-    p.add_argument("--cap", default=None, help="cap annual costs at £ amount or a percentile such as p99.5")
+    p.add_argument("--cap", type=cap_option, default=None,
+                   help="cap annual costs at £ amount or a percentile such as p99.5")
     p.add_argument("--on-aliased", choices=("drop", "raise"), default="drop",
                    help="empty or aliased columns are dropped and reported, or an error (default: %(default)s)")
     p.add_argument("--coefficients", default=None, help="also write the coefficient table (CSV or Parquet)")

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from .. import __version__
 
 __all__ = ["add_parser", "run"]
 
 DEFAULT_CONTROL_TOTAL = "55000000000"
+#: Library names the options feed that are not the options' own (see capitation.cli.speak_options).
+PARAMETERS = {"outcome_year": "--year", "path": "--out", "Membership.from_frame": "--membership"}
+#: Options naming input tables (the report may not overwrite one of them).
+INPUTS = ("people", "diagnoses", "conditions", "areas", "membership", "baseline")
 #: Area variables of synthetic England used in the ladder: the parsimonious model's need and supply.
 SYNTHETIC_NEED = ("income", "idaopi", "health")
 SYNTHETIC_NEED_FULL = ("income", "employment", "education", "health", "crime", "barriers", "environment",
@@ -60,15 +63,26 @@ def _fields(spec) -> dict:
     return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec) if f.name != "levels"}
 
 
-def _read(path):
+def _read(path, name: str):
+    """The table ``--<name>`` names (CSV or Parquet), or ``None`` when the option was not given."""
+    from ..persist import read_table
+
+    return None if path is None else read_table(path, name)
+
+
+def _baseline(path):
+    """``--baseline``: a table of code and current allocation (£), the first two columns, as a Series."""
     import pandas as pd
 
-    if path is None:
-        return None
-    p = Path(path)
-    if p.suffix.lower() == ".csv":
-        return pd.read_csv(p, dtype={"practice_code": str, "consortium_code": str, "lsoa_code": str})
-    return pd.read_parquet(p)
+    from ..errors import SchemaError
+    from .allocate import _numbers
+
+    table = _read(path, "baseline")
+    if table.shape[1] < 2:
+        raise SchemaError(f"The 'baseline' table must have two columns, code and current allocation (£). Got "
+                          f"{[str(c) for c in table.columns]}. Fix: e.g. practice_code,baseline.")
+    return pd.Series(_numbers(table, table.columns[1], "baseline").astype(float),
+                     index=table.iloc[:, 0].astype(str).to_numpy())
 
 
 def _scaled_risk(risk, sizes):
@@ -102,11 +116,18 @@ def run(args: argparse.Namespace) -> int:
         encode,
         score,
     )
+    from .._validation import require_columns
     from ..allocation import budget_risk, explain_budgets, published_need
     from ..allocation.money import pence_to_text, to_pence
+    from ..errors import InputError
     from ..model import split_people, validate
     from ..report import write_report
+    from . import check_control_total, check_outputs, require_module
+    from .allocate import _membership
 
+    require_module("matplotlib", "report", "capitation report draws its figures with")
+    check_control_total(args)
+    check_outputs(args, [("--out", args.out, "file")], inputs=INPUTS)
     started = time.perf_counter()
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     say(f"capitation {__version__} report")
@@ -121,8 +142,9 @@ def run(args: argparse.Namespace) -> int:
         if args.icbs:
             codes = [c.strip() for c in args.icbs.split(",") if c.strip()]
             unknown = sorted(set(codes) - set(membership.table["consortium_code"]))
-            if unknown:
-                raise ValueError(f"--icbs names {unknown}, which are not {args.year} ICBs.")
+            if unknown or not codes:
+                raise InputError(f"The --icbs option names {unknown or args.icbs!r}, which are not {args.year} "
+                                 "ICB codes. Fix: use codes such as QE1, as in NHS England's ICB list for --year.")
             chosen = membership.table.loc[membership.table["consortium_code"].isin(codes), "practice_code"].tolist()
         # BMJ 2011's design: estimate on a sample of people, validate on whole lists of other practices.
         # Same seed, so both samples come from the same synthetic world (area and practice effects).
@@ -153,13 +175,17 @@ def run(args: argparse.Namespace) -> int:
                            "baseline": f"the control total shared by NHS England's {args.year} core weighted "
                                        "populations"})
     else:
-        people = _read(args.people)
-        membership = (Membership.from_frame(_read(args.membership), level=args.level) if args.membership
-                      else Membership.nhs_england(args.year))
-        areas = _read(args.areas)
-        need_cols = tuple(c for c in (args.need or "").split(",") if c)
-        supply_cols = tuple(c for c in (args.supply or "").split(",") if c)
-        diagnoses, conditions = _read(args.diagnoses), _read(args.conditions)
+        people = _read(args.people, "people")
+        membership = _membership(args) if args.membership else Membership.nhs_england(args.year)
+        areas = _read(args.areas, "areas")
+        need_cols = tuple(c.strip() for c in (args.need or "").split(",") if c.strip())
+        supply_cols = tuple(c.strip() for c in (args.supply or "").split(",") if c.strip())
+        if (need_cols or supply_cols) and areas is None:
+            raise InputError(f"The model uses area variables {list(need_cols + supply_cols)} but no --areas table "
+                             "was given. Fix: pass --areas FILE (lsoa_code and those columns).")
+        diagnoses, conditions = _read(args.diagnoses, "diagnoses"), _read(args.conditions, "conditions")
+        if conditions is not None:
+            require_columns(conditions, "conditions", ["person_id", "register"])
         registers = tuple(sorted(set(conditions["register"].astype(str)))) if conditions is not None else ()
         diagnoses = None if diagnoses is None else DiagnosisTable.from_frame(diagnoses)
         conditions = None if conditions is None else ConditionTable.from_frame(conditions)
@@ -222,8 +248,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         baseline = None
         if args.baseline:
-            b = _read(args.baseline)
-            baseline = pd.Series(b.iloc[:, 1].to_numpy(dtype=float), index=b.iloc[:, 0].astype(str).to_numpy())
+            baseline = _baseline(args.baseline)
         allocation = allocate(sample, args.control_total, membership=membership, baseline=baseline,
                               unassigned="line")
         sizes_practice = sizes_consortium = None
@@ -256,19 +281,23 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register ``report`` on the subcommand parsers ``sub``."""
+    from . import fraction, non_negative_float, non_negative_int, positive_float, positive_int
+
     p = sub.add_parser("report", help="fit, validate and allocate, and write a self-contained HTML report",
                        description="Fit the PBRA model ladder, validate it, allocate a control total to practices "
                        "and consortia, and write one HTML file (figures embedded) for a finance committee. "
                        "Runs on synthetic England unless --people is given.")
-    p.add_argument("--out", default="capitation-report.html", help="HTML file to write (default: %(default)s)")
+    p.add_argument("--out", default="capitation-report.html", help="HTML file to write (default: %(default)s); an "
+                   "existing file is refused unless --overwrite")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--year", default="2025/26", help="outcome year and membership (default: %(default)s)")
     p.add_argument("--control-total", default=DEFAULT_CONTROL_TOTAL, help="pounds to allocate (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
     g = p.add_argument_group("synthetic England")
-    g.add_argument("--fraction", type=float, default=0.01, help="share of each list in the estimation sample "
+    g.add_argument("--fraction", type=fraction, default=0.01, help="share of each list in the estimation sample "
                    "(default: %(default)s)")
-    g.add_argument("--validation-practices", type=int, default=50, help="practices whose full lists validate the "
-                   "model (default: %(default)s)")
+    g.add_argument("--validation-practices", type=positive_int, default=50,
+                   help="practices whose full lists validate the model (default: %(default)s)")
     g.add_argument("--icbs", help="comma-separated ICB codes to restrict the practices to (default: all England)")
     g = p.add_argument_group("your tables (CSV or Parquet)")
     g.add_argument("--people", help="people table (see docs/input-formats.md); switches off synthetic England")
@@ -285,16 +314,16 @@ def add_parser(sub) -> None:
                    "from target")
     g = p.add_argument_group("report")
     g.add_argument("--consortium", help="consortium of the waterfall (default: furthest from average)")
-    g.add_argument("--overspend", type=float, default=0.05, help="overspend that counts in budget risk "
+    g.add_argument("--overspend", type=positive_float, default=0.05, help="overspend that counts in budget risk "
                    "(default: %(default)s)")
-    g.add_argument("--extra-cv", type=float, default=0.0, help="group-level cv outside the person model "
+    g.add_argument("--extra-cv", type=non_negative_float, default=0.0, help="group-level cv outside the person model "
                    "(default: %(default)s)")
     g.add_argument("--no-ladder", action="store_true", help="fit only the final model")
     g.add_argument("--no-suppress", action="store_true", help="publish small numbers (suppression is on by "
                    "default)")
-    g.add_argument("--min-count", type=int, default=5, help="smallest count shown (default: %(default)s)")
-    g.add_argument("--min-list-size", type=int, default=1000, help="smallest list whose figures are shown "
+    g.add_argument("--min-count", type=positive_int, default=5, help="smallest count shown (default: %(default)s)")
+    g.add_argument("--min-list-size", type=non_negative_int, default=1000, help="smallest list whose figures are shown "
                    "(default: %(default)s)")
-    g.add_argument("--practice-rows", type=int, help="show only this many practices in the table")
+    g.add_argument("--practice-rows", type=positive_int, help="show only this many practices in the table")
     p.add_argument("--quiet", action="store_true", help="print nothing")
     p.set_defaults(run=run)

@@ -8,27 +8,28 @@ from pathlib import Path
 __all__ = ["add_parser", "run"]
 
 TABLES = ("people", "diagnoses", "conditions", "areas", "practices")
+#: Library names the options feed that are not the options' own (see capitation.cli.speak_options).
+PARAMETERS = {"outcome_year": "--year", "path": "--out"}
 
 
 def run(args: argparse.Namespace) -> int:
     """Generate the population and write its tables into ``args.out``; returns the exit status."""
     from ..datasets.synthetic import synthetic_england, write_synthetic_england
-    from ..errors import InputError
     from ..manifest import record_run
     from ..persist import write_table
+    from . import check_outputs
 
     out = Path(args.out)
+    check_outputs(args, [("--out", out, "folder"), ("--manifest", args.manifest, "file")])
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     practices = [p.strip() for p in args.practices.split(",") if p.strip()] if args.practices else None
     show = False if args.quiet else None
     if args.format == "parquet":
+        # check_outputs has refused a non-empty --out unless --overwrite (and created it empty): replace it.
         write_synthetic_england(out, args.fraction, seed=args.seed, outcome_year=args.year, practices=practices,
-                                list_inflation=args.list_inflation, progress=show, overwrite=args.overwrite)
+                                list_inflation=args.list_inflation, progress=show, overwrite=True)
         written = sorted(p for p in out.rglob("*") if p.is_file())
     else:
-        if out.exists() and any(out.iterdir()) and not args.overwrite:
-            raise InputError(f"The --out folder {str(out)!r} exists and is not empty. Fix: choose a new folder, "
-                             "or pass --overwrite.")
         synth = synthetic_england(args.fraction, seed=args.seed, outcome_year=args.year, practices=practices,
                                   list_inflation=args.list_inflation, progress=show)
         written = [write_table(getattr(synth, name), out / f"{name}.csv") for name in TABLES]
@@ -42,21 +43,24 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register ``synth`` on the subcommand parsers ``sub``."""
+    from . import fraction, non_negative_int
+
     p = sub.add_parser("synth", help="write a synthetic registered population (people, diagnoses, ...)",
                        description="Generate a synthetic sample of England's registered population on NHS "
                        "England's real practices and write its tables (people, diagnoses, conditions, areas, "
                        "practices) as Parquet (partitioned folders, streamed) or CSV. The same seed gives the "
                        "same people.")
-    p.add_argument("--out", required=True, help="folder to create")
-    p.add_argument("--fraction", type=float, default=0.01, help="share of each practice's list to generate "
+    p.add_argument("--out", required=True, help="folder to write; a folder that is not empty is refused unless "
+                   "--overwrite")
+    p.add_argument("--fraction", type=fraction, default=0.01, help="share of each practice's list to generate "
                    "(default: %(default)s, about 640,000 people for all England)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: %(default)s)")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default: %(default)s)")
     p.add_argument("--year", default="2025/26", help="outcome year; its practices and ICBs (default: %(default)s)")
     p.add_argument("--practices", default=None, help="comma-separated practice codes (default: every practice)")
     p.add_argument("--list-inflation", type=float, default=0.0,
                    help="share of registered people no longer resident (default: %(default)s)")
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet", help="(default: %(default)s)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder (and --manifest)")
     p.add_argument("--manifest", default=None, help="write a run manifest (JSON) here, for capitation reproduce")
     p.add_argument("--quiet", action="store_true", help="print nothing")
     p.set_defaults(run=run)
