@@ -297,6 +297,7 @@ def test_check_output_refuses_every_bad_destination_before_any_work(tmp_path):
         (dict(path=tmp_path, kind="folder", overwrite=False), "not empty"),
         (dict(path=42), "int"),
         (dict(path=str(tmp_path / "a\0b.csv")), "cannot be resolved"),
+        (dict(path=str(tmp_path / "report") + "/"), "ends in a slash"),  # a folder, though Path drops the slash
     ]
     for kwargs, said in bad:
         with pytest.raises(OutputError) as info:

@@ -99,6 +99,10 @@ def check_output(path, *, kind: str = "file", overwrite: bool = True, name: str 
     if str(given) in ("", "."):
         if kind == "file":
             raise OutputError(f"The {name!r} parameter is empty; it must name a file. Fix: pass e.g. 'out.csv'.")
+    text = os.fsdecode(os.fspath(path))
+    if kind == "file" and text.endswith(("/", os.sep)):  # 'report/' means a folder, though Path drops the slash
+        raise OutputError(f"The {name!r} parameter names {text!r}, a folder (it ends in a slash), but a file must "
+                          f"be written there. Fix: add a file name, e.g. {text + 'output.csv'!r}.")
     shown = repr(str(given))
     try:
         target = given.resolve()

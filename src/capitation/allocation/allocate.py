@@ -386,6 +386,13 @@ def _from_series(need: pd.Series, registered) -> tuple[pd.DataFrame, list[int], 
         absent = people.index[people.isna()][:5].tolist()
         raise InputError(f"The 'registered' Series has no value for practices {absent}. "
                          "Fix: give every practice's registered population.")
+    counts = pd.to_numeric(people, errors="coerce")
+    if counts.isna().any() or not np.isfinite(counts.to_numpy(dtype=np.float64)).all():
+        bad = people[counts.isna().to_numpy() | ~np.isfinite(counts.to_numpy(dtype=np.float64))].head(5).to_dict()
+        raise InputError(f"The 'registered' people per practice must be finite numbers. Got {bad}. "
+                         "Fix: convert list sizes to numbers first (e.g. pd.to_numeric after removing "
+                         "thousands separators).")
+    people = counts.astype(np.float64) if counts.dtype.kind == "f" else counts
     order = np.argsort(need.index.to_numpy(dtype=object), kind="stable")
     table = pd.DataFrame({"registered": people.to_numpy()[order], "need": values[order]},
                          index=pd.Index(need.index.to_numpy(dtype=object)[order], name="practice_code"))
