@@ -13,14 +13,13 @@ True
 
 from __future__ import annotations
 
+from ._version import __version__
 from .aggregation import Aggregation, Membership, MembershipHistory, aggregate
 from .allocation import Allocation, allocate
 from .features import DiagnosisGrouping, FeatureMatrix, FeatureSpec, encode
 from .inputs import ConditionTable, DiagnosisTable, Population
 from .model import CostModel, FitResult, SufficientStats, fit_ols
 from .scoring import score
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Aggregation",

@@ -1,4 +1,9 @@
-"""Reading and writing files: outputs that never look complete when they are not, paths that stay inside.
+"""Reading and writing files, in one place: tables in and out, hashes, strict JSON, outputs and paths.
+
+Tables: :func:`read_table` reads a DataFrame, a Parquet file or dataset folder (:func:`read_parquet_columns`),
+or a CSV file (codes as text); :func:`write_table` writes CSV or Parquet, chosen by the suffix. Hashes:
+:func:`sha256_path` of a file or a folder; :func:`read_hashed_document` reads the self-hashed, strict JSON of
+saved models and manifests.
 
 Outputs (one rule for every writer of the library and the command line):
 
@@ -28,14 +33,18 @@ the file that names it, resolved (symlinks too), and refused with
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
 import os
 import re
 import shutil
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+import numpy as np
 import pandas as pd
 
 try:
@@ -43,10 +52,11 @@ try:
 except ImportError:  # pragma: no cover - not POSIX
     fcntl = None
 
-from .errors import InputError, ModelFileError, OutputError
+from .errors import InputError, ModelFileError, OutputError, SchemaError
 
-__all__ = ["atomic_folder", "atomic_path", "atomic_write", "atomic_write_bytes", "atomic_write_csv",
-           "atomic_write_text", "check_output", "remove_stale_partials", "resolve_inside"]
+__all__ = ["HASH_KEY", "as_frame", "atomic_folder", "atomic_path", "atomic_write", "atomic_write_bytes",
+           "atomic_write_csv", "atomic_write_text", "check_output", "read_hashed_document", "read_parquet_columns",
+           "read_table", "remove_stale_partials", "resolve_inside", "sha256_path", "write_table"]
 
 _KINDS = ("file", "folder")
 _UMASK_LOCK = threading.Lock()
@@ -427,3 +437,288 @@ def resolve_inside(recorded, folder, *, field: str, source, fix: str) -> Path:
                              f"the file's folder {str(root)!r}; nothing outside it is read or written. "
                              f"Fix: {fix}.")
     return resolved
+
+
+#: The key under which a self-hashed JSON document (a saved model, a manifest) records its own sha256.
+HASH_KEY = "content_sha256"
+
+
+# -- hashes -----------------------------------------------------------------------------------------------
+
+def sha256_path(path) -> str:
+    """SHA-256 of a file's bytes, or of a folder's files (relative paths and contents, in sorted order).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file, or a folder such as a partitioned Parquet dataset.
+
+    Returns
+    -------
+    str
+        64 hexadecimal characters.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from capitation._io import sha256_path
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (pathlib.Path(d) / "a.txt").write_bytes(b"abc")
+    ...     sha256_path(pathlib.Path(d) / "a.txt")[:16]
+    'ba7816bf8f01cfea'
+    """
+    path = Path(path)
+    if path.is_file():
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+    if path.is_dir():
+        digest = hashlib.sha256()
+        for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+            digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
+            digest.update(sha256_path(file).encode("ascii") + b"\n")
+        return digest.hexdigest()
+    raise InputError(f"Cannot hash {str(path)!r}: it does not exist. Fix: check the path.")
+
+
+def _canonical(document: dict) -> bytes:
+    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False).encode("utf-8")
+
+
+class _NotStrictJSON(ValueError):
+    """Raised inside the JSON parser's hooks; the reader turns it into a ModelFileError naming the file."""
+
+
+def _reject_constant(token: str):
+    raise _NotStrictJSON(f"the token {token} is not JSON (a number that is not finite)")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not np.isfinite(value):
+        raise _NotStrictJSON(f"the number {text} is out of range (not finite)")
+    return value
+
+
+def _unique_keys(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        raise _NotStrictJSON(f"the key(s) {repeated} appear twice in one object")
+    return dict(pairs)
+
+
+def _strict_json(text: str):
+    """JSON as the standard defines it: no ``NaN``/``Infinity`` tokens, no out-of-range numbers, no repeated keys."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                      object_pairs_hook=_unique_keys)
+
+
+def read_hashed_document(path, *, kind: str, version: int, what: str, label: str, fix_missing: str,
+                         fix_foreign: str, fix_version: str, fix_edited: str, name: str = "path") -> dict:
+    """Read a JSON document that carries a hash of its own content, refusing anything doubtful.
+
+    Shared by saved models and run manifests: the file must exist, be strict JSON (no ``NaN`` or
+    ``Infinity``), declare ``format == kind`` and ``format_version == version``, and its content must hash to
+    the recorded ``content_sha256`` (any edit after writing is caught). Each refusal is a
+    :class:`ModelFileError` naming the file and the fix.
+    """
+    try:
+        path = Path(os.fspath(path))
+    except TypeError:
+        raise ModelFileError(f"The {name!r} parameter must name the {what} (a str or os.PathLike). Got "
+                             f"{type(path).__name__}. Fix: {fix_missing}.") from None
+    shown = repr(str(path))
+    if path.is_dir():
+        raise ModelFileError(f"The {name!r} parameter names {shown}, which is a folder, not a {what}. "
+                             f"Fix: {fix_missing}.")
+    if not path.is_file():
+        raise ModelFileError(f"The {what} {shown} does not exist. Fix: {fix_missing}.")
+    try:
+        document = _strict_json(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
+        raise ModelFileError(f"The {what} {shown} is not JSON ({exc}). Fix: {fix_foreign}.") from None
+    except OSError as exc:
+        raise ModelFileError(f"The {what} {shown} cannot be read ({exc.strerror or exc}). Fix: check its "
+                             "permissions, or copy it somewhere readable.") from None
+    if not isinstance(document, dict) or document.get("format") != kind:
+        raise ModelFileError(f"The file {shown} is not a {label} (no format {kind!r}). Fix: {fix_foreign}.")
+    if document.get("format_version") != version:
+        raise ModelFileError(f"The {what} {shown} has format version {document.get('format_version')!r}, "
+                             f"written by capitation {document.get('library_version')}; this version reads format "
+                             f"{version}. Fix: {fix_version}.")
+    recorded = document.pop(HASH_KEY, None)
+    actual = hashlib.sha256(_canonical(document)).hexdigest()
+    if recorded != actual:
+        raise ModelFileError(f"The {what} {shown} fails its content hash: it records {str(recorded)[:16]}... "
+                             f"but its content hashes to {actual[:16]}..., so it was edited after it was written. "
+                             f"Fix: {fix_edited}.")
+    document[HASH_KEY] = recorded
+    return document
+
+
+# -- tables -----------------------------------------------------------------------------------------------
+
+#: Columns read as text from CSV files, whatever their values look like.
+_TEXT_COLUMNS = ("practice_code", "lsoa_code", "consortium_code", "consortium_name", "icb_code",
+                 "icb_name", "icd10", "register", "fy", "setting", "position", "sex")
+
+
+def read_parquet_columns(path: Path, *, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read ``columns`` of a Parquet file or dataset folder, naming the file in any error.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        A ``.parquet`` file or a folder of them (hive partitions allowed).
+    name : str
+        The parameter that named the path, for messages.
+    columns : sequence of str, optional
+        Columns to read; a missing one raises :class:`SchemaError` listing what the file has.
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    try:
+        dataset = ds.dataset(str(path), format="parquet", partitioning="hive")
+    except (pa.ArrowException, OSError) as exc:  # ArrowInvalid, ArrowTypeError, ArrowNotImplementedError, ...
+        raise InputError(f"The {name!r} parameter points to {str(path)!r}, which is not a readable Parquet "
+                         f"file or dataset ({exc}). Fix: rewrite it, or check it is not truncated.") from exc
+    if columns is not None:
+        missing = [c for c in columns if c not in dataset.schema.names]
+        if missing:
+            raise SchemaError(f"The Parquet data at {str(path)!r} (parameter {name!r}) has no column(s) "
+                              f"{missing}; it has {dataset.schema.names}. Fix: rename or add them.")
+    try:
+        return dataset.to_table(columns=list(columns) if columns is not None else None).to_pandas()
+    except (pa.ArrowException, OSError) as exc:  # ArrowInvalid, ArrowTypeError, ArrowNotImplementedError, ...
+        raise InputError(f"Reading {str(path)!r} (parameter {name!r}) failed: {exc}. Fix: the files of a dataset "
+                         "may disagree on a column's type (rewrite them with one schema), or a file may be truncated "
+                         "or written by an interrupted job; rewrite it.") from exc
+
+
+def as_frame(data, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Return ``data`` as a DataFrame; a path to a Parquet file or dataset is read (only ``columns``).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, str or os.PathLike
+        The table, or where it is stored as Parquet.
+    name : str
+        The parameter's name, used in error messages.
+    columns : sequence of str, optional
+        Columns to read from Parquet (all when ``None``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``data`` itself when it is a DataFrame (not copied).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation._io import as_frame
+    >>> as_frame(pd.DataFrame({"a": [1]}), "people").shape
+    (1, 1)
+    """
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data)
+        if not path.exists():
+            raise InputError(f"The {name!r} parameter names {str(path)!r}, which does not exist. "
+                             "Fix: pass a DataFrame or the path of a Parquet file or dataset folder.")
+        return read_parquet_columns(path, name=name, columns=columns)
+    raise SchemaError(f"The {name!r} parameter must be a pandas DataFrame or a Parquet path. "
+                      f"Got {type(data).__name__} instead. Fix: build a DataFrame, e.g. pd.DataFrame(records).")
+
+
+def read_table(data, name: str, columns=None) -> pd.DataFrame:
+    """A table from a DataFrame, a Parquet file or dataset folder, or a ``.csv`` file.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, str or os.PathLike
+        The table, or where it is stored. Codes (practice, LSOA, ICD-10, ...) are read from CSV as text.
+    name : str
+        The parameter that named it, for error messages.
+    columns : sequence of str, optional
+        Columns to read from Parquet (all by default).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from capitation._io import read_table, write_table
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = write_table(pd.DataFrame({"practice_code": ["A81001"], "need": [1.5]}), pathlib.Path(d) / "n.csv")
+    ...     read_table(p, "need").to_dict("list")
+    {'practice_code': ['A81001'], 'need': [1.5]}
+    """
+    if isinstance(data, str | os.PathLike) and Path(data).suffix.lower() == ".csv":
+        path = Path(data)
+        if not path.is_file():
+            raise InputError(f"The {name!r} parameter names {str(path)!r}, which does not exist. Fix: check the "
+                             "path.")
+        try:
+            head = pd.read_csv(path, nrows=0)
+            text = {c: str for c in head.columns if c in _TEXT_COLUMNS}
+            return pd.read_csv(path, dtype=text, keep_default_na=True, usecols=columns)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"The {name!r} parameter names {str(path)!r}, which is not a readable CSV table "
+                             f"({exc}). Fix: rewrite it as CSV with a header row, or use Parquet.") from None
+    frame = as_frame(data, name, columns)  # a DataFrame as it is, or Parquet
+    if not isinstance(data, pd.DataFrame):
+        # Parquet dictionary columns arrive as categoricals; the input checks expect plain codes.
+        categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
+        if categorical:
+            frame = frame.assign(**{c: frame[c].astype(frame[c].cat.categories.dtype) for c in categorical})
+    return frame
+
+
+def write_table(frame: pd.DataFrame, path, *, index: bool = False) -> Path:
+    """Write ``frame`` as CSV or Parquet (by the suffix of ``path``), atomically.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : str or os.PathLike
+        Ending in ``.csv`` or ``.parquet``.
+    index : bool
+        Write the index as a column.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from capitation._io import write_table
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     write_table(pd.DataFrame({"a": [1]}), pathlib.Path(d) / "t.parquet").name
+    't.parquet'
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"The 'frame' parameter of write_table must be a pandas DataFrame. Got "
+                         f"{type(frame).__name__}. Fix: pass a DataFrame (pd.DataFrame(...)).")
+    try:
+        path = Path(os.fspath(path))
+    except TypeError:
+        raise InputError(f"The 'path' parameter of write_table must be a file name (str or os.PathLike). Got "
+                         f"{type(path).__name__}. Fix: pass e.g. 'budgets.csv'.") from None
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=index))
+    if suffix == ".parquet":
+        return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=index, engine="pyarrow"))
+    raise InputError(f"The output {str(path)!r} must end in .csv or .parquet. Got suffix {suffix!r}. "
+                     "Fix: choose one of those.")

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import difflib
 import numbers
-import os
 import re
 import string
 import warnings
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +22,6 @@ import pandas as pd
 from .errors import InputError, SchemaError
 
 __all__ = [
-    "as_frame",
     "ascii_lower",
     "ascii_upper",
     "check_finite",
@@ -45,32 +42,6 @@ __all__ = [
 ]
 
 _SHOW = 5  # how many offending rows a message lists
-
-
-def as_frame(data, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Return ``data`` as a DataFrame; a path to a Parquet file or dataset is read (only ``columns``).
-
-    Parameters
-    ----------
-    data : pandas.DataFrame, str or os.PathLike
-        The table, or where it is stored as Parquet.
-    name : str
-        The parameter's name, used in error messages.
-    columns : sequence of str, optional
-        Columns to read from Parquet (all when ``None``).
-    """
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, (str, os.PathLike)):
-        path = Path(data)
-        if not path.exists():
-            raise InputError(f"The {name!r} parameter names {str(path)!r}, which does not exist. "
-                             "Fix: pass a DataFrame or the path of a Parquet file or dataset folder.")
-        from .inputs.parquet import read_parquet_columns
-
-        return read_parquet_columns(path, name=name, columns=columns)
-    raise SchemaError(f"The {name!r} parameter must be a pandas DataFrame or a Parquet path. "
-                      f"Got {type(data).__name__} instead. Fix: build a DataFrame, e.g. pd.DataFrame(records).")
 
 
 def require_columns(frame: pd.DataFrame, name: str, required: Sequence[str]) -> None:

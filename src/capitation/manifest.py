@@ -51,9 +51,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ._io import check_output, resolve_inside
+from ._io import _canonical, check_output, read_hashed_document, resolve_inside, sha256_path
 from .errors import InputError, ModelFileError, OutputError
-from .persist import _canonical, read_hashed_document, sha256_path
 
 __all__ = ["MANIFEST_FORMAT", "PATH_OPTIONS", "Manifest", "Reproduction", "check_run_folder", "read_manifest",
            "record_run", "reproduce"]

@@ -17,8 +17,8 @@ match and the fix: another format version, an edited document, an edited or swap
 table that fails its hash, or statistics that disagree with the training fingerprint. Floats are written
 in Python's shortest round-trip form, so a loaded model scores bit-identically to the one saved.
 
-Tables: :func:`read_table` reads a DataFrame, a Parquet file or dataset folder, or a CSV file;
-:func:`write_table` writes CSV or Parquet (by suffix) through a temporary file renamed on success.
+Tables (:func:`read_table`, :func:`write_table`) and hashing (:func:`sha256_path`) live in
+:mod:`capitation._io`, the one module that reads and writes files; they are re-exported here.
 
 Every file is written by :mod:`capitation._io`'s one atomic writer: the destination is checked first (a
 folder where the file must go, or a file where a folder must be, raises
@@ -41,7 +41,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError, ModelFileError
+from ._io import HASH_KEY, _canonical, read_hashed_document, read_table, sha256_path, write_table
+from .errors import ModelFileError
 
 __all__ = [
     "FORMAT_VERSION",
@@ -57,128 +58,7 @@ __all__ = [
 #: Version of the saved-model layout; :func:`load_model` reads this version only.
 FORMAT_VERSION = 1
 _KIND = "capitation.CostModel"
-_HASH_KEY = "content_sha256"
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so the .npz bytes depend only on the arrays
-#: Columns read as text from CSV files, whatever their values look like.
-_TEXT_COLUMNS = ("practice_code", "lsoa_code", "consortium_code", "consortium_name", "icb_code",
-                 "icb_name", "icd10", "register", "fy", "setting", "position", "sex")
-
-
-# -- hashes -----------------------------------------------------------------------------------------------
-
-def sha256_path(path) -> str:
-    """SHA-256 of a file's bytes, or of a folder's files (relative paths and contents, in sorted order).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        A file, or a folder such as a partitioned Parquet dataset.
-
-    Returns
-    -------
-    str
-        64 hexadecimal characters.
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> from capitation.persist import sha256_path
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     _ = (pathlib.Path(d) / "a.txt").write_bytes(b"abc")
-    ...     sha256_path(pathlib.Path(d) / "a.txt")[:16]
-    'ba7816bf8f01cfea'
-    """
-    path = Path(path)
-    if path.is_file():
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
-    if path.is_dir():
-        digest = hashlib.sha256()
-        for file in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
-            digest.update(file.relative_to(path).as_posix().encode("utf-8") + b"\0")
-            digest.update(sha256_path(file).encode("ascii") + b"\n")
-        return digest.hexdigest()
-    raise InputError(f"Cannot hash {str(path)!r}: it does not exist. Fix: check the path.")
-
-
-def _canonical(document: dict) -> bytes:
-    return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"),
-                      allow_nan=False).encode("utf-8")
-
-
-class _NotStrictJSON(ValueError):
-    """Raised inside the JSON parser's hooks; the reader turns it into a ModelFileError naming the file."""
-
-
-def _reject_constant(token: str):
-    raise _NotStrictJSON(f"the token {token} is not JSON (a number that is not finite)")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not np.isfinite(value):
-        raise _NotStrictJSON(f"the number {text} is out of range (not finite)")
-    return value
-
-
-def _unique_keys(pairs):
-    keys = [k for k, _ in pairs]
-    if len(set(keys)) != len(keys):
-        repeated = sorted({k for k in keys if keys.count(k) > 1})
-        raise _NotStrictJSON(f"the key(s) {repeated} appear twice in one object")
-    return dict(pairs)
-
-
-def _strict_json(text: str):
-    """JSON as the standard defines it: no ``NaN``/``Infinity`` tokens, no out-of-range numbers, no repeated keys."""
-    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
-                      object_pairs_hook=_unique_keys)
-
-
-def read_hashed_document(path, *, kind: str, version: int, what: str, label: str, fix_missing: str,
-                         fix_foreign: str, fix_version: str, fix_edited: str, name: str = "path") -> dict:
-    """Read a JSON document that carries a hash of its own content, refusing anything doubtful.
-
-    Shared by saved models and run manifests: the file must exist, be strict JSON (no ``NaN`` or
-    ``Infinity``), declare ``format == kind`` and ``format_version == version``, and its content must hash to
-    the recorded ``content_sha256`` (any edit after writing is caught). Each refusal is a
-    :class:`ModelFileError` naming the file and the fix.
-    """
-    try:
-        path = Path(os.fspath(path))
-    except TypeError:
-        raise ModelFileError(f"The {name!r} parameter must name the {what} (a str or os.PathLike). Got "
-                             f"{type(path).__name__}. Fix: {fix_missing}.") from None
-    shown = repr(str(path))
-    if path.is_dir():
-        raise ModelFileError(f"The {name!r} parameter names {shown}, which is a folder, not a {what}. "
-                             f"Fix: {fix_missing}.")
-    if not path.is_file():
-        raise ModelFileError(f"The {what} {shown} does not exist. Fix: {fix_missing}.")
-    try:
-        document = _strict_json(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        raise ModelFileError(f"The {what} {shown} is not JSON ({exc}). Fix: {fix_foreign}.") from None
-    except OSError as exc:
-        raise ModelFileError(f"The {what} {shown} cannot be read ({exc.strerror or exc}). Fix: check its "
-                             "permissions, or copy it somewhere readable.") from None
-    if not isinstance(document, dict) or document.get("format") != kind:
-        raise ModelFileError(f"The file {shown} is not a {label} (no format {kind!r}). Fix: {fix_foreign}.")
-    if document.get("format_version") != version:
-        raise ModelFileError(f"The {what} {shown} has format version {document.get('format_version')!r}, "
-                             f"written by capitation {document.get('library_version')}; this version reads format "
-                             f"{version}. Fix: {fix_version}.")
-    recorded = document.pop(_HASH_KEY, None)
-    actual = hashlib.sha256(_canonical(document)).hexdigest()
-    if recorded != actual:
-        raise ModelFileError(f"The {what} {shown} fails its content hash: it records {str(recorded)[:16]}... "
-                             f"but its content hashes to {actual[:16]}..., so it was edited after it was written. "
-                             f"Fix: {fix_edited}.")
-    document[_HASH_KEY] = recorded
-    return document
 
 
 def training_fingerprint(result) -> str:
@@ -377,7 +257,7 @@ def save_model(model, path, *, spec=None, created: str | None = None) -> Path:
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"The model cannot be written as JSON: {exc}. Fix: estimator parameters, the cost "
                              "cap and the spec must hold plain, finite numbers and strings.") from None
-    document[_HASH_KEY] = hashlib.sha256(canonical).hexdigest()
+    document[HASH_KEY] = hashlib.sha256(canonical).hexdigest()
     atomic_write_bytes(_arrays_path(path), arrays, name="path (its .npz)")
     atomic_write_text(path, json.dumps(document, sort_keys=True, ensure_ascii=False, indent=1, allow_nan=False)
                       + "\n", name="path")
@@ -619,99 +499,7 @@ def load_model(path):
     model.spec_ = spec
     model.provenance_ = {"path": str(path), "library_version": document.get("library_version"),
                          "created": document.get("created"), "training_fingerprint": fingerprint,
-                         "content_sha256": document[_HASH_KEY], "arrays_sha256": recorded_sha}
+                         "content_sha256": document[HASH_KEY], "arrays_sha256": recorded_sha}
     return model
 
 
-# -- tables -----------------------------------------------------------------------------------------------
-
-def read_table(data, name: str, columns=None) -> pd.DataFrame:
-    """A table from a DataFrame, a Parquet file or dataset folder, or a ``.csv`` file.
-
-    Parameters
-    ----------
-    data : pandas.DataFrame, str or os.PathLike
-        The table, or where it is stored. Codes (practice, LSOA, ICD-10, ...) are read from CSV as text.
-    name : str
-        The parameter that named it, for error messages.
-    columns : sequence of str, optional
-        Columns to read from Parquet (all by default).
-
-    Returns
-    -------
-    pandas.DataFrame
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> import pandas as pd
-    >>> from capitation.persist import read_table, write_table
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     p = write_table(pd.DataFrame({"practice_code": ["A81001"], "need": [1.5]}), pathlib.Path(d) / "n.csv")
-    ...     read_table(p, "need").to_dict("list")
-    {'practice_code': ['A81001'], 'need': [1.5]}
-    """
-    from ._validation import as_frame
-
-    if isinstance(data, str | os.PathLike) and Path(data).suffix.lower() == ".csv":
-        path = Path(data)
-        if not path.is_file():
-            raise InputError(f"The {name!r} parameter names {str(path)!r}, which does not exist. Fix: check the "
-                             "path.")
-        try:
-            head = pd.read_csv(path, nrows=0)
-            text = {c: str for c in head.columns if c in _TEXT_COLUMNS}
-            return pd.read_csv(path, dtype=text, keep_default_na=True, usecols=columns)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
-            raise InputError(f"The {name!r} parameter names {str(path)!r}, which is not a readable CSV table "
-                             f"({exc}). Fix: rewrite it as CSV with a header row, or use Parquet.") from None
-    frame = as_frame(data, name, columns)
-    if not isinstance(data, pd.DataFrame):
-        # Parquet dictionary columns arrive as categoricals; the input checks expect plain codes.
-        categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
-        if categorical:
-            frame = frame.assign(**{c: frame[c].astype(frame[c].cat.categories.dtype) for c in categorical})
-    return frame
-
-
-def write_table(frame: pd.DataFrame, path, *, index: bool = False) -> Path:
-    """Write ``frame`` as CSV or Parquet (by the suffix of ``path``), atomically.
-
-    Parameters
-    ----------
-    frame : pandas.DataFrame
-    path : str or os.PathLike
-        Ending in ``.csv`` or ``.parquet``.
-    index : bool
-        Write the index as a column.
-
-    Returns
-    -------
-    pathlib.Path
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> import pandas as pd
-    >>> from capitation.persist import write_table
-    >>> with tempfile.TemporaryDirectory() as d:
-    ...     write_table(pd.DataFrame({"a": [1]}), pathlib.Path(d) / "t.parquet").name
-    't.parquet'
-    """
-    from ._io import atomic_write
-
-    if not isinstance(frame, pd.DataFrame):
-        raise InputError(f"The 'frame' parameter of write_table must be a pandas DataFrame. Got "
-                         f"{type(frame).__name__}. Fix: pass a DataFrame (pd.DataFrame(...)).")
-    try:
-        path = Path(os.fspath(path))
-    except TypeError:
-        raise InputError(f"The 'path' parameter of write_table must be a file name (str or os.PathLike). Got "
-                         f"{type(path).__name__}. Fix: pass e.g. 'budgets.csv'.") from None
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=index))
-    if suffix == ".parquet":
-        return atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=index, engine="pyarrow"))
-    raise InputError(f"The output {str(path)!r} must end in .csv or .parquet. Got suffix {suffix!r}. "
-                     "Fix: choose one of those.")

@@ -14,7 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .._validation import as_frame, parse_dates, require_columns
+from .._io import as_frame
+from .._validation import parse_dates, require_columns
 from ..errors import InputError, UnknownCodeError
 
 __all__ = ["UNASSIGNED", "Membership", "MembershipHistory", "as_date"]

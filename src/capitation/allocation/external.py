@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import as_frame
+from .._io import as_frame
 from ..errors import InputError, SchemaError
 
 __all__ = ["COMPONENTS", "published_need", "read_weighted_populations"]

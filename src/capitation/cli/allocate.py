@@ -121,8 +121,8 @@ def check_level(level: str) -> str:
 
 
 def _membership(args: argparse.Namespace):
+    from .._io import read_table
     from ..aggregation import Membership
-    from ..persist import read_table
 
     if not args.membership:
         return Membership.nhs_england(args.year, level=args.level)
@@ -149,12 +149,12 @@ def run(args: argparse.Namespace) -> int:
     """Allocate the control total and write the practice and consortium tables; returns the exit status."""
     import pandas as pd
 
+    from .._io import read_table, write_table
     from .._progress import progress
     from ..aggregation import aggregate
     from ..allocation import allocate, format_pounds
     from ..errors import InputError
     from ..manifest import record_run
-    from ..persist import read_table, write_table
     from . import check_control_total, check_outputs
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))

@@ -38,10 +38,10 @@ def build_spec(args: argparse.Namespace):
 
 def encode_inputs(spec, args: argparse.Namespace, *, cost: bool):
     """Read the people and their records named by ``args`` and encode them with ``spec``."""
+    from .._io import read_table
     from ..errors import InputError
     from ..features import encode
     from ..inputs import Population
-    from ..persist import read_table
 
     if spec.conditions and not args.conditions:
         raise InputError(f"The model uses GP registers {list(spec.conditions)} but no --conditions table was "
@@ -82,11 +82,12 @@ def run(args: argparse.Namespace) -> int:
     """Fit the model and save it to ``args.out``; returns the exit status."""
     import datetime as dt
 
+    from .._io import write_table
     from .._progress import progress
     from ..errors import InputError, OutputError
     from ..manifest import record_run
     from ..model import CostModel
-    from ..persist import save_model, write_table
+    from ..persist import save_model
     from . import check_outputs
     from .score import check_table_suffix
 

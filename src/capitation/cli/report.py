@@ -65,7 +65,7 @@ def _fields(spec) -> dict:
 
 def _read(path, name: str):
     """The table ``--<name>`` names (CSV or Parquet), or ``None`` when the option was not given."""
-    from ..persist import read_table
+    from .._io import read_table
 
     return None if path is None else read_table(path, name)
 

@@ -10,7 +10,7 @@ __all__ = ["add_parser", "run", "score_people"]
 PARAMETERS = {"path": "--out"}
 #: Options naming inputs (an output may not overwrite one of them).
 INPUTS = ("model", "people", "diagnoses", "conditions", "areas")
-#: The suffixes --out may have (capitation.persist.write_table writes CSV or Parquet).
+#: The suffixes --out may have (capitation._io.write_table writes CSV or Parquet).
 TABLE_SUFFIXES = (".csv", ".parquet")
 
 
@@ -50,9 +50,9 @@ def run(args: argparse.Namespace) -> int:
     """Score the people and write one row per person to ``args.out``; returns the exit status."""
     import pandas as pd
 
+    from .._io import write_table
     from .._progress import progress
     from ..manifest import record_run
-    from ..persist import write_table
     from . import check_outputs
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))

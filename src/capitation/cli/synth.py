@@ -14,9 +14,9 @@ PARAMETERS = {"outcome_year": "--year", "path": "--out"}
 
 def run(args: argparse.Namespace) -> int:
     """Generate the population and write its tables into ``args.out``; returns the exit status."""
+    from .._io import write_table
     from ..datasets.synthetic import synthetic_england, write_synthetic_england
     from ..manifest import record_run
-    from ..persist import write_table
     from . import check_outputs
 
     out = Path(args.out)

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from .._config import readonly
+from .._io import as_frame
 from .._kernels.design import distinct_pairs
-from .._validation import _plain, as_frame, describe_rows, is_number_dtype, require_columns, text_column
+from .._validation import _plain, describe_rows, is_number_dtype, require_columns, text_column
 from ..errors import InputError, SchemaError, UnknownCodeError, UnseenCategoryError
 from ..inputs import ConditionTable, DiagnosisTable, Population
 from ..inputs.population import SEX_LABELS

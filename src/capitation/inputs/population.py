@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._io import as_frame
 from .._validation import (
     _plain,
-    as_frame,
     ascii_upper,
     check_finite,
     check_identifiers,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._io import as_frame
 from .._validation import (
-    as_frame,
     ascii_lower,
     ascii_upper,
     check_identifiers,
