@@ -148,3 +148,12 @@ def test_need_of_any_size_is_shared_exactly():
     """1e16 overflowed the old int64 grid and was refused; exact shares have no such limit."""
     need = pd.Series([1.0, 1e16, 1e300], index=_codes(3))
     assert _budgets(need, 1_000).tolist() == [0, 0, 100_000]
+
+
+def test_an_allocation_says_whether_it_reconciles():
+    need = pd.Series([1.0, 2.0, 3.0], index=_codes(3))
+    members = Membership.from_frame(pd.DataFrame({"practice_code": _codes(3), "consortium_code": ["Q1", "Q1", "Q2"]}))
+    alloc = allocate(need, 601, registered=pd.Series(10, index=need.index), membership=members)
+    assert alloc.reconciles
+    alloc.practices.loc[_codes(3)[0], "budget_pence"] += 1  # a penny too many somewhere breaks it
+    assert not alloc.reconciles

@@ -78,7 +78,7 @@ def test_targets_from_an_allocation_and_bad_rules():
     target = allocate(need, 300, registered=pd.Series([1, 1], index=need.index))
     result = pace_of_change(pd.Series([150.0, 150.0], index=need.index), target, 300, PaceOfChange(0.0, None))
     assert result.table.target_pence.tolist() == [10_000, 20_000]
-    with pytest.raises(ValueError, match=r"'floor' parameter of PaceOfChange must be a rate between -1\.0 and 0\.0"):
+    with pytest.raises(ValueError, match=r"'floor' parameter of PaceOfChange must be a rate in \[-1, 0\]"):
         PaceOfChange(floor=0.05)
     with pytest.raises(ValueError, match="'cap_phase' parameter"):
         PaceOfChange(cap_phase=(0.10, 0.05))

@@ -10,6 +10,7 @@ as whole-array numpy or pandas operations; only the error paths look at single r
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 import re
 import string
@@ -28,6 +29,7 @@ __all__ = [
     "check_identifiers",
     "check_integer_valued",
     "check_names",
+    "check_number",
     "check_option",
     "check_pattern",
     "check_range",
@@ -406,6 +408,62 @@ def _one_date(value):
 
 
 # -- parameters: checked when an object is made, before any pass over data ---------------------------------
+
+def check_number(value, parameter: str, owner: str | None = None, *, low: float = -math.inf,
+                 high: float = math.inf, low_open: bool = False, high_open: bool = False, optional: bool = False,
+                 what: str = "a number", fix: str | None = None) -> float | None:
+    """A real number in an interval, as ``float`` (``None`` passes when ``optional``); else :class:`InputError`.
+
+    The one check of rates, shares and tolerances given as parameters: bools, text, NaN and infinities are
+    refused, and the message states the interval with its brackets.
+
+    Parameters
+    ----------
+    value : object
+        What the caller passed.
+    parameter, owner : str
+        The parameter's name and the function or class it belongs to, for the message.
+    low, high : float
+        The interval's ends; ``low_open``/``high_open`` exclude them.
+    optional : bool
+        Whether ``None`` is allowed (and returned).
+    what : str
+        What the number is, e.g. ``"a rate"``.
+    fix : str, optional
+        The fix to suggest.
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> check_number(0.05, "overspend", low=0, low_open=True)
+    0.05
+    >>> check_number(1.5, "h", "HealthInequalities", low=0, high=1)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.InputError: The 'h' parameter of HealthInequalities must be a number in [0, 1]. ...
+    """
+    if value is None and optional:
+        return None
+    interval = (f"{'(' if low_open else '['}{_plain_bound(low)}, {_plain_bound(high)}{')' if high_open else ']'}")
+    number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+    ok = number and math.isfinite(value) and (low < value if low_open else low <= value) and (
+        value < high if high_open else value <= high)
+    if not ok:
+        of = f" of {owner}" if owner else ""
+        raise InputError(f"The {parameter!r} parameter{of} must be {what} in {interval}"
+                         f"{' or None' if optional else ''}. Got {value!r} instead. "
+                         f"Fix: {fix or f'pass a number in {interval}.'}")
+    return float(value)
+
+
+def _plain_bound(bound: float) -> str:
+    if math.isinf(bound):
+        return "∞" if bound > 0 else "-∞"
+    return f"{bound:g}"
+
 
 def check_option(value, parameter: str, owner: str, allowed: Sequence[str]) -> str:
     """Return ``value`` when it is one of ``allowed``; raise :class:`InputError` naming all of them otherwise."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numba
@@ -15,7 +16,7 @@ from ..inputs import Population
 from .membership import Membership
 
 __all__ = ["FIXED_POINT_SCALE", "Aggregation", "aggregate", "aggregation_from_totals", "exact_group_sum",
-           "practice_totals"]
+           "practice_totals", "roll_up"]
 
 #: Person amounts are rounded to 1/2²⁰ of a pound (under a ten-thousandth of a penny) and summed as integers,
 #: which makes every total exact and independent of order, chunking and threads.
@@ -170,21 +171,69 @@ def aggregation_from_totals(practice_codes: np.ndarray, totals: dict, *, members
     return Aggregation(practices, consortia, totals["need"])
 
 
-def _consortia(parent, totals: dict, membership: Membership) -> pd.DataFrame:
-    """Consortium totals as exact integer sums of their practices' integer totals."""
-    codes, names = pd.factorize(parent, sort=True)
+def roll_up(columns: dict, parent, membership: Membership | None = None) -> pd.DataFrame:
+    """Practice columns summed into their consortia, exactly: the one practice → consortium roll-up.
+
+    int64 columns (fixed-point need, pence, people) are summed by the integer kernel, so a consortium's total
+    is the exact sum of its practices'; float columns (projected list sizes) by :func:`math.fsum`, correctly
+    rounded whatever the order; columns of Python integers (exact need weights) in Python integers.
+
+    Parameters
+    ----------
+    columns : dict of str → array-like
+        One value per practice for each column, in the order of ``parent``.
+    parent : array-like of str
+        Each practice's consortium code.
+    membership : Membership, optional
+        For the ``consortium_name`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``consortium_code`` (sorted): ``consortium_name`` (with a membership), ``practices`` and
+        the columns' sums.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> roll_up({"budget_pence": np.array([1, 2, 3]), "registered": np.array([0.5, 0.25, 1.0])},
+    ...         ["Q2", "Q1", "Q2"]).to_dict("list")
+    {'practices': [1, 2], 'budget_pence': [2, 4], 'registered': [0.25, 1.5]}
+    """
+    codes, names = pd.factorize(np.asarray(parent, dtype=object), sort=True)
     codes = codes.astype(np.int32)
     k = len(names)
     table = pd.DataFrame({"practices": np.bincount(codes, minlength=k)},
                          index=pd.Index(np.asarray(names, dtype=object), name="consortium_code"))
-    label = membership.names()
-    table.insert(0, "consortium_name", [label.get(c, c) for c in table.index])
-    for column, values in totals.items():
-        if values is None:
+    if membership is not None:
+        label = membership.names()
+        table.insert(0, "consortium_name", [label.get(c, c) for c in table.index])
+    for column, values in columns.items():
+        if isinstance(values, list) or (isinstance(values, np.ndarray) and values.dtype == object):
+            sums = [0] * k
+            for code, value in zip(codes.tolist(), list(values), strict=True):
+                sums[code] += value  # Python integers of any size: exact
+            table[column] = sums
             continue
-        out = np.zeros(k, dtype=np.int64)
-        regroup_sum(readonly(np.ascontiguousarray(values, dtype=np.int64)), readonly(codes), out)
-        table[column] = out if column == "registered" else out / FIXED_POINT_SCALE
+        array = np.asarray(values)
+        if array.dtype.kind in "iu":
+            out = np.zeros(k, dtype=np.int64)
+            regroup_sum(readonly(np.ascontiguousarray(array, dtype=np.int64)), readonly(codes), out)
+            table[column] = out
+        else:
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(k + 1))
+            floats = np.asarray(array, dtype=np.float64)[order]
+            table[column] = [math.fsum(floats[bounds[g]:bounds[g + 1]]) for g in range(k)]
+    return table
+
+
+def _consortia(parent, totals: dict, membership: Membership) -> pd.DataFrame:
+    """Consortium totals as exact integer sums of their practices' integer totals."""
+    table = roll_up({c: v for c, v in totals.items() if v is not None}, parent, membership)
+    for column in ("person_years", "need", "cost"):
+        if column in table:
+            table[column] = table[column] / FIXED_POINT_SCALE
     table["need_per_head"] = table["need"] / table["registered"]
     if "cost" in table:
         table["cost_per_head"] = table["cost"] / table["registered"]

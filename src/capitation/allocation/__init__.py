@@ -13,13 +13,22 @@
 
 from ..aggregation.membership import Membership, MembershipHistory
 from .adjustments import HealthInequalities, ListInflation, UnavoidableCost
-from .allocate import Allocation, allocate, pounds_to_pence_half_up
+from .allocate import Allocation, allocate
 from .explain import BudgetExplanation, explain_budgets
 from .external import COMPONENTS, published_need, read_weighted_populations
 from .geography import GeographyComparison, compare_geography
-from .money import exact_weights, format_pounds, split_pence, split_thousands, thousands, to_pence
+from .money import (
+    exact_weights,
+    format_pounds,
+    pounds_to_pence_half_up,
+    round_half_up,
+    split_pence,
+    split_thousands,
+    thousands,
+    to_pence,
+)
 from .pace import PaceOfChange, PaceProjection, PaceResult, pace_of_change, project_pace
-from .place import PlaceIndices, place_indices, round_half_up
+from .place import PlaceIndices, place_indices
 from .risk import BudgetRisk, budget_risk, list_size_needed, overspend_probability
 
 __all__ = [

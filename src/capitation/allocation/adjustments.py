@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .._validation import require_columns
+from .._validation import check_number, require_columns
 from ..errors import InputError, UnknownCodeError
 
 __all__ = ["ORDER", "HealthInequalities", "ListInflation", "UnavoidableCost"]
@@ -70,10 +70,8 @@ class HealthInequalities:
     weighted: pd.Series = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.h, bool) or not isinstance(self.h, (int, float)) or not 0.0 <= float(self.h) <= 1.0:
-            raise InputError(f"The 'h' parameter of HealthInequalities must be a number in [0, 1]. Got "
-                             f"{self.h!r} instead. Fix: NHS England uses 0.10 (core) and 0.15 (primary care).")
-        object.__setattr__(self, "h", float(self.h))
+        object.__setattr__(self, "h", check_number(self.h, "h", "HealthInequalities", low=0, high=1,
+                                                   fix="NHS England uses 0.10 (core) and 0.15 (primary care)."))
         if self.weighted is None:
             raise InputError("HealthInequalities needs 'weighted', the inequalities weighted population per "
                              "practice. Fix: pass e.g. load_practices(year).set_index('practice_code')"

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import numpy as np
 import pandas as pd
 
-from ..aggregation.aggregate import Aggregation
+from ..aggregation.aggregate import Aggregation, roll_up
 from ..aggregation.membership import Membership
 from ..errors import InputError, SchemaError, UnknownCodeError
 from .adjustments import ORDER
-from .money import exact_weights, format_pounds, split_pence, split_thousands, to_pence
+from .money import exact_weights, format_pounds, pounds_to_pence_half_up, split_pence, split_thousands, to_pence
 
-__all__ = ["UNFUNDED_REASON", "Allocation", "allocate", "pounds_to_pence_half_up"]
+__all__ = ["UNFUNDED_REASON", "Allocation", "allocate"]
 
 #: Why a practice of the membership has a line with no budget.
 UNFUNDED_REASON = "no registered people in the need data"
@@ -58,6 +57,28 @@ class Allocation:
     def control_total(self) -> str:
         """The control total as text, e.g. ``'£1,200,000,000.00'``."""
         return format_pounds(self.control_total_pence)
+
+    @property
+    def reconciles(self) -> bool:
+        """Whether the practices' pence add up to the control total and each consortium's to its practices'.
+
+        Always true of an allocation made by :func:`allocate`; the one check every table and report states.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation import allocate
+        >>> need = pd.Series([1.0, 2.0], index=["A81001", "A81002"])
+        >>> allocate(need, 100, registered=pd.Series(10, index=need.index)).reconciles
+        True
+        """
+        p = self.practices
+        if int(p["budget_pence"].sum()) != self.control_total_pence:
+            return False
+        if self.consortia is None:
+            return True
+        by_consortium = p.groupby("consortium_code")["budget_pence"].sum()
+        return bool((by_consortium.reindex(self.consortia.index).to_numpy() == self.consortia["budget_pence"]).all())
 
     def to_frame(self, level: str = "practice", units: str = "£") -> pd.DataFrame:
         """The budget table for ``level`` (``"practice"`` or ``"consortium"``), in ``"£"`` or ``"£000"``.
@@ -132,8 +153,7 @@ class Allocation:
         lines = [f"Allocation of {self.control_total} to {len(p):,} practices "
                  f"({p.registered.sum():,.0f} registered people), "
                  f"£{self.control_total_pence / 100 / p.registered.sum():,.2f} per head on average",
-                 "  practices' pence sum to the control total: "
-                 f"{int(p.budget_pence.sum()) == self.control_total_pence}"]
+                 f"  practices' pence sum to the control total: {self.reconciles}"]
         if self.unfunded is not None and len(self.unfunded):
             lines.append(f"  {len(self.unfunded):,} practices of the membership get no budget: "
                          f"{UNFUNDED_REASON} (listed in to_frame() and on the result's 'unfunded')")
@@ -309,22 +329,6 @@ def _adjust(table: pd.DataFrame, adjustments: tuple, membership):
     return table, weights, pd.DataFrame(steps), records
 
 
-def pounds_to_pence_half_up(values) -> np.ndarray:
-    """Amounts in £ to whole pence, rounding half a penny up (away from zero), exactly in decimal.
-
-    Examples
-    --------
-    >>> pounds_to_pence_half_up([1.005, 2.0, -0.125]).tolist()
-    [101, 200, -13]
-    """
-    out = []
-    for v in np.asarray(values, dtype=np.float64).tolist():
-        if not np.isfinite(v):
-            raise InputError(f"Amounts in pounds must be finite. Got {v!r}. Fix: fill the missing amounts.")
-        out.append(int((Decimal(repr(v)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
-    return np.asarray(out, dtype=np.int64)
-
-
 def _distance_from_target(table: pd.DataFrame, consortia: pd.DataFrame | None, baseline) -> str:
     if not isinstance(baseline, pd.Series):
         raise InputError(f"The 'baseline' parameter of allocate must be a pandas Series of £ indexed by practice "
@@ -415,23 +419,20 @@ def _unfunded(table: pd.DataFrame, membership: Membership) -> pd.DataFrame:
 
 def _consortia(table: pd.DataFrame, weights: list[int], unit: Fraction, membership: Membership,
                adjusted: bool, unfunded: pd.DataFrame):
-    grouped = table.groupby("consortium_code", sort=True)
-    out = pd.DataFrame({
-        "practices": grouped.size(),
-        "registered": grouped["registered"].sum(),
-        "budget_pence": grouped["budget_pence"].sum(),  # integer sums: exact
-    })
-    out["practices_unfunded"] = unfunded.groupby("consortium_code").size().reindex(out.index, fill_value=0)
+    columns = {"registered": table["registered"].to_numpy(), "budget_pence": table["budget_pence"].to_numpy()}
     if "registered_list" in table:
-        out["registered_list"] = grouped["registered_list"].sum()
-    totals: dict = {}
-    for code, w in zip(table["consortium_code"].tolist(), weights, strict=True):
-        totals[code] = totals.get(code, 0) + w  # Python integers: exact consortium need
-    consortium_weights = [totals[c] for c in out.index]
+        columns["registered_list"] = table["registered_list"].to_numpy()
+    if adjusted:
+        columns["need"] = table["need"].to_numpy(dtype=np.float64)
+    columns["weights"] = list(weights)  # Python integers: the exact need of each consortium
+    out = roll_up(columns, table["consortium_code"].to_numpy(dtype=object))
+    consortium_weights = out.pop("weights").tolist()
+    out.insert(out.columns.get_loc("budget_pence") + 1, "practices_unfunded",
+               unfunded.groupby("consortium_code").size().reindex(out.index, fill_value=0))
     denominator = sum(weights)
     # Without adjustments the weights are need itself, exactly; with them, weighted populations.
-    out["need"] = grouped["need"].sum() if adjusted else [
-        float(w * unit) for w in consortium_weights]
+    if not adjusted:
+        out["need"] = [float(w * unit) for w in consortium_weights]
     out["share"] = [w / denominator for w in consortium_weights]
     out["weighted_population"] = out["share"] * float(table["registered"].sum())
     out["need_index"] = out["weighted_population"] / out["registered"]

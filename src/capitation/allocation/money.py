@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -255,6 +255,36 @@ def format_pounds(pence: int) -> str:
     sign = "-" if pence < 0 else ""
     pounds, p = divmod(abs(int(pence)), 100)
     return f"{sign}£{pounds:,}.{p:02d}"
+
+
+def pounds_to_pence_half_up(values) -> np.ndarray:
+    """Amounts in £ to whole pence, rounding half a penny up (away from zero), exactly in decimal.
+
+    Examples
+    --------
+    >>> pounds_to_pence_half_up([1.005, 2.0, -0.125]).tolist()
+    [101, 200, -13]
+    """
+    out = []
+    for v in np.asarray(values, dtype=np.float64).tolist():
+        if not np.isfinite(v):
+            raise InputError(f"Amounts in pounds must be finite. Got {v!r}. Fix: fill the missing amounts.")
+        out.append(int((Decimal(repr(v)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+    return np.asarray(out, dtype=np.int64)
+
+
+def round_half_up(values, decimals: int = 0) -> np.ndarray:
+    """Round half up (away from zero) at the float's shortest decimal form, as published tables do.
+
+    Examples
+    --------
+    >>> round_half_up([0.1235, 2.5, 1.0005], 3).tolist()
+    [0.124, 2.5, 1.001]
+    """
+    step = Decimal(1).scaleb(-decimals)
+    out = [float(Decimal(repr(float(v))).quantize(step, rounding=ROUND_HALF_UP)) if math.isfinite(v) else v
+           for v in np.asarray(values, dtype=np.float64).tolist()]
+    return np.asarray(out, dtype=np.float64)
 
 
 def thousands(pence) -> np.ndarray:

@@ -27,21 +27,17 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from .._validation import check_number
 from ..errors import InputError, SchemaError
-from .allocate import Allocation, pounds_to_pence_half_up
-from .money import format_pounds, split_pence, to_pence
+from .allocate import Allocation
+from .money import format_pounds, pounds_to_pence_half_up, split_pence, to_pence
 
 __all__ = ["PaceOfChange", "PaceProjection", "PaceResult", "pace_of_change", "project_pace"]
 
 
 def _rate(value, name: str, low: float, high: float, optional: bool = False):
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) \
-            or not low <= float(value) <= high:
-        raise InputError(f"The {name!r} parameter of PaceOfChange must be a rate between {low} and {high} "
-                         f"(0.017 is 1.7%){' or None' if optional else ''}. Got {value!r} instead.")
-    return float(value)
+    return check_number(value, name, "PaceOfChange", low=low, high=high, optional=optional, what="a rate",
+                        fix="give rates as fractions (0.017 is 1.7%).")
 
 
 @dataclass(frozen=True)

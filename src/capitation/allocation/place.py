@@ -13,30 +13,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 
-import numpy as np
 import pandas as pd
 
 from ..aggregation.membership import Membership
 from ..errors import InputError, SchemaError, UnknownCodeError
 from .external import COMPONENTS, read_weighted_populations
+from .money import round_half_up
 
-__all__ = ["PlaceIndices", "place_indices", "round_half_up"]
-
-
-def round_half_up(values, decimals: int = 0) -> np.ndarray:
-    """Round half up (away from zero) at the float's shortest decimal form, as published tables do.
-
-    Examples
-    --------
-    >>> round_half_up([0.1235, 2.5, 1.0005], 3).tolist()
-    [0.124, 2.5, 1.001]
-    """
-    step = Decimal(1).scaleb(-decimals)
-    out = [float(Decimal(repr(float(v))).quantize(step, rounding=ROUND_HALF_UP)) if math.isfinite(v) else v
-           for v in np.asarray(values, dtype=np.float64).tolist()]
-    return np.asarray(out, dtype=np.float64)
+__all__ = ["PlaceIndices", "place_indices"]
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,17 +29,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._validation import check_number
 from ..errors import InputError
 
 __all__ = ["BudgetRisk", "budget_risk", "list_size_needed", "overspend_probability"]
-
-
-def _check_rate(value, name: str, low: float, high: float, *, open_low: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or (value <= low if open_low else value < low) or value >= high:
-        raise InputError(f"The {name!r} parameter must be a number in {'(' if open_low else '['}{low}, {high}). "
-                         f"Got {value!r} instead.")
-    return float(value)
 
 
 def overspend_probability(n, cv: float, overspend: float = 0.05, extra_cv: float = 0.0):
@@ -63,9 +56,9 @@ def overspend_probability(n, cv: float, overspend: float = 0.05, extra_cv: float
     >>> round(float(overspend_probability(10_000, 3.0, 0.05)), 4)
     0.0478
     """
-    cv = _check_rate(cv, "cv", 0.0, math.inf)
-    overspend = _check_rate(overspend, "overspend", 0.0, math.inf)
-    extra_cv = _check_rate(extra_cv, "extra_cv", 0.0, math.inf, open_low=False)
+    cv = check_number(cv, "cv", low=0.0, low_open=True)
+    overspend = check_number(overspend, "overspend", low=0.0, low_open=True)
+    extra_cv = check_number(extra_cv, "extra_cv", low=0.0)
     n = np.asarray(n, dtype=np.float64)
     if (n <= 0).any():
         raise InputError("The 'n' parameter must be positive numbers of people.")
@@ -83,10 +76,10 @@ def list_size_needed(cv: float, overspend: float = 0.05, probability: float = 0.
     >>> list_size_needed(3.0, overspend=0.05, probability=0.05)
     9740.0
     """
-    cv = _check_rate(cv, "cv", 0.0, math.inf)
-    overspend = _check_rate(overspend, "overspend", 0.0, math.inf)
-    probability = _check_rate(probability, "probability", 0.0, 0.5)
-    extra_cv = _check_rate(extra_cv, "extra_cv", 0.0, math.inf, open_low=False)
+    cv = check_number(cv, "cv", low=0.0, low_open=True)
+    overspend = check_number(overspend, "overspend", low=0.0, low_open=True)
+    probability = check_number(probability, "probability", low=0.0, high=0.5, low_open=True, high_open=True)
+    extra_cv = check_number(extra_cv, "extra_cv", low=0.0)
     z = stats.norm.isf(probability)
     room = (overspend / z) ** 2 - extra_cv ** 2
     if room <= 0:
@@ -194,9 +187,9 @@ def budget_risk(need, groups, *, residuals=None, variance=None, variance_model: 
     if variance_model not in ("proportional", "constant"):
         raise InputError("The 'variance_model' parameter must be 'proportional' or 'constant'. "
                          f"Got {variance_model!r} instead.")
-    overspend = _check_rate(overspend, "overspend", 0.0, math.inf)
-    probability = _check_rate(probability, "probability", 0.0, 0.5)
-    extra_cv = _check_rate(extra_cv, "extra_cv", 0.0, math.inf, open_low=False)
+    overspend = check_number(overspend, "overspend", low=0.0, low_open=True)
+    probability = check_number(probability, "probability", low=0.0, high=0.5, low_open=True, high_open=True)
+    extra_cv = check_number(extra_cv, "extra_cv", low=0.0)
     if isinstance(n_resamples, bool) or not isinstance(n_resamples, (int, np.integer)) or n_resamples < 0:
         raise InputError(f"The 'n_resamples' parameter must be a non-negative integer. Got {n_resamples!r}.")
     clipped = int((yhat < 0).sum())
