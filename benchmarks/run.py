@@ -7,7 +7,7 @@ Run from the repository root on an installed checkout::
     python benchmarks/run.py --tier smoke          # tiny sizes: proves every benchmark runs (CI does this)
     python benchmarks/run.py --only score,fit --json figures.json
 
-The five benchmarks (issue 7), in order:
+The five benchmarks, in order:
 
 1. ``score``: score everyone and sum need exactly to practices and ICBs (file reading excluded), against a
    numpy pass that merely sums the same arrays (the memory-bandwidth floor), scipy.sparse + ``bincount``, and
