@@ -48,7 +48,12 @@ __all__ = [
 def warmup() -> float:
     """Compile every kernel for the canonical float64/int32 signatures, so the first real call is fast.
 
-    Services call this at start-up; it takes a few seconds once per process and returns the seconds spent.
+    Services call this at start-up; it takes a few seconds once per process.
+
+    Returns
+    -------
+    float
+        The seconds spent (next to nothing once the kernels are compiled).
 
     Examples
     --------

@@ -42,11 +42,30 @@ PARALLEL_FLAGS: dict = {"nogil": True, "fastmath": FASTMATH, "cache": False, "pa
 
 
 def readonly(array: np.ndarray) -> np.ndarray:
-    """A read-only view of ``array`` (no copy): the form in which every kernel takes its inputs.
+    """Return a read-only view of ``array`` (no copy): the form in which every kernel takes its inputs.
 
     numba compiles a separate version of a kernel for read-only arrays, and a compilation costs seconds.
     Frozen results hold read-only arrays while fresh ones are writeable, so callers pass every kernel input
     through here: one signature, the one :func:`capitation.warmup` compiles, whatever the caller holds.
+
+    Parameters
+    ----------
+    array : numpy.ndarray
+        Any array; it is not changed (its own ``writeable`` flag stays as it was).
+
+    Returns
+    -------
+    numpy.ndarray
+        A view sharing ``array``'s memory, with ``flags.writeable`` False.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation._config import readonly
+    >>> a = np.zeros(3)
+    >>> view = readonly(a)
+    >>> view.flags.writeable, a.flags.writeable, np.shares_memory(view, a)
+    (False, True, True)
     """
     view = array.view()
     view.flags.writeable = False
@@ -60,7 +79,17 @@ def threads(n: int | None) -> Iterator[int]:
     Parameters
     ----------
     n : int or None
-        Number of threads; ``None`` leaves the current setting.
+        Number of threads, from 1 to ``numba.config.NUMBA_NUM_THREADS``; ``None`` leaves the current setting.
+
+    Yields
+    ------
+    int
+        The number of threads in force inside the block.
+
+    Raises
+    ------
+    InputError
+        ``n`` is not a whole number in that range (raised as the block is entered).
 
     Examples
     --------

@@ -34,6 +34,11 @@ def progress(iterable: Iterable[T], *, total: int | None = None, desc: str = "",
     unit : str
         Name of one item.
 
+    Yields
+    ------
+    object
+        The items of ``iterable``, unchanged and in order.
+
     Examples
     --------
     >>> from capitation._progress import progress

@@ -47,7 +47,32 @@ _SHOW = 5  # how many offending rows a message lists
 
 
 def require_columns(frame: pd.DataFrame, name: str, required: Sequence[str]) -> None:
-    """Raise :class:`SchemaError` naming each missing column and the closest present name."""
+    """Raise :class:`SchemaError` naming each missing column and the closest present name.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    name : str
+        The table, for the message (``"people"``, ``"diagnoses"``, ``"membership"``).
+    required : sequence of str
+        Columns that must be present.
+
+    Raises
+    ------
+    SchemaError
+        A required column is missing, or two columns share a name.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation._validation import require_columns
+    >>> people = pd.DataFrame({"person_id": [1], "practice": ["A81001"]})
+    >>> require_columns(people, "people", ["person_id", "practice_code"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.SchemaError: The 'people' table is missing required column(s) 'practice_code' (did you mean ...
+    """
     if len(frame.columns) != len(set(frame.columns)):
         dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
         raise SchemaError(f"The {name!r} table has duplicate column names {dupes}. Fix: rename them.")
@@ -69,7 +94,35 @@ def require_columns(frame: pd.DataFrame, name: str, required: Sequence[str]) -> 
 
 
 def describe_rows(frame_index, mask: np.ndarray, values, ids=None, id_name: str = "person_id") -> str:
-    """Describe the first offending rows as ``row 3 (person_id 17): -2``."""
+    """Describe the first offending rows as ``row 3 (person_id 17): -2``, for an error message.
+
+    Parameters
+    ----------
+    frame_index : pandas.Index or None
+        The table's index, whose labels name the rows; ``None`` names them by position.
+    mask : ndarray of bool
+        The offending rows.
+    values : array-like
+        The column's values, shown for each row named.
+    ids : array-like, optional
+        Identifiers shown beside each row (the people's ``person_id``).
+    id_name : str
+        What the identifiers are called.
+
+    Returns
+    -------
+    str
+        The first five offending rows, then how many more there are.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation._validation import describe_rows
+    >>> describe_rows(pd.Index([10, 11, 12]), np.array([False, True, True]), np.array([5, -2, -3]),
+    ...               ids=np.array([7, 8, 9]))
+    'row 11 (person_id 8): -2; row 12 (person_id 9): -3'
+    """
     where = np.flatnonzero(mask)
     parts = []
     for pos in where[:_SHOW]:
@@ -95,6 +148,22 @@ def factorize_column(series: pd.Series, name: str | None = None) -> tuple[np.nda
     name : str, optional
         The table, for messages: a cell holding a list or another unhashable value raises
         :class:`SchemaError` naming the rows.
+
+    Returns
+    -------
+    codes : ndarray of int
+        Position of each row's value in ``uniques``; ``-1`` for a missing value.
+    uniques : ndarray of object
+        The distinct values, then ``None`` (so ``uniques[-1]``, the missing value, is ``uniques[codes]``
+        where the code is ``-1``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation._validation import factorize_column
+    >>> codes, uniques = factorize_column(pd.Series(["DM", "HYP", None, "DM"]))
+    >>> codes.tolist(), uniques.tolist(), uniques[codes].tolist()
+    ([0, 1, -1, 0], ['DM', 'HYP', None], ['DM', 'HYP', None, 'DM'])
     """
     if isinstance(series.dtype, pd.CategoricalDtype):
         codes = np.asarray(series.cat.codes)
@@ -125,12 +194,31 @@ def _unhashable(series: pd.Series, name: str | None) -> SchemaError:
 
 
 def _plain(value):
-    """A numpy scalar as the Python value it holds, so messages read ``3`` rather than ``np.int64(3)``."""
+    """Unwrap a numpy scalar to the Python value it holds, so messages read ``3`` rather than ``np.int64(3)``."""
     return value.item() if isinstance(value, np.generic) else value
 
 
 def is_number_dtype(dtype) -> bool:
-    """Real numbers: integers and floats, numpy or pandas nullable; not booleans, complex or timedeltas."""
+    """Tell whether a dtype holds real numbers: integers and floats, numpy or pandas nullable.
+
+    Parameters
+    ----------
+    dtype : numpy or pandas dtype
+        A column's dtype.
+
+    Returns
+    -------
+    bool
+        False for booleans, complex numbers and timedeltas.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation._validation import is_number_dtype
+    >>> is_number_dtype(np.dtype("int64")), is_number_dtype(pd.Float64Dtype()), is_number_dtype(np.dtype(bool))
+    (True, True, False)
+    """
     return (pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
             and not pd.api.types.is_complex_dtype(dtype))
 
@@ -147,7 +235,40 @@ def _numeric(frame: pd.DataFrame, name: str, column: str) -> np.ndarray:
 
 
 def check_finite(frame: pd.DataFrame, name: str, column: str, ids=None) -> np.ndarray:
-    """Return the column as float64, raising on object dtype, NaN (or ``pd.NA``) or infinity."""
+    """Return a numeric column as float64, refusing NaN (or ``pd.NA``) and infinity.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    name, column : str
+        The table and the column.
+    ids : array-like, optional
+        Identifiers named beside offending rows (the people's ``person_id``).
+
+    Returns
+    -------
+    ndarray of float64
+
+    Raises
+    ------
+    SchemaError
+        The column is not numeric (object, text, booleans).
+    InputError
+        A value is missing or infinite; the message names the rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation._validation import check_finite
+    >>> check_finite(pd.DataFrame({"age": [34, 71]}), "people", "age").tolist()
+    [34.0, 71.0]
+    >>> check_finite(pd.DataFrame({"age": [34, np.nan]}), "people", "age", ids=[7, 8])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.InputError: The 'people' table's column 'age' must hold finite numbers. Got NaN or ...
+    """
     values = _numeric(frame, name, column)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -161,7 +282,42 @@ def check_finite(frame: pd.DataFrame, name: str, column: str, ids=None) -> np.nd
 
 def check_range(frame: pd.DataFrame, name: str, column: str, values: np.ndarray, *, low=None, high=None,
                 low_open: bool = False, ids=None, fix: str = "correct those rows") -> None:
-    """Raise when ``values`` fall outside ``[low, high]`` (``(low, high]`` when ``low_open``)."""
+    """Raise when ``values`` fall outside ``[low, high]`` (``(low, high]`` when ``low_open``).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table, whose index names the offending rows.
+    name, column : str
+        The table and the column, for the message.
+    values : ndarray
+        The column's values (e.g. from :func:`check_finite`).
+    low, high : float, optional
+        The bounds; ``None`` leaves that side open.
+    low_open : bool
+        Whether ``low`` itself is refused.
+    ids : array-like, optional
+        Identifiers named beside offending rows.
+    fix : str
+        The fix the message suggests.
+
+    Raises
+    ------
+    InputError
+        A value is out of range; the message names the rows and the fix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation._validation import check_range
+    >>> frame = pd.DataFrame({"exposure": [1.0, 0.0]})
+    >>> check_range(frame, "people", "exposure", frame["exposure"].to_numpy(), low=0, high=1, low_open=True,
+    ...             fix="remove people registered for no time")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.InputError: The 'people' table's column 'exposure' must be > 0 and <= 1. Got 1 row(s) outside: ...
+    """
     bad = np.zeros(len(values), dtype=bool)
     if low is not None:
         bad |= values <= low if low_open else values < low
@@ -178,7 +334,34 @@ def check_range(frame: pd.DataFrame, name: str, column: str, values: np.ndarray,
 
 
 def check_integer_valued(frame: pd.DataFrame, name: str, column: str, values: np.ndarray, ids=None) -> None:
-    """Raise when a float column that must hold whole numbers does not."""
+    """Raise when a float column that must hold whole numbers does not.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table, whose index names the offending rows.
+    name, column : str
+        The table and the column, for the message.
+    values : ndarray of float
+        The column's values, finite (e.g. from :func:`check_finite`).
+    ids : array-like, optional
+        Identifiers named beside offending rows.
+
+    Raises
+    ------
+    InputError
+        A value has a fractional part.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation._validation import check_integer_valued
+    >>> check_integer_valued(pd.DataFrame({"age": [40.5]}), "people", "age", np.array([40.5]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.InputError: The 'people' table's column 'age' must hold whole numbers. ... row 0: 40.5. ...
+    """
     bad = values != np.floor(values)
     if bad.any():
         raise InputError(
@@ -189,7 +372,33 @@ def check_integer_valued(frame: pd.DataFrame, name: str, column: str, values: np
 
 
 def check_unique(frame: pd.DataFrame, name: str, column: str, values: np.ndarray) -> None:
-    """Raise when ``values`` repeat, naming the repeated values and their rows."""
+    """Raise when ``values`` repeat, naming the repeated values and their rows.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table, whose index names the rows.
+    name, column : str
+        The table and the column, for the message.
+    values : ndarray
+        The column's values.
+
+    Raises
+    ------
+    InputError
+        A value appears more than once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation._validation import check_unique
+    >>> check_unique(pd.DataFrame({"person_id": [7, 8, 7]}), "people", "person_id",
+    ...              np.array([7, 8, 7]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.InputError: The 'people' table's column 'person_id' must be unique. ... 7 at rows [0, 2]. ...
+    """
     dup = pd.Series(values).duplicated(keep=False).to_numpy()
     if dup.any():
         first = pd.unique(values[dup])[:_SHOW]
@@ -205,7 +414,7 @@ def check_unique(frame: pd.DataFrame, name: str, column: str, values: np.ndarray
 
 def check_identifiers(frame: pd.DataFrame, name: str, column: str = "person_id", *,
                       refuse_blank: bool = True) -> np.ndarray:
-    """An identifier column as int64 (or uint64) or as an object array of ``str``, one type throughout.
+    """Check an identifier column: int64 (or uint64) or an object array of ``str``, one type throughout.
 
     Refused, naming the rows: missing values (including ``pd.NA`` in nullable integers), floats, booleans,
     dates, bytes and containers, integers mixed with strings (``1`` and ``'1'`` would be two people),
@@ -220,6 +429,30 @@ def check_identifiers(frame: pd.DataFrame, name: str, column: str = "person_id",
     refuse_blank : bool
         Whether to refuse blank strings. Records' ids need not be checked: a blank id matches nobody, since
         the population refuses them, and is counted or refused as an unknown person.
+
+    Returns
+    -------
+    ndarray
+        int64 (uint64 when the values need it; a nullable integer column as its numpy type), or object
+        holding ``str``.
+
+    Raises
+    ------
+    SchemaError
+        A column of the wrong type, or mixing integers and strings.
+    InputError
+        A missing or blank id, or an integer beyond 64 bits.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation._validation import check_identifiers
+    >>> check_identifiers(pd.DataFrame({"person_id": pd.array([1, 2], dtype="Int64")}), "people").tolist()
+    [1, 2]
+    >>> check_identifiers(pd.DataFrame({"person_id": [1, "2"]}), "people")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.SchemaError: The 'people' table's column 'person_id' must hold integers or strings ... mixes ...
     """
     series = frame[column]
     dtype = series.dtype
@@ -301,17 +534,46 @@ def _integer_ids(frame: pd.DataFrame, where: str, column: str, values: np.ndarra
 
 
 def may_hold_text(series: pd.Series) -> bool:
-    """Whether a column's dtype can hold strings (a Categorical's: its categories' dtype)."""
+    """Tell whether a column's dtype can hold strings (a Categorical's: its categories' dtype).
+
+    Parameters
+    ----------
+    series : pandas.Series
+        The column.
+
+    Returns
+    -------
+    bool
+        True for object and string dtypes, and Categoricals of them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation._validation import may_hold_text
+    >>> [may_hold_text(pd.Series(v)) for v in (["F"], pd.Categorical(["F"]), [1])]
+    [True, True, False]
+    """
     kind = series.dtype.categories.dtype if isinstance(series.dtype, pd.CategoricalDtype) else series.dtype
     return pd.api.types.is_string_dtype(kind) or pd.api.types.is_object_dtype(kind)
 
 
 def text_column(frame: pd.DataFrame, name: str, column: str, ids=None, *,
                 missing_fix: str = "fill it") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A column of non-empty strings, with its codes and distinct values (see :func:`factorize_column`).
+    """Check a column of non-empty strings, and return it with its codes and distinct values.
 
     Refuses a non-text dtype, missing values, values that are not strings and empty or whitespace-only
     strings, naming the rows. Every check runs once per distinct value.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    name, column : str
+        The table and the column.
+    ids : array-like, optional
+        Identifiers named beside offending rows.
+    missing_fix : str
+        The fix the message suggests for missing or blank values.
 
     Returns
     -------
@@ -319,6 +581,22 @@ def text_column(frame: pd.DataFrame, name: str, column: str, ids=None, *,
         The column's strings.
     codes, uniques : ndarray
         As from :func:`factorize_column` (no code is ``-1``).
+
+    Raises
+    ------
+    SchemaError
+        The column's dtype cannot hold text, or a value is not a string.
+    InputError
+        A value is missing, empty or blank.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation._validation import text_column
+    >>> values, codes, uniques = text_column(pd.DataFrame({"register": ["DM", "HYP", "DM"]}), "conditions",
+    ...                                      "register")
+    >>> values.tolist(), codes.tolist(), uniques.tolist()
+    (['DM', 'HYP', 'DM'], [0, 1, 0], ['DM', 'HYP', None])
     """
     series = frame[column]
     if not may_hold_text(series):
@@ -349,10 +627,42 @@ _NUMBER_KINDS = frozenset({"integer", "floating", "mixed-integer", "mixed-intege
 
 
 def parse_dates(frame: pd.DataFrame, name: str, column: str, ids=None) -> pd.Series:
-    """A column of dates as ``datetime64[ns]`` without time zone; missing values stay ``NaT``.
+    """Parse a column of dates as ``datetime64[ns]`` without time zone; missing values stay ``NaT``.
 
     Numbers are refused rather than read as nanoseconds since 1970 (20240101 is not a date), and so is
     any value that does not parse, naming the rows. A time-zone-aware column keeps its local dates.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The table.
+    name, column : str
+        The table and the column.
+    ids : array-like, optional
+        Identifiers named beside offending rows.
+
+    Returns
+    -------
+    pandas.Series of datetime64[ns]
+        Indexed as ``frame``.
+
+    Raises
+    ------
+    SchemaError
+        The column holds numbers.
+    InputError
+        A value is not a date, or lies outside the years 1678 to 2261.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation._validation import parse_dates
+    >>> parse_dates(pd.DataFrame({"date": ["2024-04-01", None]}), "conditions", "date").tolist()
+    [Timestamp('2024-04-01 00:00:00'), NaT]
+    >>> parse_dates(pd.DataFrame({"date": [20240401]}), "conditions", "date")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.SchemaError: The 'conditions' table's column 'date' must hold dates. Got numbers ...
     """
     series = frame[column]
     where = f"The {name!r} table's column {column!r}"
@@ -412,7 +722,7 @@ def _one_date(value):
 def check_number(value, parameter: str, owner: str | None = None, *, low: float = -math.inf,
                  high: float = math.inf, low_open: bool = False, high_open: bool = False, optional: bool = False,
                  what: str = "a number", fix: str | None = None) -> float | None:
-    """A real number in an interval, as ``float`` (``None`` passes when ``optional``); else :class:`InputError`.
+    """Check a real number in an interval, as ``float`` (``None`` passes when ``optional``).
 
     The one check of rates, shares and tolerances given as parameters: bools, text, NaN and infinities are
     refused, and the message states the interval with its brackets.
@@ -424,7 +734,9 @@ def check_number(value, parameter: str, owner: str | None = None, *, low: float 
     parameter, owner : str
         The parameter's name and the function or class it belongs to, for the message.
     low, high : float
-        The interval's ends; ``low_open``/``high_open`` exclude them.
+        The interval's ends (infinite by default).
+    low_open, high_open : bool
+        Whether ``low`` / ``high`` themselves are excluded.
     optional : bool
         Whether ``None`` is allowed (and returned).
     what : str
@@ -435,9 +747,16 @@ def check_number(value, parameter: str, owner: str | None = None, *, low: float 
     Returns
     -------
     float or None
+        ``value`` as a ``float``; ``None`` when it is ``None`` and ``optional``.
+
+    Raises
+    ------
+    InputError
+        ``value`` is not a real number in the interval (bools, text, NaN and infinities included).
 
     Examples
     --------
+    >>> from capitation._validation import check_number
     >>> check_number(0.05, "overspend", low=0, low_open=True)
     0.05
     >>> check_number(1.5, "h", "HealthInequalities", low=0, high=1)  # doctest: +ELLIPSIS
@@ -466,7 +785,36 @@ def _plain_bound(bound: float) -> str:
 
 
 def check_option(value, parameter: str, owner: str, allowed: Sequence[str]) -> str:
-    """Return ``value`` when it is one of ``allowed``; raise :class:`InputError` naming all of them otherwise."""
+    """Return ``value`` when it is one of ``allowed``; raise :class:`InputError` naming all of them otherwise.
+
+    Parameters
+    ----------
+    value : object
+        What the caller passed.
+    parameter, owner : str
+        The parameter and the function or class it belongs to, for the message.
+    allowed : sequence of str
+        The accepted values; the first is the one the fix suggests.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    InputError
+        ``value`` is not one of ``allowed`` (case matters).
+
+    Examples
+    --------
+    >>> from capitation._validation import check_option
+    >>> check_option("zero", "on_unseen", "FeatureSpec", ("raise", "zero"))
+    'zero'
+    >>> check_option("drop", "on_unseen", "FeatureSpec", ("raise", "zero"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.InputError: The 'on_unseen' parameter of FeatureSpec must be one of ['raise', 'zero']. Got ...
+    """
     if not isinstance(value, str) or value not in allowed:
         raise InputError(f"The {parameter!r} parameter of {owner} must be one of {list(allowed)}. Got {value!r} "
                          f"instead. Fix: pass {parameter}={allowed[0]!r} (or another of those values).")
@@ -474,7 +822,7 @@ def check_option(value, parameter: str, owner: str, allowed: Sequence[str]) -> s
 
 
 def check_names(value, parameter: str, owner: str, *, ordered: bool = True, example: str = "name") -> tuple:
-    """A sequence of non-empty strings (names or codes) as a tuple of ``str``.
+    """Check a sequence of non-empty strings (names or codes), and return it as a tuple of ``str``.
 
     A single string is refused rather than read as its characters (``"DM"`` is not ``("D", "M")``), and so
     is a set when ``ordered`` (its order varies between runs, and with it the order of design columns).
@@ -489,6 +837,27 @@ def check_names(value, parameter: str, owner: str, *, ordered: bool = True, exam
         Whether the order of the names matters.
     example : str
         A plausible element, used in the suggested fix.
+
+    Returns
+    -------
+    tuple of str
+        In the order given (repeats are kept: callers that need distinct names check that).
+
+    Raises
+    ------
+    InputError
+        A single string, a set when ``ordered``, something that is not iterable, or an item that is not a
+        non-empty string.
+
+    Examples
+    --------
+    >>> from capitation._validation import check_names
+    >>> check_names(["DM", "HYP"], "conditions", "FeatureSpec")
+    ('DM', 'HYP')
+    >>> check_names("DM", "conditions", "FeatureSpec")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.InputError: The 'conditions' parameter of FeatureSpec must be a list of names or codes, not ...
     """
     if isinstance(value, (str, bytes)):
         raise InputError(f"The {parameter!r} parameter of {owner} must be a list of names or codes, not a single "
@@ -512,10 +881,30 @@ def check_names(value, parameter: str, owner: str, *, ordered: bool = True, exam
 
 
 def check_pattern(pattern, parameter: str, owner: str) -> re.Pattern:
-    """Compile a code pattern with :data:`re.ASCII`, so ``\\d`` and ``\\w`` never accept other scripts' digits.
+    r"""Compile a code pattern with :data:`re.ASCII`, so ``\d`` and ``\w`` never accept other scripts' digits.
 
-    A compiled pattern is recompiled with its flags plus ASCII; one that does not compile raises
-    :class:`InputError` naming the parameter.
+    Parameters
+    ----------
+    pattern : str or re.Pattern
+        The regular expression; a compiled (text) pattern is recompiled with its flags plus ASCII.
+    parameter, owner : str
+        The parameter and the function or class it belongs to, for the message.
+
+    Returns
+    -------
+    re.Pattern
+
+    Raises
+    ------
+    InputError
+        ``pattern`` is not a text pattern, or does not compile.
+
+    Examples
+    --------
+    >>> from capitation._validation import check_pattern
+    >>> pattern = check_pattern(r"^[A-Z]\d{5}$", "practice_pattern", "Population.from_frame")
+    >>> bool(pattern.fullmatch("A81001")), bool(pattern.fullmatch("A８1001"))
+    (True, False)
     """
     example = "r'^[A-Z][0-9]{5}$'"
     if isinstance(pattern, re.Pattern):
@@ -540,10 +929,42 @@ _LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def ascii_upper(text: str) -> str:
-    """Upper-case ASCII letters only: ``str.upper`` maps 'ı' to 'I' and 'ſ' to 'S', which no code spells."""
+    """Upper-case ASCII letters only: ``str.upper`` maps 'ı' to 'I' and 'ſ' to 'S', which no code spells.
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+        ``text`` with ``a``–``z`` upper-cased and every other character as it was.
+
+    Examples
+    --------
+    >>> from capitation._validation import ascii_upper
+    >>> ascii_upper("i21.9"), ascii_upper("ı21.9")
+    ('I21.9', 'ı21.9')
+    """
     return text.translate(_UPPER)
 
 
 def ascii_lower(text: str) -> str:
-    """Lower-case ASCII letters only (``str.lower`` maps the Kelvin sign to 'k')."""
+    r"""Lower-case ASCII letters only (``str.lower`` maps the Kelvin sign to 'k').
+
+    Parameters
+    ----------
+    text : str
+
+    Returns
+    -------
+    str
+        ``text`` with ``A``–``Z`` lower-cased and every other character as it was.
+
+    Examples
+    --------
+    >>> from capitation._validation import ascii_lower
+    >>> ascii_lower("Inpatient"), ascii_lower("\u212a") == "\u212a", "\u212a".lower()
+    ('inpatient', True, 'k')
+    """
     return text.translate(_LOWER)

@@ -29,10 +29,29 @@ _NHSE_LEVELS = {"ICB": ("icb_code", "icb_name"), "region": ("region", "region")}
 
 
 def as_date(value, name: str = "date") -> pd.Timestamp:
-    """A date, or a financial year (``'2024/25'``, ``'2024-25'``, ``2024``) taken as its 1 April start.
+    """Read a date, or a financial year (``'2024/25'``, ``'2024-25'``, ``2024``) as its 1 April start.
+
+    Parameters
+    ----------
+    value : date-like, str or int
+        A date (``'2024-07-01'``, a ``datetime`` or ``Timestamp``) or a financial year; an integer is a
+        financial year's starting calendar year.
+    name : str
+        The parameter that gave ``value``, for the error message.
+
+    Returns
+    -------
+    pandas.Timestamp
+        Midnight of the day (time of day dropped).
+
+    Raises
+    ------
+    InputError
+        ``value`` is neither a date nor a financial year.
 
     Examples
     --------
+    >>> from capitation.aggregation.membership import as_date
     >>> as_date("2024/25"), as_date("2024-07-01")
     (Timestamp('2024-04-01 00:00:00'), Timestamp('2024-07-01 00:00:00'))
     """
@@ -96,6 +115,7 @@ class Membership:
         Parameters
         ----------
         frame : pandas.DataFrame or path
+            One row per practice (a Parquet path is read).
         practice, consortium : str
             Column names of the practice and consortium codes.
         name : str, optional
@@ -110,10 +130,20 @@ class Membership:
         Returns
         -------
         Membership
+            Sorted by practice code; consortium names default to the codes when no name column is given.
+
+        Raises
+        ------
+        SchemaError
+            A named column is missing.
+        InputError
+            A missing code, a practice listed twice, the reserved code ``'UNASSIGNED'``, or dates that do not
+            make a period.
 
         Examples
         --------
         >>> import pandas as pd
+        >>> from capitation.aggregation import Membership
         >>> m = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001"], "consortium_code": ["P1"]}),
         ...                           level="place", year="2024/25")
         >>> m.valid_from.date(), m.valid_to.date()
@@ -170,6 +200,12 @@ class Membership:
         level : {"ICB", "region"}
             The grouping read from the file.
 
+        Returns
+        -------
+        Membership
+            Every practice of the year's file (see :func:`~capitation.datasets.load_practices`), in force from
+            1 April of ``year`` to the next 1 April.
+
         Examples
         --------
         >>> from capitation.aggregation import Membership
@@ -197,12 +233,61 @@ class Membership:
         return self.table["practice_code"].tolist()
 
     def in_force(self, when) -> bool:
-        """Whether the membership is in force on ``when`` (a date or a financial year's 1 April)."""
+        """Tell whether the membership is in force on a day.
+
+        Parameters
+        ----------
+        when : date-like or financial year
+            The day; a financial year stands for its 1 April (see :func:`as_date`).
+
+        Returns
+        -------
+        bool
+            ``valid_from <= when < valid_to``, an open end always holding.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.aggregation import Membership
+        >>> m = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001", "A81002", "A81003"],
+        ...                                         "consortium_code": ["QHM", "QHM", "QOQ"],
+        ...                                         "consortium_name": ["North East", "North East", "Humber"]}),
+        ...                           level="ICB", year="2024/25")
+        >>> m.in_force("2024-07-01"), m.in_force("2025/26")
+        (True, False)
+        """
         day = as_date(when, "when")
         return (self.valid_from is None or self.valid_from <= day) and (self.valid_to is None or day < self.valid_to)
 
     def consortium_of(self, practice_codes, *, unassigned: str = "raise") -> np.ndarray:
-        """Consortium code of each practice; unknown practices raise, or get ``UNASSIGNED`` with ``"line"``."""
+        """Look up the consortium code of each practice.
+
+        Parameters
+        ----------
+        practice_codes : array-like of str
+            Practice codes, e.g. a population's ``practice_code``.
+        unassigned : {"raise", "line"}
+            A practice not in the membership raises :class:`~capitation.errors.UnknownCodeError`, or is given
+            the code :data:`UNASSIGNED` (reported on its own line by the allocation).
+
+        Returns
+        -------
+        ndarray of object
+            One consortium code per practice code given.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.aggregation import Membership
+        >>> m = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001", "A81002", "A81003"],
+        ...                                         "consortium_code": ["QHM", "QHM", "QOQ"],
+        ...                                         "consortium_name": ["North East", "North East", "Humber"]}),
+        ...                           level="ICB", year="2024/25")
+        >>> m.consortium_of(["A81003", "A81001"]).tolist()
+        ['QOQ', 'QHM']
+        >>> m.consortium_of(["A81003", "Y99999"], unassigned="line").tolist()
+        ['QOQ', 'UNASSIGNED']
+        """
         if unassigned not in ("raise", "line"):
             raise InputError(f"The 'unassigned' parameter must be 'raise' or 'line'. Got {unassigned!r} instead.")
         codes = np.asarray(practice_codes, dtype=object)
@@ -219,7 +304,34 @@ class Membership:
         return out
 
     def members(self, consortium: str) -> list[str]:
-        """Practice codes of one consortium, sorted."""
+        """List the member practices of one consortium.
+
+        Parameters
+        ----------
+        consortium : str
+            A consortium code of the membership.
+
+        Returns
+        -------
+        list of str
+            Practice codes, sorted.
+
+        Raises
+        ------
+        UnknownCodeError
+            ``consortium`` is not in the membership.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.aggregation import Membership
+        >>> m = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001", "A81002", "A81003"],
+        ...                                         "consortium_code": ["QHM", "QHM", "QOQ"],
+        ...                                         "consortium_name": ["North East", "North East", "Humber"]}),
+        ...                           level="ICB", year="2024/25")
+        >>> m.members("QHM")
+        ['A81001', 'A81002']
+        """
         found = self.table.loc[self.table["consortium_code"] == consortium, "practice_code"].tolist()
         if not found:
             raise UnknownCodeError(f"The 'consortium' parameter of Membership.members names {consortium!r}, "
@@ -228,12 +340,29 @@ class Membership:
         return found
 
     def names(self) -> dict[str, str]:
-        """Consortium code → name."""
+        """Map each consortium code to its name.
+
+        Returns
+        -------
+        dict of str to str
+            Consortium code → name, in order of the practices' codes.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.aggregation import Membership
+        >>> m = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001", "A81002", "A81003"],
+        ...                                         "consortium_code": ["QHM", "QHM", "QOQ"],
+        ...                                         "consortium_name": ["North East", "North East", "Humber"]}),
+        ...                           level="ICB", year="2024/25")
+        >>> m.names()
+        {'QHM': 'North East', 'QOQ': 'Humber'}
+        """
         pairs = self.table.drop_duplicates("consortium_code")
         return dict(zip(pairs["consortium_code"], pairs["consortium_name"], strict=True))
 
     def move(self, practices, to: str, name: str | None = None, *, valid_from=None) -> Membership:
-        """A new membership with ``practices`` moved to consortium ``to`` (a new one when ``to`` is new).
+        """Move ``practices`` to consortium ``to`` (a new one when ``to`` is new), in a new membership.
 
         Parameters
         ----------
@@ -246,9 +375,20 @@ class Membership:
         valid_from : date-like, optional
             When the move takes effect (the new membership's start); unchanged otherwise.
 
+        Returns
+        -------
+        Membership
+            A copy with the practices moved; this membership is unchanged.
+
+        Raises
+        ------
+        UnknownCodeError
+            A practice is not a member.
+
         Examples
         --------
         >>> import pandas as pd
+        >>> from capitation.aggregation import Membership
         >>> m = Membership.from_frame(pd.DataFrame({"practice_code": ["A1", "A2"], "consortium_code": ["X", "X"]}))
         >>> m.move("A2", "Y").consortium_of(["A1", "A2"]).tolist()
         ['X', 'Y']
@@ -264,13 +404,29 @@ class Membership:
         return replace(self, table=table, valid_from=start)
 
     def changes(self, other: Membership) -> pd.DataFrame:
-        """Practices whose consortium differs between ``self`` (before) and ``other`` (after).
+        """List the practices whose consortium differs between ``self`` (before) and ``other`` (after).
+
+        Parameters
+        ----------
+        other : Membership
+            The later membership.
 
         Returns
         -------
         pandas.DataFrame
-            Indexed by ``practice_code``: ``before``, ``after`` (``None`` when absent) and ``change``
+            Indexed by ``practice_code``, sorted: ``before``, ``after`` (``None`` when absent) and ``change``
             (``"moved"``, ``"joined"`` or ``"left"``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.aggregation import Membership
+        >>> m = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001", "A81002", "A81003"],
+        ...                                         "consortium_code": ["QHM", "QHM", "QOQ"],
+        ...                                         "consortium_name": ["North East", "North East", "Humber"]}),
+        ...                           level="ICB", year="2024/25")
+        >>> m.changes(m.move("A81002", "QOQ")).to_dict("index")
+        {'A81002': {'before': 'QHM', 'after': 'QOQ', 'change': 'moved'}}
         """
         a = self.table.set_index("practice_code")["consortium_code"]
         b = other.table.set_index("practice_code")["consortium_code"]
@@ -303,7 +459,7 @@ class MembershipHistory:
 
     Examples
     --------
-    >>> from capitation.allocation import MembershipHistory
+    >>> from capitation.aggregation import MembershipHistory
     >>> history = MembershipHistory.nhs_england()
     >>> history.as_of("2024/25").valid_from.date()
     datetime.date(2024, 4, 1)
@@ -331,7 +487,26 @@ class MembershipHistory:
 
     @classmethod
     def nhs_england(cls, years=None, level: str = "ICB") -> MembershipHistory:
-        """NHS England's memberships for the shipped years (2023/24, 2024/25, 2025/26 by default)."""
+        """Read NHS England's memberships for the years the package ships.
+
+        Parameters
+        ----------
+        years : sequence of str, optional
+            Financial years, among 2023/24, 2024/25 and 2025/26 (all three by default).
+        level : {"ICB", "region"}
+            The grouping read from each year's file (see :meth:`Membership.nhs_england`).
+
+        Returns
+        -------
+        MembershipHistory
+            One snapshot per year, each in force from its 1 April to the next.
+
+        Examples
+        --------
+        >>> from capitation.aggregation import MembershipHistory
+        >>> MembershipHistory.nhs_england(["2024/25", "2025/26"])
+        MembershipHistory(2 snapshots: 2024-04-01 to 2025-04-01, 2025-04-01 to 2026-04-01)
+        """
         from ..datasets import PRACTICE_YEARS
 
         return cls(tuple(Membership.nhs_england(y, level=level) for y in (years or PRACTICE_YEARS)))
@@ -340,10 +515,36 @@ class MembershipHistory:
     def from_frame(cls, frame, *, valid_from: str = "valid_from", valid_to: str = "valid_to",
                    practice: str = "practice_code", consortium: str = "consortium_code",
                    name: str | None = None, level: str = "consortium") -> MembershipHistory:
-        """Dated rows (practice, consortium, valid_from, valid_to) → a history of snapshots.
+        """Build a history of snapshots from dated rows (practice, consortium, valid_from, valid_to).
 
-        ``valid_to`` is exclusive and may be empty (open-ended). A snapshot starts at each date where any
-        row starts or ends; two rows for one practice in force on the same day raise.
+        A snapshot starts at each date where any row starts or ends; two rows for one practice in force on the
+        same day raise.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame or path
+            One row per practice and period (a Parquet path is read).
+        valid_from, valid_to : str
+            Column names of the dates each row takes effect and ends; ``valid_to`` is exclusive, may be empty
+            (open-ended), and the column may be absent (every row open-ended).
+        practice, consortium : str
+            Column names of the practice and consortium codes.
+        name : str, optional
+            Column of consortium names (``consortium_name`` is used when present).
+        level : str
+            Label of the grouping, e.g. ``"ICB"`` or ``"PCN"``.
+
+        Returns
+        -------
+        MembershipHistory
+
+        Raises
+        ------
+        SchemaError
+            A named column is missing.
+        InputError
+            A row with no start date or ending on or before it starts, or a practice in two consortia on one
+            day (the message names the day).
 
         Examples
         --------
@@ -382,7 +583,33 @@ class MembershipHistory:
         return cls(tuple(snaps))
 
     def as_of(self, when) -> Membership:
-        """The membership in force on ``when`` (a date, or a financial year's 1 April)."""
+        """Find the membership in force on a day.
+
+        Parameters
+        ----------
+        when : date-like or financial year
+            The day; a financial year stands for its 1 April (see :func:`as_date`).
+
+        Returns
+        -------
+        Membership
+
+        Raises
+        ------
+        InputError
+            No snapshot is in force on that day.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.aggregation import MembershipHistory
+        >>> rows = pd.DataFrame({"practice_code": ["A1", "A1", "A2"], "consortium_code": ["X", "Y", "X"],
+        ...                      "valid_from": ["2023-04-01", "2024-04-01", "2023-04-01"],
+        ...                      "valid_to": ["2024-04-01", None, None]})
+        >>> history = MembershipHistory.from_frame(rows)
+        >>> history.as_of("2023-12-31").consortium_of(["A1", "A2"]).tolist()
+        ['X', 'X']
+        """
         day = as_date(when, "when")
         for membership in self.memberships:
             if membership.in_force(day):
@@ -393,7 +620,29 @@ class MembershipHistory:
                          "Fix: pass a date inside one of those periods, or add the membership for that date.")
 
     def changes(self, before, after) -> pd.DataFrame:
-        """Practices that moved, joined or left between two dates (see :meth:`Membership.changes`)."""
+        """List the practices that moved, joined or left between two days.
+
+        Parameters
+        ----------
+        before, after : date-like or financial year
+            The two days; a financial year stands for its 1 April.
+
+        Returns
+        -------
+        pandas.DataFrame
+            As from :meth:`Membership.changes`, comparing the snapshots in force on the two days.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.aggregation import MembershipHistory
+        >>> rows = pd.DataFrame({"practice_code": ["A1", "A1", "A2"], "consortium_code": ["X", "Y", "X"],
+        ...                      "valid_from": ["2023-04-01", "2024-04-01", "2023-04-01"],
+        ...                      "valid_to": ["2024-04-01", None, None]})
+        >>> history = MembershipHistory.from_frame(rows)
+        >>> history.changes("2023/24", "2024/25").to_dict("index")
+        {'A1': {'before': 'X', 'after': 'Y', 'change': 'moved'}}
+        """
         return self.as_of(before).changes(self.as_of(after))
 
     @property

@@ -46,8 +46,11 @@ def _indicator(codes, n_cols, offset):
 
 
 def design(c, terms, n_icb):
-    """Sparse design matrix (CSR) of ``terms``: age-sex cells, categories, ICB dummies (first ICB is the
-    reference), need, supply, registers; no intercept (the 38 cells carry it)."""
+    """Build the sparse design matrix (CSR) of ``terms``.
+
+    The blocks are age-sex cells, categories, ICB dummies (first ICB is the reference), need, supply and
+    registers; no intercept (the 38 cells carry it).
+    """
     from scipy import sparse
 
     n = len(c["cell"])
@@ -76,8 +79,10 @@ def _blocks(c, terms, n_icb, lo, hi):
 
 
 def fit_ols(se, terms, icb_codes=None, codes=None):
-    """Exposure-weighted OLS of annualised cost (``cost / exposure``) on ``terms``. Returns
-    ``(beta, r2, icb_codes)`` with the weighted person-level R²."""
+    """Fit exposure-weighted OLS of annualised cost (``cost / exposure``) on ``terms``.
+
+    Returns ``(beta, r2, icb_codes)`` with the weighted person-level R².
+    """
     icb_codes = np.sort(se.people["icb_code"].unique().astype(str)) if icb_codes is None else icb_codes
     c = _codes(se, icb_codes) if codes is None else codes
     y = (se.people["cost"] / se.people["exposure"]).to_numpy(np.float64)
@@ -188,8 +193,10 @@ def qof_agreement(se):
 
 
 def wp_correlation(se, min_list=1000):
-    """Correlation of practice expected need cost per head with NHS England's G&A weighted population per
-    head for the outcome year (an outside check), over practices with at least ``min_list`` people."""
+    """Correlate practice expected need cost per head with NHS England's G&A weighted population per head.
+
+    An outside check, for the outcome year, over practices with at least ``min_list`` people.
+    """
     from capitation.datasets.synthetic import _reference
 
     frame = _reference()["frame"]

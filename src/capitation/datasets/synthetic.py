@@ -262,6 +262,18 @@ class GroundTruth:
     observed_categories : numpy.ndarray
         Bit mask (int64) per person, aligned with ``people``: bit ``k`` set when category ``k`` appears in
         the person's prior-years inpatient diagnoses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation.datasets.synthetic import GroundTruth
+    >>> truth = GroundTruth(coefficients=pd.DataFrame(), practice_effects=pd.DataFrame(), supply_mean={},
+    ...                     noise={}, observed_categories=np.array([0b101, 0]))
+    >>> truth.category_matrix()[:, :3].tolist()
+    [[1, 0, 1], [0, 0, 0]]
+    >>> [GroundTruth.categories()[k] for k in (0, 2)]
+    ['INFECTION', 'CANCER_BREAST']
     """
 
     coefficients: pd.DataFrame
@@ -272,7 +284,7 @@ class GroundTruth:
 
     @staticmethod
     def grouping_frame() -> pd.DataFrame:
-        """The generator's own diagnosis grouping: 3-character ICD-10 code to category.
+        """Return the generator's own diagnosis grouping: 3-character ICD-10 code to category.
 
         Returns
         -------
@@ -292,11 +304,41 @@ class GroundTruth:
 
     @staticmethod
     def categories() -> tuple[str, ...]:
-        """Names of the generator's diagnosis categories, in bit order."""
+        """Name the generator's diagnosis categories, in bit order.
+
+        Returns
+        -------
+        tuple of str
+            Category ``k`` is bit ``k`` of :attr:`observed_categories` and column ``k`` of
+            :meth:`category_matrix`.
+
+        Examples
+        --------
+        >>> from capitation.datasets.synthetic import GroundTruth
+        >>> len(GroundTruth.categories()), GroundTruth.categories()[:2]
+        (55, ('INFECTION', 'SEPSIS'))
+        """
         return P.CATEGORIES
 
     def category_matrix(self) -> np.ndarray:
-        """Indicators (people x categories, uint8) of the categories each person was seen with."""
+        """Unpack :attr:`observed_categories` into indicators of the categories each person was seen with.
+
+        Returns
+        -------
+        numpy.ndarray of uint8, shape (n_people, n_categories)
+            1 where the person's prior-years inpatient diagnoses include the category; columns in
+            :meth:`categories` order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from capitation.datasets.synthetic import GroundTruth
+        >>> truth = GroundTruth(coefficients=pd.DataFrame(), practice_effects=pd.DataFrame(), supply_mean={},
+        ...                     noise={}, observed_categories=np.array([0b11]))
+        >>> np.flatnonzero(truth.category_matrix()[0]).tolist()
+        [0, 1]
+        """
         bits = self.observed_categories.astype(np.uint64)
         k = np.arange(P.N_CAT, dtype=np.uint64)
         return ((bits[:, None] >> k[None, :]) & np.uint64(1)).astype(np.uint8)
@@ -327,10 +369,20 @@ class SyntheticEngland:
         Practices present in one source and not another: ``practice_code``, ``issue``, ``detail``,
         ``population``.
     truth : GroundTruth
+        The process that generated the outcome: coefficients, practice effects, noise.
     outcome_year : str
-    seed : int
-    fraction : float
-    list_inflation : float
+        The year whose cost is generated, ``'2025/26'`` form; the history covers the two years before it.
+    seed, fraction, list_inflation
+        As given to :func:`synthetic_england`.
+
+    Examples
+    --------
+    >>> from capitation.datasets.synthetic import synthetic_england
+    >>> se = synthetic_england(0.02, seed=0, practices=["A81001"])
+    >>> se.outcome_year, se.practices["practice_code"].tolist(), bool(len(se.people) == se.practices["people"].sum())
+    ('2025/26', ['A81001'], True)
+    >>> se.truth.coefficients.groupby("kind").size().to_dict()
+    {'age_sex': 38, 'category': 55, 'icb': 42, 'need': 3, 'register': 21, 'supply': 2}
     """
 
     people: pd.DataFrame
@@ -390,7 +442,7 @@ def _icb_effects(seed: int, icb_codes: np.ndarray) -> np.ndarray:
 
 
 def _segment_sum(values: np.ndarray, ptr: np.ndarray) -> np.ndarray:
-    """Sums of ``values`` (rows) over the segments ``ptr`` (all non-empty)."""
+    """Sum ``values`` (rows) over the segments ``ptr`` (all non-empty)."""
     return np.add.reduceat(values, ptr[:-1], axis=0)
 
 

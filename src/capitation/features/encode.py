@@ -267,7 +267,7 @@ def _is_in(values: pd.Categorical, allowed) -> np.ndarray:
 
 
 def _malformed(table: DiagnosisTable, at: np.ndarray) -> UnknownCodeError:
-    """The error for malformed ICD-10 codes among the records at positions ``at``, naming rows and person ids."""
+    """Build the error for malformed ICD-10 codes among the records at positions ``at``, naming rows and ids."""
     from .icd10 import normalise_icd10_code
 
     keep = np.zeros(len(table), dtype=bool)

@@ -360,11 +360,22 @@ class GroupedCodes:
     n_malformed_distinct, n_ungrouped_distinct : int
         Distinct values behind the two counts.
     malformed_examples : tuple
-        Up to ten distinct malformed raw values, in order of first appearance (``None`` for missing).
+        Up to ten distinct malformed raw values, in order of first appearance, with ``None`` (for missing
+        values) after the others.
     ungrouped_examples : tuple of str
         Up to ten distinct ungrouped codes, normalised, in order of first appearance.
     grouping_sha256 : str
         :attr:`DiagnosisGrouping.sha256` of the grouping used.
+
+    Examples
+    --------
+    >>> from capitation.features.icd10 import DiagnosisGrouping
+    >>> res = DiagnosisGrouping.default().group_codes(["I21.9", "i219", "V01X", None, "XYZ"],
+    ...                                               on_malformed="ignore")
+    >>> res.codes.tolist(), res.n_grouped, res.n_ungrouped, res.n_malformed
+    ([67, 67, -1, -1, -1], 2, 1, 2)
+    >>> res.ungrouped_examples, res.malformed_examples
+    (('V01',), ('XYZ', None))
     """
 
     codes: np.ndarray
@@ -384,7 +395,12 @@ class GroupedCodes:
         return self.n_records - self.n_malformed - self.n_ungrouped
 
     def to_categorical(self) -> pd.Categorical:
-        """The group ids as a pandas Categorical (ungrouped and malformed records are missing).
+        """Return the group ids as a pandas Categorical (ungrouped and malformed records are missing).
+
+        Returns
+        -------
+        pandas.Categorical
+            One value per record; the categories are :attr:`groups`, in code order.
 
         Examples
         --------
@@ -406,7 +422,27 @@ class GroupedCodes:
 # ----------------------------------------------------------------------------------------------------------
 
 class CodeRange(NamedTuple):
-    """One row of a grouping table: an inclusive range of normalised codes and its group."""
+    """One row of a grouping table: an inclusive range of normalised codes and its group.
+
+    Attributes
+    ----------
+    start, end : str
+        First and last code of the range, normalised (no dot), both of 3 or both of 4 characters; a
+        3-character range covers every 4-character code of its categories.
+    group : str
+        The group id the range maps to.
+    chapter : str
+        The ICD-10 chapter (documentation only; not part of the grouping's hash).
+    rationale : str
+        Why the codes are grouped so (documentation only; not part of the grouping's hash).
+
+    Examples
+    --------
+    >>> from capitation.features.icd10 import DiagnosisGrouping
+    >>> row = DiagnosisGrouping.default().explain("I21.9")
+    >>> row.start, row.end, row.group
+    ('I21', 'I24', 'ihd_acute_coronary')
+    """
 
     start: str
     end: str
@@ -588,13 +624,14 @@ class DiagnosisGrouping:
 
     @classmethod
     def default(cls) -> DiagnosisGrouping:
-        """The grouping shipped with capitation (``features/data/icd10_groups.csv``).
+        """Return the grouping shipped with capitation (``features/data/icd10_groups.csv``).
 
         The same instance is returned on every call, so its cache of parsed codes is shared.
 
         Returns
         -------
         DiagnosisGrouping
+            154 groups, documented in ``docs/icd10-grouping.md``.
 
         Examples
         --------
@@ -606,7 +643,7 @@ class DiagnosisGrouping:
 
     @classmethod
     def from_csv(cls, path_or_buffer: Any) -> DiagnosisGrouping:
-        """Load a grouping from a CSV file or buffer.
+        r"""Load a grouping from a CSV file or buffer.
 
         Parameters
         ----------
@@ -629,7 +666,7 @@ class DiagnosisGrouping:
         --------
         >>> import io
         >>> from capitation.features.icd10 import DiagnosisGrouping
-        >>> csv = "group,code\\nmi,I21\\nmi,I22\\nckd45,N184\\nckd45,N185\\n"
+        >>> csv = "group,code\nmi,I21\nmi,I22\nckd45,N184\nckd45,N185\n"
         >>> g = DiagnosisGrouping.from_csv(io.StringIO(csv))
         >>> g.group_codes(["I21.4", "N18.5", "N18.3"]).codes.tolist()
         [0, 1, -1]
@@ -779,7 +816,7 @@ class DiagnosisGrouping:
     # -- inspection ----------------------------------------------------------------------------------------
 
     def to_frame(self) -> pd.DataFrame:
-        """The range table, one row per range, in the columns :meth:`from_frame` reads.
+        """Return the range table, one row per range, in the columns :meth:`from_frame` reads.
 
         Returns
         -------
@@ -804,7 +841,7 @@ class DiagnosisGrouping:
         return frame
 
     def overrides(self) -> list[tuple[CodeRange, CodeRange]]:
-        """The carve-outs: each 4-character range lying inside a 3-character range of another group.
+        """List the carve-outs: each 4-character range lying inside a 3-character range of another group.
 
         Returns
         -------
@@ -828,7 +865,7 @@ class DiagnosisGrouping:
         return out
 
     def explain(self, code: str) -> CodeRange | None:
-        """The range that decides the group of one code, or ``None`` if the code is ungrouped.
+        """Find the range that decides the group of one code, or ``None`` if the code is ungrouped.
 
         Parameters
         ----------
@@ -838,6 +875,8 @@ class DiagnosisGrouping:
         Returns
         -------
         CodeRange or None
+            The 4-character range when one covers the code (it wins over a 3-character one), else the
+            3-character range, else ``None``.
 
         Raises
         ------
@@ -906,7 +945,7 @@ class DiagnosisGrouping:
     # -- grouping ------------------------------------------------------------------------------------------
 
     def _lookup(self, uniques: list) -> np.ndarray:
-        """Internal codes (group, UNGROUPED or _MALFORMED) of the unique raw values, plus a missing slot."""
+        """Look up the internal codes (group, UNGROUPED or _MALFORMED) of the unique raw values, plus a missing slot."""
         cache = self._cache
         if len(cache) > _CACHE_MAX:
             cache.clear()

@@ -17,7 +17,10 @@ ROLES = ("demographic", "morbidity", "primary-care", "need", "supply", "fixed-ef
 
 @dataclass(frozen=True, eq=False)
 class FeatureMatrix:
-    """CSR arrays plus column metadata and row ids.
+    """The person-level design: CSR arrays plus column metadata and row ids.
+
+    Made by :func:`~capitation.features.encode` (or :meth:`FeatureSpec.encode`); one row per person of the
+    population, in its order. It is never densified for real data: :meth:`toarray` is for small examples.
 
     Attributes
     ----------
@@ -37,6 +40,20 @@ class FeatureMatrix:
         is dropped silently.
     spec : FeatureSpec or None
         The spec that built the matrix, with any learned fixed-effect levels: encode new data with it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation.features import FeatureSpec, encode
+    >>> people = pd.DataFrame({"person_id": [1, 2, 3], "practice_code": ["A81001"] * 3, "sex": ["F", "M", "F"],
+    ...                        "age": [3, 92, 40], "lsoa_code": ["E01011959"] * 3})
+    >>> conditions = pd.DataFrame({"person_id": [2, 2, 9], "register": ["DM", "HYP", "DM"]})
+    >>> spec = FeatureSpec(diagnosis_grouping=None, conditions=("DM",), on_unknown_person="ignore")
+    >>> X = encode(spec, people, conditions=conditions)
+    >>> X.shape, X.nnz, X.column_names[-1]
+    ((3, 39), 4, 'gp:DM')
+    >>> X.exclusions
+    {'conditions_register_not_in_spec': 1, 'conditions_unknown_person': 1}
     """
 
     indptr: np.ndarray
@@ -73,20 +90,88 @@ class FeatureMatrix:
         return self.columns["name"].tolist()
 
     def to_scipy(self):
-        """The design as a ``scipy.sparse.csr_array`` (for interoperability and tests)."""
+        """Return the design as a ``scipy.sparse.csr_array`` (for interoperability and tests).
+
+        Returns
+        -------
+        scipy.sparse.csr_array
+            Of shape :attr:`shape`, with the same entries.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.features import FeatureSpec, encode
+        >>> people = pd.DataFrame({"person_id": [1, 2, 3], "practice_code": ["A81001"] * 3,
+        ...                        "sex": ["F", "M", "F"], "age": [3, 92, 40], "lsoa_code": ["E01011959"] * 3})
+        >>> X = encode(FeatureSpec(diagnosis_grouping=None), people)
+        >>> A = X.to_scipy()
+        >>> A.shape, float(A.sum())
+        ((3, 38), 3.0)
+        """
         from scipy import sparse
 
         return sparse.csr_array((self.data, self.indices, self.indptr), shape=self.shape)
 
     def toarray(self, max_cells: int = 50_000_000) -> np.ndarray:
-        """A dense copy, for small data only (refuses more than ``max_cells`` cells)."""
+        """Return a dense copy, for small data only.
+
+        Parameters
+        ----------
+        max_cells : int, default 50_000_000
+            The largest number of cells (rows × columns) allowed: about 400 MB of float64.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_rows, n_columns)
+
+        Raises
+        ------
+        InputError
+            The copy would hold more than ``max_cells`` cells.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.features import FeatureSpec, encode
+        >>> people = pd.DataFrame({"person_id": [1, 2, 3], "practice_code": ["A81001"] * 3,
+        ...                        "sex": ["F", "M", "F"], "age": [3, 92, 40], "lsoa_code": ["E01011959"] * 3})
+        >>> X = encode(FeatureSpec(diagnosis_grouping=None), people)
+        >>> X.toarray().sum(axis=1).tolist()
+        [1.0, 1.0, 1.0]
+        >>> X.toarray(max_cells=100)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        capitation.errors.InputError: A dense copy would hold 114 cells, over the 'max_cells' limit of 100. ...
+        """
         if self.n_rows * self.n_columns > max_cells:
             raise InputError(f"A dense copy would hold {self.n_rows * self.n_columns:,} cells, over the 'max_cells' "
                              f"limit of {max_cells:,}. Fix: use the sparse arrays, or raise max_cells knowingly.")
         return self.to_scipy().toarray()
 
     def take(self, rows) -> FeatureMatrix:
-        """The rows at positions ``rows``, in that order."""
+        """Select the rows at positions ``rows``, in that order, as a new matrix.
+
+        Parameters
+        ----------
+        rows : array-like of int
+            Row positions; a row may be taken more than once.
+
+        Returns
+        -------
+        FeatureMatrix
+            Same columns, exclusions and spec; ``row_ids`` follow the rows taken.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.features import FeatureSpec, encode
+        >>> people = pd.DataFrame({"person_id": [1, 2, 3], "practice_code": ["A81001"] * 3,
+        ...                        "sex": ["F", "M", "F"], "age": [3, 92, 40], "lsoa_code": ["E01011959"] * 3})
+        >>> X = encode(FeatureSpec(diagnosis_grouping=None), people)
+        >>> part = X.take([2, 0])
+        >>> part.row_ids.tolist(), [part.column_names[j] for j in part.indices]
+        ([3, 1], ['age_sex:F_40-44', 'age_sex:F_0-4'])
+        """
         rows = np.asarray(rows, dtype=np.int64)
         starts, stops = self.indptr[rows], self.indptr[rows + 1]
         lengths = stops - starts
@@ -97,7 +182,24 @@ class FeatureMatrix:
                              self.row_ids[rows], dict(self.exclusions), self.spec)
 
     def summary(self) -> str:
-        """Plain-text description: size, density, columns by block, exclusions."""
+        """Describe the matrix in plain text: size, density, columns by block, exclusions.
+
+        Returns
+        -------
+        str
+            Several lines; also the matrix's ``repr``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.features import FeatureSpec, encode
+        >>> people = pd.DataFrame({"person_id": [1, 2, 3], "practice_code": ["A81001"] * 3,
+        ...                        "sex": ["F", "M", "F"], "age": [3, 92, 40], "lsoa_code": ["E01011959"] * 3})
+        >>> X = encode(FeatureSpec(diagnosis_grouping=None), people)
+        >>> print(X.summary())
+        FeatureMatrix: 3 people × 38 columns, 3 entries (1.00 per person)
+          age_sex             38 columns
+        """
         blocks = self.columns.groupby("block", sort=False).size()
         lines = [f"FeatureMatrix: {self.n_rows:,} people × {self.n_columns:,} columns, {self.nnz:,} entries "
                  f"({self.nnz / max(self.n_rows, 1):.2f} per person)"]

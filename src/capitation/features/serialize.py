@@ -21,11 +21,12 @@ SPEC_FORMAT = 1
 
 
 def grouping_to_dict(grouping: DiagnosisGrouping) -> dict:
-    """The grouping's whole table and hash as JSON types.
+    """Convert a grouping to JSON types: its whole table and its hash.
 
     Parameters
     ----------
     grouping : DiagnosisGrouping
+        The grouping to write, e.g. a fitted spec's ``diagnosis_grouping``.
 
     Returns
     -------
@@ -103,21 +104,21 @@ def grouping_from_dict(data: dict, *, source: str = "the grouping") -> Diagnosis
 
 
 def _plain(value):
-    """Tuples (nested) to lists, for JSON."""
+    """Turn tuples (nested) into lists, for JSON."""
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
     return value
 
 
 def _tuples(value):
-    """Lists (nested) to tuples, as the frozen spec holds them."""
+    """Turn lists (nested) into tuples, as the frozen spec holds them."""
     if isinstance(value, list):
         return tuple(_tuples(v) for v in value)
     return value
 
 
 def spec_to_dict(spec: FeatureSpec) -> dict:
-    """Every field of ``spec`` as JSON types, with the diagnosis grouping's table and hash.
+    """Convert every field of ``spec`` to JSON types, with the diagnosis grouping's table and hash.
 
     Parameters
     ----------

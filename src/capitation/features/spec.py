@@ -76,10 +76,17 @@ class FeatureSpec:
     on_malformed : {"raise", "ignore"}
         Malformed ICD-10 codes: an error, or a count on the result.
 
-    Every parameter is checked when the spec is made: a bad value raises
-    :class:`~capitation.errors.InputError` naming the parameter, the value and what is accepted. Lists of
-    names must be lists or tuples (one string is refused, not read as its characters; a set is refused, its
-    order changing between runs) of distinct non-empty strings.
+    Raises
+    ------
+    InputError
+        A bad parameter. Every parameter is checked when the spec is made, and the message names the
+        parameter, the value and what is accepted. Lists of names must be lists or tuples (one string is
+        refused, not read as its characters; a set is refused, its order changing between runs) of distinct
+        non-empty strings.
+
+    See Also
+    --------
+    encode : builds the design a spec declares.
 
     Examples
     --------
@@ -87,6 +94,13 @@ class FeatureSpec:
     >>> spec = FeatureSpec(diagnosis_grouping=None)
     >>> len(spec.age_bands) * 2
     38
+    >>> spec = FeatureSpec(outcome_year="2025-26", conditions=("dm", "HYP"))
+    >>> spec.outcome_year, spec.lookback, spec.conditions
+    ('2025/26', ('2023/24', '2024/25'), ('DM', 'HYP'))
+    >>> FeatureSpec(conditions="DM")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.InputError: The 'conditions' parameter of FeatureSpec must be a list of names or codes, not ...
     """
 
     age_bands: tuple[int, ...] = PBRA_AGE_BANDS
@@ -161,7 +175,36 @@ class FeatureSpec:
         return {k for k, _ in self.levels} == set(self.fixed_effects)
 
     def encode(self, population, diagnoses=None, conditions=None, areas=None, groups=None):
-        """Shorthand for :func:`capitation.features.encode` with this spec."""
+        """Build the design this spec declares: shorthand for :func:`capitation.features.encode`.
+
+        Parameters
+        ----------
+        population : Population or pandas.DataFrame or path
+            The people, one design row each, in this order.
+        diagnoses : DiagnosisTable or pandas.DataFrame or path, optional
+            Hospital diagnoses (needed when the spec has a diagnosis grouping; none means nobody has one).
+        conditions : ConditionTable or pandas.DataFrame or path, optional
+            GP-recorded conditions (needed when :attr:`conditions` is not empty).
+        areas : pandas.DataFrame or path, optional
+            One row per LSOA: ``lsoa_code`` and the :attr:`need` and :attr:`supply` columns.
+        groups : dict, optional
+            For each of :attr:`fixed_effects`, the level of each practice (a Series indexed by practice code,
+            or a :class:`~capitation.aggregation.Membership`).
+
+        Returns
+        -------
+        FeatureMatrix
+            Its ``spec`` is this spec with any fixed-effect levels learned here: encode new data with it.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.features import FeatureSpec
+        >>> people = pd.DataFrame({"person_id": [1, 2], "practice_code": ["A81001"] * 2, "sex": ["F", "M"],
+        ...                        "age": [3, 92], "lsoa_code": ["E01011959"] * 2})
+        >>> FeatureSpec(diagnosis_grouping=None).encode(people).shape
+        (2, 38)
+        """
         from .encode import encode
 
         return encode(self, population, diagnoses=diagnoses, conditions=conditions, areas=areas, groups=groups)
@@ -175,13 +218,25 @@ class FeatureSpec:
         return tuple(financial_year(start - k) for k in range(self.lookback_years, 0, -1))
 
     def age_band_labels(self) -> list[str]:
-        """Labels such as ``'0-4'`` and ``'90+'``."""
+        """Label each age band, as the age–sex column names spell them.
+
+        Returns
+        -------
+        list of str
+            One label per band: ``'lo-hi'`` (inclusive years), and ``'lo+'`` for the last, open band.
+
+        Examples
+        --------
+        >>> from capitation.features import FeatureSpec
+        >>> FeatureSpec(age_bands=(0, 16, 65, 85), diagnosis_grouping=None).age_band_labels()
+        ['0-15', '16-64', '65-84', '85+']
+        """
         edges = list(self.age_bands)
         return [f"{lo}-{hi - 1}" for lo, hi in itertools.pairwise(edges)] + [f"{edges[-1]}+"]
 
 
 def _names(value, parameter: str, example: str, normalise=None) -> tuple[str, ...]:
-    """A tuple of distinct names (see :func:`~capitation._validation.check_names`), normalised first."""
+    """Check a tuple of distinct names (see :func:`~capitation._validation.check_names`), normalised first."""
     names = check_names(value, parameter, _OWNER, example=example)
     if normalise is not None:
         names = tuple(normalise(n) for n in names)

@@ -63,6 +63,17 @@ class Population:
         Years registered during the outcome year, in (0, 1].
     cost : ndarray of float64 or None
         Outcome-year hospital cost in pounds, when known (for fitting and validation).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation.inputs import Population
+    >>> people = Population.from_frame(pd.DataFrame({
+    ...     "person_id": [11, 12, 13], "practice_code": ["A81001", "A81001", "A81002"], "sex": ["F", "male", "m"],
+    ...     "age": [34, 71, 5], "lsoa_code": ["E01011959"] * 3, "exposure": [1.0, 0.5, 1.0],
+    ...     "cost": [0.0, 1250.0, 310.0]}))
+    >>> len(people), people.sex.tolist(), float(people.exposure.sum())
+    (3, [0, 1, 1], 2.5)
     """
 
     person_id: np.ndarray
@@ -78,7 +89,7 @@ class Population:
     def from_frame(cls, people, *, cost: str | None = "cost", exposure: str | None = "exposure",
                    outcome_year: str | None = None, reference_date=None,
                    practices=None, practice_pattern: str | None = PRACTICE_CODE_PATTERN) -> Population:
-        """Validate a people table and return a :class:`Population`.
+        r"""Validate a people table and return a :class:`Population`.
 
         Parameters
         ----------
@@ -108,14 +119,23 @@ class Population:
             :class:`~capitation.errors.UnknownCodeError`.
         practice_pattern : str or None
             Regular expression every practice code must match (ODS codes by default), matched with
-            :data:`re.ASCII` so that ``\\d`` is ``[0-9]``; ``None`` skips it (codes must still be non-empty).
-
-        Every option is checked before the table is read; a bad one raises
-        :class:`~capitation.errors.InputError` naming it.
+            :data:`re.ASCII` so that ``\d`` is ``[0-9]``; ``None`` skips it (codes must still be non-empty).
 
         Returns
         -------
         Population
+            One entry per row of ``people``, in the same order.
+
+        Raises
+        ------
+        InputError
+            A bad option (every option is checked before the table is read, and the error names it), or a bad
+            value: a missing or repeated id, a person on two practices' lists, an age out of 0–120, an
+            exposure out of (0, 1], a negative cost, ... The message names the rows and the fix.
+        SchemaError
+            A required column is missing, or a column has the wrong type.
+        UnknownCodeError
+            A practice code not in ``practices``.
 
         Examples
         --------
@@ -209,7 +229,7 @@ class Population:
 
     @property
     def n_people(self) -> int:
-        """Number of people."""
+        """Number of people (rows)."""
         return len(self.person_id)
 
     def __len__(self) -> int:
@@ -223,11 +243,49 @@ class Population:
         return self._index
 
     def rows_of(self, person_id) -> np.ndarray:
-        """Row positions of ``person_id`` values; ``-1`` where a person is not in the population."""
+        """Find the row positions of ``person_id`` values; ``-1`` where a person is not in the population.
+
+        Parameters
+        ----------
+        person_id : array-like
+            Identifiers to look up, of the population's id type.
+
+        Returns
+        -------
+        ndarray of int64
+            One position per value given.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.inputs import Population
+        >>> people = Population.from_frame(pd.DataFrame({"person_id": [11, 12], "practice_code": ["A81001"] * 2,
+        ...                                              "sex": ["F", "M"], "age": [34, 71],
+        ...                                              "lsoa_code": ["E01011959"] * 2}))
+        >>> people.rows_of([12, 99, 11]).tolist()
+        [1, -1, 0]
+        """
         return self.index.get_indexer(np.asarray(person_id)).astype(np.int64)
 
     def to_frame(self) -> pd.DataFrame:
-        """The population as a DataFrame (``sex`` as ``F``/``M``)."""
+        """Return the population as a DataFrame (``sex`` as ``F``/``M``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``person_id``, ``practice_code``, ``sex``, ``age``, ``lsoa_code``, ``exposure`` and, when
+            known, ``cost``: a table :meth:`from_frame` accepts.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.inputs import Population
+        >>> people = Population.from_frame(pd.DataFrame({"person_id": [11], "practice_code": ["A81001"],
+        ...                                              "sex": ["female"], "age": [34],
+        ...                                              "lsoa_code": ["E01011959"]}))
+        >>> people.to_frame().to_dict("records")
+        [{'person_id': 11, 'practice_code': 'A81001', 'sex': 'F', 'age': 34, 'lsoa_code': 'E01011959', 'exposure': 1.0}]
+        """
         frame = pd.DataFrame({
             "person_id": self.person_id,
             "practice_code": self.practice_code,
@@ -241,7 +299,28 @@ class Population:
         return frame
 
     def take(self, rows) -> Population:
-        """A new population holding the people at positions ``rows`` (in that order)."""
+        """Select the people at positions ``rows``, in that order, as a new population.
+
+        Parameters
+        ----------
+        rows : array-like of int
+            Row positions (or a boolean mask), e.g. from :meth:`rows_of`.
+
+        Returns
+        -------
+        Population
+            Not validated again: the people are those of this population.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.inputs import Population
+        >>> people = Population.from_frame(pd.DataFrame({"person_id": [11, 12, 13], "practice_code": ["A81001"] * 3,
+        ...                                              "sex": ["F", "M", "F"], "age": [34, 71, 5],
+        ...                                              "lsoa_code": ["E01011959"] * 3}))
+        >>> people.take([2, 0]).person_id.tolist()
+        [13, 11]
+        """
         rows = np.asarray(rows)
         return Population(
             person_id=self.person_id[rows], practice_code=self.practice_code[rows], sex=self.sex[rows],
@@ -270,7 +349,7 @@ def _year_option(value) -> str | None:
 
 
 def _date_option(value, parameter: str) -> pd.Timestamp | None:
-    """A date parameter as a naive Timestamp; numbers are refused (pandas would read 5 as 5 ns after 1970)."""
+    """Return a date parameter as a naive Timestamp; numbers are refused (pandas would read 5 as 5 ns after 1970)."""
     if value is None:
         return None
     stamp = pd.NaT

@@ -23,7 +23,9 @@ from ..errors import InputError
 
 __all__ = ["POSITIONS", "SETTINGS", "ConditionTable", "DiagnosisTable", "financial_year"]
 
+#: Hospital settings a diagnosis may come from (``ae``: accident and emergency).
 SETTINGS = ("inpatient", "outpatient", "ae")
+#: Positions of a diagnosis within its spell or attendance.
 POSITIONS = ("primary", "secondary")
 #: ``2024``, ``2024/25``, ``2024-25``, ``2024/2025`` or ``202425`` (no leading zero: the year has four digits).
 _FINANCIAL_YEAR = re.compile(r"([1-9][0-9]{3})(?:[/-]([0-9]{2}|[0-9]{4})|([0-9]{2}))?", re.ASCII)
@@ -32,12 +34,33 @@ _FINANCIAL_YEAR = re.compile(r"([1-9][0-9]{3})(?:[/-]([0-9]{2}|[0-9]{4})|([0-9]{
 def financial_year(value) -> str:
     """Normalise a financial year to NHS England's ``'2024/25'`` form.
 
-    Accepts ``'2024/25'``, ``'2024-25'``, ``'202425'``, ``'2024/2025'`` or the starting year ``2024``.
+    A financial year runs from 1 April to 31 March; it is named by the calendar year it starts in.
+
+    Parameters
+    ----------
+    value : str or int
+        ``'2024/25'``, ``'2024-25'``, ``'202425'``, ``'2024/2025'`` or the starting year ``2024`` (ASCII
+        digits; surrounding spaces are ignored).
+
+    Returns
+    -------
+    str
+        ``'YYYY/YY'``, e.g. ``'2024/25'``.
+
+    Raises
+    ------
+    InputError
+        ``value`` is not a financial year, or its two years are not consecutive (``'2024/26'``).
 
     Examples
     --------
-    >>> financial_year("2024-25"), financial_year(2024)
-    ('2024/25', '2024/25')
+    >>> from capitation.inputs import financial_year
+    >>> financial_year("2024-25"), financial_year(2024), financial_year("2024/2025")
+    ('2024/25', '2024/25', '2024/25')
+    >>> financial_year("2024/26")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.InputError: '2024/26' is not a financial year. Fix: ...
     """
     # ASCII digits only: str.isdigit accepts '２' and '²', which int() reads or refuses with a raw ValueError.
     match = _FINANCIAL_YEAR.fullmatch(str(value).strip())
@@ -69,7 +92,7 @@ def _categorical(frame: pd.DataFrame, name: str, column: str, allowed: tuple[str
 
 
 def _recoded(codes: np.ndarray, labels) -> pd.Categorical:
-    """A Categorical of ``labels[codes]`` whose categories are the distinct labels (two spellings may agree).
+    """Build a Categorical of ``labels[codes]`` whose categories are the distinct labels (two spellings may agree).
 
     A ``None`` label (a value no row uses) becomes a missing value.
     """
@@ -111,9 +134,15 @@ def _year_of_column(value, frame: pd.DataFrame, inverse: np.ndarray, k: int, ids
 class DiagnosisTable:
     """Hospital diagnoses, one row per diagnosis recorded in a spell or attendance.
 
+    Build one with :meth:`from_frame`, which validates; the constructor itself does not. The text columns are
+    Categoricals so that millions of records cost one small integer each and every check runs once per
+    distinct value; Parquet's dictionary-encoded columns are used without conversion.
+
     Attributes
     ----------
     person_id : ndarray
+        The person each diagnosis belongs to (int64, or object for string ids), matched against the
+        population's ``person_id`` when encoding.
     icd10 : pandas.Categorical
         Codes as recorded (normalised later by the diagnosis grouping, once per distinct code).
     fy : pandas.Categorical or None
@@ -123,8 +152,15 @@ class DiagnosisTable:
     position : pandas.Categorical
         ``'primary'`` or ``'secondary'`` (``'primary'`` when the column is absent).
 
-    The text columns are Categoricals so that millions of records cost one small integer each and every
-    check runs once per distinct value; Parquet's dictionary-encoded columns are used without conversion.
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation.inputs import DiagnosisTable
+    >>> table = DiagnosisTable.from_frame(pd.DataFrame({
+    ...     "person_id": [7, 7, 9], "icd10": ["E11.9", "I10X", "J45X"], "fy": ["2024/25"] * 3,
+    ...     "setting": ["inpatient", "inpatient", "outpatient"], "position": ["primary", "secondary", "primary"]}))
+    >>> len(table), list(table.setting.categories)
+    (3, ['inpatient', 'outpatient', 'ae'])
     """
 
     person_id: np.ndarray
@@ -142,7 +178,21 @@ class DiagnosisTable:
         diagnoses : pandas.DataFrame or path
             Columns ``person_id`` and ``icd10``; optionally ``fy`` (financial year) or ``date`` (of
             admission or attendance; its financial year is used), ``setting`` (inpatient / outpatient / ae)
-            and ``position`` (primary / secondary).
+            and ``position`` (primary / secondary). A Parquet path is read.
+
+        Returns
+        -------
+        DiagnosisTable
+            Codes kept as recorded (they are normalised by the diagnosis grouping when encoding); ``fy`` in
+            ``'2024/25'`` form; ``setting`` and ``position`` lower case.
+
+        Raises
+        ------
+        SchemaError
+            A required column is missing, or ``person_id`` has the wrong type.
+        InputError
+            A missing code, id or date, a year that is not a financial year, or an unknown setting or
+            position; the message names the rows.
 
         Examples
         --------
@@ -187,7 +237,28 @@ class DiagnosisTable:
 
 @dataclass(frozen=True, eq=False)
 class ConditionTable:
-    """Conditions recorded by GPs (e.g. QOF registers), one row per person and register."""
+    """Conditions recorded by GPs (e.g. QOF registers), one row per person and register.
+
+    Build one with :meth:`from_frame`, which validates; the constructor itself does not.
+
+    Attributes
+    ----------
+    person_id : ndarray
+        The person each condition belongs to (int64, or object for string ids).
+    register : pandas.Categorical
+        Register codes, upper case (``'DM'``, ``'HYP'``); matched against ``FeatureSpec.conditions``.
+    date : ndarray of datetime64[ns] or None
+        When each condition was recorded, if known: conditions recorded on or after the start of the outcome
+        year are left out when encoding (and counted).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation.inputs import ConditionTable
+    >>> table = ConditionTable.from_frame(pd.DataFrame({"person_id": [1, 2], "register": ["dm", " HYP"]}))
+    >>> table.register.tolist(), table.date is None
+    (['DM', 'HYP'], True)
+    """
 
     person_id: np.ndarray
     register: pd.Categorical
@@ -202,7 +273,20 @@ class ConditionTable:
         conditions : pandas.DataFrame or path
             Columns ``person_id`` and ``register`` (e.g. the QOF register code ``'DM'``); optionally
             ``date`` (when the condition was recorded: conditions recorded on or after the start of the
-            outcome year are not known at prediction time and are left out, and counted).
+            outcome year are not known at prediction time and are left out, and counted). A Parquet path is
+            read.
+
+        Returns
+        -------
+        ConditionTable
+            Registers upper-cased and stripped of surrounding spaces.
+
+        Raises
+        ------
+        SchemaError
+            A required column is missing, or a column has the wrong type.
+        InputError
+            A missing id, register or date; the message names the rows.
 
         Examples
         --------

@@ -56,6 +56,19 @@ def score(model, X: FeatureMatrix, *, neutralise: Sequence[str] | None = NEUTRAL
     >>> model = CostModel().fit(X, people["cost"])
     >>> score(model, X).round(2).tolist()
     [500.0, 700.0, 500.0, 700.0]
+
+    A supply variable (here beds near each person's small area) is held at its training mean, so two people
+    of the same age and sex get the same need wherever they live:
+
+    >>> people["lsoa_code"] = ["E01000001", "E01000001", "E01000002", "E01000002"]
+    >>> areas = pd.DataFrame({"lsoa_code": ["E01000001", "E01000002"], "beds": [1.0, 3.0]})
+    >>> spec = FeatureSpec(diagnosis_grouping=None, age_bands=(0,), supply=("beds",))
+    >>> X = encode(spec, people, areas=areas)
+    >>> model = CostModel().fit(X, people["cost"])
+    >>> score(model, X).round(2).tolist(), score(model, X, neutralise=None).round(2).tolist()
+    ([500.0, 700.0, 500.0, 700.0], [100.0, 300.0, 900.0, 1100.0])
+    >>> score(model, X, reference={"supply:beds": 1.0}).round(2).tolist()
+    [100.0, 300.0, 100.0, 300.0]
     """
     if isinstance(model, CostModel) and getattr(model, "method", "ols") != "ols":
         return _score_alternative(model, X, neutralise, reference)
@@ -108,7 +121,43 @@ def _neutral_columns(names, roles, means, neutralise, reference) -> tuple[np.nda
 
 
 def neutralised_coefficients(result: FitResult, neutralise, reference=None) -> tuple[np.ndarray, float]:
-    """Coefficients with neutralised columns zeroed, and the constant they contribute at the reference."""
+    """Zero the coefficients of neutralised columns, and compute the constant they contribute at the reference.
+
+    ``X @ coef + constant`` is then the need :func:`score` predicts: the linear form that streamed and
+    distributed scoring, and the explanation of an allocation, apply.
+
+    Parameters
+    ----------
+    result : FitResult
+        The fitted model (``CostModel().fit(...).result_``).
+    neutralise : sequence of str or None
+        Column roles or column names to hold at the reference, as in :func:`score`.
+    reference : dict, optional
+        Values at which to hold named neutralised columns instead of the training mean.
+
+    Returns
+    -------
+    coef : ndarray of float64
+        One coefficient per design column, 0 for the neutralised ones.
+    constant : float
+        ``Σ_{j neutral} x̄_j β_j``, the same for every person.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation import CostModel, FeatureSpec, encode
+    >>> from capitation.scoring.score import neutralised_coefficients
+    >>> people = pd.DataFrame({"person_id": [1, 2, 3, 4], "practice_code": ["A81001"] * 4,
+    ...                        "sex": ["F", "M", "F", "M"], "age": [30, 30, 80, 80],
+    ...                        "lsoa_code": ["E01000001", "E01000001", "E01000002", "E01000002"],
+    ...                        "cost": [100.0, 300.0, 500.0, 700.0]})
+    >>> areas = pd.DataFrame({"lsoa_code": ["E01000001", "E01000002"], "beds": [1.0, 3.0]})
+    >>> X = encode(FeatureSpec(diagnosis_grouping=None, age_bands=(0,), supply=("beds",)), people, areas=areas)
+    >>> result = CostModel().fit(X, people["cost"]).result_
+    >>> coef, constant = neutralised_coefficients(result, ("supply",))
+    >>> coef.round(2).tolist(), round(constant, 2)
+    ([-100.0, 100.0, 0.0], 400.0)
+    """
     coef = result.params.to_numpy().copy()
     mask, at = _neutral_columns(result.params.index, result.roles, result.column_means, neutralise, reference)
     constant = float(np.dot(coef[mask], at[mask]))
