@@ -230,26 +230,53 @@ def test_cli_report_on_given_tables(results, tmp_path, capsys):
     assert "[c]" in sections["practices"]
 
 
-def test_result_methods_draw_and_write(tmp_path):
-    """The thin methods on results call the report functions (figures and the HTML report)."""
-    import numpy as np
-    import pandas as pd
-
-    from capitation import Membership, allocate
-    from capitation.model import validate
-
+def test_report_functions_draw_and_write_each_result(tmp_path):
+    """Results draw nothing themselves: the report's functions take them (what replaced their plot methods)."""
     rng = np.random.default_rng(0)
     codes = np.repeat([f"A{81001 + k}" for k in range(30)], 200)
     actual = rng.gamma(0.3, 3_000, len(codes))
     result = validate(actual * 0.2 + 700, actual, practice_code=codes,
                       groups={"sex": rng.choice(["F", "M"], len(codes))})
-    for figure in (result.plot_predictive_ratios(), result.plot_actual_vs_predicted(), result.plot_funnel()):
+    for figure in (predictive_ratios(result), actual_vs_predicted(result), funnel_plot(result)):
         assert figure.axes and figure.axes[0].has_data()
     practices = [f"A{81001 + k}" for k in range(30)]
     need = pd.Series(rng.uniform(500, 1_500, 30), index=practices)
     members = Membership.from_frame(pd.DataFrame({"practice_code": practices,
                                                   "consortium_code": [f"Q{k % 3}" for k in range(30)]}))
     alloc = allocate(need, 1_000_000, membership=members, registered=pd.Series(1_000, index=practices))
-    assert alloc.plot().axes[0].has_data()
-    alloc.write_report(tmp_path / "report.html")
+    assert consortium_budgets(alloc).axes[0].has_data()
+    write_report(tmp_path / "report.html", allocation=alloc, validation=result)
     assert "data:image/png;base64" in (tmp_path / "report.html").read_text(encoding="utf-8")
+    for name in ("plot", "write_report", "plot_funnel", "plot_predictive_ratios", "plot_actual_vs_predicted"):
+        assert not hasattr(result, name) and not hasattr(alloc, name), name
+
+
+def test_the_risk_figure_draws_the_risks_own_curve(results):
+    risk = results["risk"]
+    axes = budget_risk_by_size(risk).axes[0]
+    people = risk.table["people"]
+    curve = risk.curve(max(people.min() * 0.5, 1), people.max() * 2)
+    pooling, needed = axes.lines[0], axes.lines[1]
+    np.testing.assert_array_equal(pooling.get_xdata(), curve["people"].to_numpy())
+    np.testing.assert_array_equal(pooling.get_ydata(), 100 * curve["p_overspend"].to_numpy())
+    assert needed.get_xdata()[0] == risk.pool_needed()
+    assert axes.get_xlim()[1] == pytest.approx(curve["people"].iloc[-1])
+    # a frame alone, with a cv: the curve of a pool of people with that cv
+    frame = budget_risk_by_size(risk.table, cv=2.0, overspend=0.1).axes[0]
+    np.testing.assert_allclose(frame.lines[0].get_ydata(),
+                               100 * risk.curve(max(people.min() * 0.5, 1), people.max() * 2, cv=2.0,
+                                                overspend=0.1)["p_overspend"].to_numpy())
+    text = _sections(build_report(risk=risk))
+    assert f"{risk.pool_needed():,.0f} people" in text["summary"] + text["budget-risk"]
+
+
+def test_the_summary_states_whether_the_allocation_reconciles():
+    from capitation.report.html import _summary
+
+    need = pd.Series([1.0, 2.0, 3.0], index=["A81001", "A81002", "A81003"])
+    members = Membership.from_frame(pd.DataFrame({"practice_code": need.index, "consortium_code": ["Q1", "Q1", "Q2"]}))
+    alloc = allocate(need, 600, registered=pd.Series(10, index=need.index), membership=members)
+    assert "Pence reconcile<b>yes</b>" in _sections(build_report(allocation=alloc))["summary"]
+    alloc.consortia.loc["Q1", "budget_pence"] += 1  # practices still add up; a consortium no longer does
+    assert not alloc.reconciles
+    assert "Pence reconcile<b>NO</b>" in _summary(None, alloc, None, None)

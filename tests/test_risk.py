@@ -111,3 +111,42 @@ def test_risk_matches_synthetic_england():  # pragma: no cover - slow
     actual = people.groupby("practice_code").cost.sum()
     rel = (actual - risk.table.expected) / risk.table.expected
     assert rel.std() == pytest.approx(float(np.sqrt((risk.table.cv ** 2).mean())), rel=0.3)
+
+
+def test_pool_needed_and_the_pooling_curve():
+    risk = budget_risk(np.full(4_000, 500.0), np.repeat(["A", "B"], [1_000, 3_000]), variance=(3 * 500.0) ** 2,
+                       n_resamples=0)
+    assert risk.cv_person == pytest.approx(3.0)
+    assert risk.pool_needed() == list_size_needed(risk.cv_person, 0.05, 0.05) == 9_740
+    assert risk.pool_needed(extra_cv=0.02) == list_size_needed(risk.cv_person, 0.05, 0.05, 0.02)
+    curve = risk.curve()
+    # half the smallest group to twice the largest, then on to 1.5 × the pool needed, so that it lies on the curve
+    assert curve["people"].iloc[0] == 500 and curve["people"].iloc[-1] == pytest.approx(1.5 * 9_740)
+    assert len(curve) == 300 and curve["people"].is_monotonic_increasing
+    np.testing.assert_allclose(curve["p_overspend"], stats.norm.sf(0.05 / np.sqrt(9.0 / curve["people"])))
+    wide = risk.curve(10, 1e6, points=6, overspend=0.10)
+    assert wide["people"].tolist() == pytest.approx([10, 100, 1_000, 10_000, 1e5, 1e6])
+    np.testing.assert_allclose(wide["p_overspend"], overspend_probability(wide["people"], risk.cv_person, 0.10))
+    # no pool is large enough: the curve stops at 10⁸ people
+    assert risk.curve(extra_cv=0.04)["people"].iloc[-1] == pytest.approx(1e8)
+
+
+def test_rescaled_risk_is_for_lists_of_the_given_sizes():
+    # A: 100 people with cv 3; B: 100 people with no variance; C: not in sizes
+    need = np.full(300, 500.0)
+    groups = np.repeat(["A", "B", "C"], 100)
+    variance = np.repeat([(3 * 500.0) ** 2, 0.0, (2 * 500.0) ** 2], 100)
+    risk = budget_risk(need, groups, variance=variance, n_resamples=0, extra_cv=0.01)
+    scaled = risk.rescaled(pd.Series({"A": 10_000, "B": 5_000, "Z": 7}))
+    t = scaled.table
+    assert t["people"].tolist() == [10_000.0, 5_000.0, 100.0]
+    assert t.at["A", "p_overspend"] == pytest.approx(stats.norm.sf(0.05 / math.sqrt(9 / 10_000 + 0.01 ** 2)))
+    assert t.at["B", "p_overspend"] == 0.0  # no variance, no risk
+    assert t.at["C", "p_overspend"] == pytest.approx(stats.norm.sf(0.05 / math.sqrt(4 / 100 + 0.01 ** 2)))
+    assert scaled.parameters["scaled_to"] == "given list sizes" and scaled.cv_person == risk.cv_person
+    assert risk.rescaled(pd.Series({"A": 1}), label="published lists").parameters["scaled_to"] == "published lists"
+    # the sample's own figures are untouched, in the result and in the rescaled copy
+    assert risk.table["people"].tolist() == [100, 100, 100] and "scaled_to" not in risk.parameters
+    pd.testing.assert_series_equal(t["sd"], risk.table["sd"])
+    with pytest.raises(InputError, match="'sizes' parameter"):
+        risk.rescaled({"A": 10})

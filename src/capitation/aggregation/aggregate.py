@@ -11,6 +11,7 @@ import pandas as pd
 
 from .._config import readonly
 from .._kernels.groupby import group_count, group_sum_fixed, regroup_sum
+from .._results import Result
 from ..errors import InputError, SchemaError
 from ..inputs import Population
 from .membership import Membership
@@ -46,8 +47,8 @@ def exact_group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int, name: 
     return out
 
 
-@dataclass(frozen=True, eq=False)
-class Aggregation:
+@dataclass(frozen=True, eq=False, repr=False)
+class Aggregation(Result):
     """Practice and consortium totals of predicted need (and actual cost, when known).
 
     Attributes
@@ -59,14 +60,50 @@ class Aggregation:
         The same summed over member practices (``None`` without a membership).
     need_fixed : ndarray of int64
         Practice need in fixed point, the exact input of allocation.
+    provenance : Provenance
+        Library version.
+
+    The tables are the result's own data, shared, not copied: :meth:`to_frame` gives a copy to edit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.aggregation.aggregate import aggregation_from_totals
+    >>> agg = aggregation_from_totals(np.array(["A81001"]), {"registered": [2], "person_years": [2 * 2**20],
+    ...                                                      "need": [300 * 2**20]})
+    >>> agg
+    Aggregation(Aggregation: 1 practices, 2 people, need £300 (£150.00 per head))
     """
 
     practices: pd.DataFrame
     consortia: pd.DataFrame | None
     need_fixed: np.ndarray
 
+    def _frame(self) -> pd.DataFrame:
+        return self.practices
+
     def to_frame(self, level: str = "practice") -> pd.DataFrame:
-        """The table for ``level`` ``"practice"`` or ``"consortium"``."""
+        """The table for ``level``, as a copy.
+
+        Parameters
+        ----------
+        level : {"practice", "consortium"}
+            Consortium level needs a membership.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy: editing it leaves the aggregation as it was.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from capitation.aggregation.aggregate import aggregation_from_totals
+        >>> agg = aggregation_from_totals(np.array(["A81001"]), {"registered": [2], "person_years": [2 * 2**20],
+        ...                                                      "need": [300 * 2**20]})
+        >>> agg.to_frame()["need_per_head"].tolist()
+        [150.0]
+        """
         if level == "practice":
             return self.practices.copy()
         if level == "consortium" and self.consortia is not None:
@@ -75,7 +112,22 @@ class Aggregation:
                          f"Got {level!r}.")
 
     def summary(self) -> str:
-        """Totals in plain text."""
+        """Totals in plain text.
+
+        Returns
+        -------
+        str
+            One line: practices, people, need and need per head (and consortia, with a membership).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from capitation.aggregation.aggregate import aggregation_from_totals
+        >>> agg = aggregation_from_totals(np.array(["A81001"]), {"registered": [4], "person_years": [4 * 2**20],
+        ...                                                      "need": [1000 * 2**20]})
+        >>> agg.summary()
+        'Aggregation: 1 practices, 4 people, need £1,000 (£250.00 per head)'
+        """
         p = self.practices
         text = (f"Aggregation: {len(p):,} practices, {int(p.registered.sum()):,} people, need "
                 f"£{p.need.sum():,.0f} (£{p.need.sum() / p.registered.sum():,.2f} per head)")

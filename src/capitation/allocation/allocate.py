@@ -8,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from .._results import Result
 from ..aggregation.aggregate import Aggregation, roll_up
 from ..aggregation.membership import Membership
 from ..errors import InputError, SchemaError, UnknownCodeError
@@ -20,8 +21,8 @@ __all__ = ["UNFUNDED_REASON", "Allocation", "allocate"]
 UNFUNDED_REASON = "no registered people in the need data"
 
 
-@dataclass(frozen=True, eq=False)
-class Allocation:
+@dataclass(frozen=True, eq=False, repr=False)
+class Allocation(Result):
     """Budgets per practice and consortium, reconciling exactly with the control total.
 
     Attributes
@@ -44,6 +45,22 @@ class Allocation:
         With a membership: its practices that the need does not cover (no registered people in the data),
         indexed by ``practice_code`` with ``consortium_code``, ``consortium_name`` and ``reason``. They get no
         budget, and :meth:`to_frame` lists them on lines of their own so that every practice appears.
+    provenance : Provenance
+        Library version.
+
+    The tables are the allocation's own data, shared, not copied on access (all England has 6,300 practices
+    and may be allocated many times): editing one in place changes the allocation, and :attr:`reconciles`
+    says whether its pence still add up. Take :meth:`to_frame` to edit. Figures and the HTML report of an
+    allocation are drawn by :mod:`capitation.report` (``consortium_budgets(alloc)``,
+    ``write_report(path, allocation=alloc)``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation import allocate
+    >>> need = pd.Series([1.0, 2.0], index=["A81001", "A81002"])
+    >>> allocate(need, 100, registered=pd.Series(10, index=need.index))
+    Allocation(£100.00 over 2 practices)
     """
 
     practices: pd.DataFrame
@@ -135,20 +152,27 @@ class Allocation:
                 table["distance_from_target_000"] = table["baseline_000"] - table["budget_000"]
         return table
 
-    def write_report(self, path, **kwargs):
-        """Write the self-contained HTML report of this allocation (see :func:`capitation.report.write_report`)."""
-        from ..report import write_report
-
-        return write_report(path, allocation=self, **kwargs)
-
-    def plot(self, **kwargs):
-        """Consortium budgets (with distance from target when there is a baseline), a matplotlib Figure."""
-        from ..report import consortium_budgets
-
-        return consortium_budgets(self, **kwargs)
+    def _frame(self) -> pd.DataFrame:
+        return self.practices
 
     def summary(self) -> str:
-        """Plain-text summary, with the consortium table when there is one."""
+        """Plain-text summary, with the consortium table when there is one.
+
+        Returns
+        -------
+        str
+            The control total, practices and people on the first line; whether the pence reconcile; the
+            practices without a budget, the adjustments and the consortium table.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation import allocate
+        >>> need = pd.Series([1.0, 2.0], index=["A81001", "A81002"])
+        >>> print(allocate(need, 100, registered=pd.Series(10, index=need.index)).summary())
+        Allocation of £100.00 to 2 practices (20 registered people), £5.00 per head on average
+          practices' pence sum to the control total: True
+        """
         p = self.practices
         lines = [f"Allocation of {self.control_total} to {len(p):,} practices "
                  f"({p.registered.sum():,.0f} registered people), "
@@ -174,6 +198,7 @@ class Allocation:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
+        """One line: the control total, practices and consortia."""
         return (f"Allocation({self.control_total} over {len(self.practices):,} practices"
                 + (f", {len(self.consortia)} consortia)" if self.consortia is not None else ")"))
 

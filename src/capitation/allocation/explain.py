@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._results import Provenance, Result
 from ..errors import InputError, SchemaError
 from .allocate import Allocation
 
@@ -30,8 +31,8 @@ BLOCKS = {"demographic": "age_sex", "morbidity": "morbidity", "primary-care": "p
 _ORDER = ("age_sex", "morbidity", "primary_care", "need", "supply_neutralised", "other")
 
 
-@dataclass(frozen=True, eq=False)
-class BudgetExplanation:
+@dataclass(frozen=True, eq=False, repr=False)
+class BudgetExplanation(Result):
     """Budget per head against the national average, split into contributions (£ per head).
 
     Attributes
@@ -39,18 +40,68 @@ class BudgetExplanation:
     table : pandas.DataFrame
         Indexed by consortium: ``registered``, ``national_per_head``, one column per block
         (``age_sex``, ``morbidity``, ``primary_care``, ``need``, ``supply_neutralised``, ``other``) and
-        ``budget_per_head``; each row satisfies national + Σ blocks = budget per head.
+        ``budget_per_head``; each row satisfies national + Σ blocks = budget per head. The result's own
+        data: :meth:`to_frame` gives a copy to edit.
+    provenance : Provenance
+        Library version and the hash of the design's spec.
+
+    The waterfall figure is :func:`capitation.report.budget_waterfall`, drawn from :meth:`waterfall`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation.allocation import BudgetExplanation
+    >>> e = BudgetExplanation(pd.DataFrame({"registered": [10.0], "national_per_head": [100.0], "age_sex": [5.0],
+    ...                                     "morbidity": [0.0], "primary_care": [0.0], "need": [0.0],
+    ...                                     "supply_neutralised": [0.0], "other": [0.0],
+    ...                                     "budget_per_head": [105.0]}, index=["Q1"]))
+    >>> e.waterfall()["end"].tolist()
+    [100.0, 105.0, 105.0, 105.0, 105.0, 105.0, 105.0, 105.0]
     """
 
     table: pd.DataFrame
 
+    def _frame(self) -> pd.DataFrame:
+        return self.table
+
     def to_frame(self) -> pd.DataFrame:
-        """The contribution table."""
+        """The contribution table, as a copy.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Editing it leaves the explanation as it was.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.allocation import BudgetExplanation
+        >>> e = BudgetExplanation(pd.DataFrame({"budget_per_head": [105.0]}, index=["Q1"]))
+        >>> e.to_frame() is e.table
+        False
+        """
         return self.table.copy()
 
     def waterfall(self) -> pd.DataFrame:
-        """Long frame for waterfall charts: ``consortium_code``, ``step``, ``kind`` (``total``/``delta``),
-        ``value``, ``start`` and ``end`` (£ per head)."""
+        """Long frame for waterfall charts, one row per step of each consortium.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``consortium_code``, ``step``, ``kind`` (``total``/``delta``), ``value``, ``start`` and ``end``
+            (£ per head): the national average, each block in order, then the budget per head.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.allocation import BudgetExplanation
+        >>> blocks = dict.fromkeys(["age_sex", "morbidity", "primary_care", "need", "supply_neutralised", "other"],
+        ...                        1.0)
+        >>> e = BudgetExplanation(pd.DataFrame({"national_per_head": [100.0], **blocks, "budget_per_head": [106.0]},
+        ...                                    index=["Q1"]))
+        >>> e.waterfall()["step"].tolist()[:3]
+        ['national average', 'age_sex', 'morbidity']
+        """
         rows = []
         for code, row in self.table.iterrows():
             level = row["national_per_head"]
@@ -61,14 +112,24 @@ class BudgetExplanation:
             rows.append((code, "budget per head", "total", row["budget_per_head"], 0.0, row["budget_per_head"]))
         return pd.DataFrame(rows, columns=["consortium_code", "step", "kind", "value", "start", "end"])
 
-    def plot(self, consortium=None, **kwargs):
-        """A waterfall of one consortium's budget drivers (the furthest from average by default)."""
-        from ..report import budget_waterfall
-
-        return budget_waterfall(self, consortium, **kwargs)
-
     def summary(self) -> str:
-        """The table, £ per head, in plain text."""
+        """The table, £ per head, in plain text.
+
+        Returns
+        -------
+        str
+            A title line, then one row per consortium: budget per head and each block's part.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.allocation import BudgetExplanation
+        >>> blocks = dict.fromkeys(["age_sex", "morbidity", "primary_care", "need", "supply_neutralised", "other"],
+        ...                        0.0)
+        >>> e = BudgetExplanation(pd.DataFrame({**blocks, "budget_per_head": [1.0]}, index=["Q1"]))
+        >>> e.summary().splitlines()[0]
+        'Budget per head against the national average (£ per head; supply neutral)'
+        """
         columns = ["budget_per_head", *_ORDER]
         return ("Budget per head against the national average (£ per head; supply neutral)\n"
                 + self.table[columns].to_string(float_format=lambda v: f"{v:,.2f}"))
@@ -111,7 +172,7 @@ def explain_budgets(allocation: Allocation, model, X, practice_code, *, neutrali
     [[-425.0, 150.0], [425.0, 1000.0]]
     """
     from ..model.estimator import CostModel
-    from ..model.results import FitResult
+    from ..model.results import FitResult, spec_sha256
     from ..scoring.score import NEUTRAL_ROLES, neutralised_coefficients
 
     if not isinstance(allocation, Allocation) or allocation.consortia is None:
@@ -158,4 +219,4 @@ def explain_budgets(allocation: Allocation, model, X, practice_code, *, neutrali
     budget = allocation.consortia["budget_per_head"].reindex(out.index).to_numpy()
     out["other"] = budget - q_per_head - out[list(_ORDER[:-1])].sum(axis=1)
     out["budget_per_head"] = budget
-    return BudgetExplanation(out)
+    return BudgetExplanation(out, provenance=Provenance(spec_sha256=spec_sha256(getattr(X, "spec", None))))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._results import Result
 from ..aggregation.aggregate import FIXED_POINT_SCALE, exact_group_sum
 from ..aggregation.membership import UNASSIGNED, Membership
 from ..errors import InputError, SchemaError, UnknownCodeError
@@ -22,8 +23,8 @@ from .money import format_pounds, split_pence, to_pence
 __all__ = ["GeographyComparison", "compare_geography"]
 
 
-@dataclass(frozen=True, eq=False)
-class GeographyComparison:
+@dataclass(frozen=True, eq=False, repr=False)
+class GeographyComparison(Result):
     """Budgets by registered list versus by residence.
 
     Attributes
@@ -35,18 +36,62 @@ class GeographyComparison:
     control_total_pence : int
     parameters : dict
         ``unmapped``: people whose LSOA has no area (on an ``UNASSIGNED`` line when allowed).
+    provenance : Provenance
+        Library version.
+
+    The table is the result's own data: :meth:`to_frame` gives a copy to edit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"registered": [1], "residents": [1], "budget_list_pence": [100],
+    ...                   "budget_residence_pence": [100], "difference_pence": [0], "difference_pct": [0.0]},
+    ...                  index=pd.Index(["X"], name="consortium_code"))
+    >>> GeographyComparison(t, 100, {})
+    GeographyComparison(Budgets by registered list vs by residence (£1.00; £0.00 would move between consortia))
     """
 
     table: pd.DataFrame
     control_total_pence: int
     parameters: dict
 
+    def _frame(self) -> pd.DataFrame:
+        return self.table
+
     def to_frame(self) -> pd.DataFrame:
-        """The comparison table."""
+        """The comparison table, as a copy.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Editing it leaves the result as it was.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> c = GeographyComparison(pd.DataFrame({"difference_pct": [0.0]}, index=["X"]), 100, {})
+        >>> c.to_frame() is c.table
+        False
+        """
         return self.table.copy()
 
     def summary(self) -> str:
-        """Largest differences first, in plain text."""
+        """Largest differences first, in plain text.
+
+        Returns
+        -------
+        str
+            The control total and the money that would move on the first line, then one row per consortium.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"registered": [2], "residents": [1], "budget_list_pence": [100],
+        ...                   "budget_residence_pence": [100], "difference_pence": [0], "difference_pct": [0.0]},
+        ...                  index=pd.Index(["X"], name="consortium_code"))
+        >>> GeographyComparison(t, 100, {}).summary().splitlines()[0]
+        'Budgets by registered list vs by residence (£1.00; £0.00 would move between consortia)'
+        """
         t = self.table.reindex(self.table["difference_pct"].abs().sort_values(ascending=False).index)
         show = pd.DataFrame({"registered": t["registered"].map("{:,}".format),
                              "residents": t["residents"].map("{:,}".format),

@@ -27,6 +27,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
+from .._results import Result
 from .._validation import check_number
 from ..errors import InputError, SchemaError
 from .allocate import Allocation
@@ -105,8 +106,8 @@ class PaceOfChange:
         return m + (low - m) * (distance - a) / (b - a)
 
 
-@dataclass(frozen=True, eq=False)
-class PaceResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class PaceResult(Result):
     """One year's allocations after pace of change.
 
     Attributes
@@ -121,6 +122,17 @@ class PaceResult:
     status : dict
         ``minimum_affordable``, ``floor_funded`` (fraction of floor gaps funded), ``convergence`` (fraction of
         capped gaps closed) and ``cap_relaxed_pence``.
+    provenance : Provenance
+        Library version.
+
+    The table is the result's own data: :meth:`to_frame` gives a copy to edit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> base = pd.Series([100.0, 100.0], index=["X", "Y"])
+    >>> pace_of_change(base, pd.Series([1.0, 3.0], index=["X", "Y"]), 210, PaceOfChange(min_growth=0.01, floor=None))
+    PaceResult(Pace of change: £210.00 over 2 bodies (allocations sum exactly: True))
     """
 
     table: pd.DataFrame
@@ -128,8 +140,30 @@ class PaceResult:
     rule: PaceOfChange
     status: dict = field(default_factory=dict)
 
+    def _frame(self) -> pd.DataFrame:
+        return self.table
+
     def to_frame(self, units: str = "£") -> pd.DataFrame:
-        """The table, with money also in ``"£"`` or ``"£000"``."""
+        """The table, as a copy, with money also in ``"£"`` or ``"£000"``.
+
+        Parameters
+        ----------
+        units : {"£", "£000"}
+            Adds ``baseline``, ``target`` and ``allocation`` (or ``…_000``) beside the pence.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Editing it leaves the result as it was.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> base = pd.Series([100.0, 100.0], index=["X", "Y"])
+        >>> r = pace_of_change(base, pd.Series([1.0, 3.0], index=["X", "Y"]), 210, PaceOfChange(floor=None))
+        >>> r.to_frame()["allocation"].tolist()
+        [101.7, 108.3]
+        """
         table = self.table.copy()
         div = {"£": 100, "£000": 100_000, "£'000": 100_000}.get(units)
         if div is None:
@@ -140,7 +174,22 @@ class PaceResult:
         return table
 
     def summary(self) -> str:
-        """Plain-text account of what each rule did."""
+        """Plain-text account of what each rule did.
+
+        Returns
+        -------
+        str
+            The total and whether the allocations sum to it on the first line; the rule, what each stage
+            did, the distances from target before and after, and the bodies by stage.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> base = pd.Series([100.0, 100.0], index=["X", "Y"])
+        >>> r = pace_of_change(base, pd.Series([1.0, 3.0], index=["X", "Y"]), 210, PaceOfChange(floor=None))
+        >>> r.summary().splitlines()[-1]
+        '  bodies by stage: minimum 1, convergence 1'
+        """
         t = self.table
         s = self.status
         lines = [f"Pace of change: {format_pounds(self.control_total_pence)} over {len(t)} bodies "
@@ -301,25 +350,72 @@ def _pace(b: list[int], t: list[int], q: int, rule: PaceOfChange):
     return alloc, table, status
 
 
-@dataclass(frozen=True, eq=False)
-class PaceProjection:
+@dataclass(frozen=True, eq=False, repr=False)
+class PaceProjection(Result):
     """Pace of change over several years: each year's allocation is the next year's baseline.
 
     Attributes
     ----------
     years : tuple of PaceResult
     labels : tuple of str
+    provenance : Provenance
+        Library version.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = project_pace(pd.Series([90.0, 110.0], index=["X", "Y"]), pd.Series([1.0, 1.0], index=["X", "Y"]),
+    ...                  [204, 208], PaceOfChange(min_growth=0.0, floor=None, cap=0.05))
+    >>> p.labels, len(p.years)
+    (('year 1', 'year 2'), 2)
     """
 
     years: tuple[PaceResult, ...]
     labels: tuple[str, ...]
 
     def to_frame(self, column: str = "allocation_pence") -> pd.DataFrame:
-        """One column per year of ``column`` (e.g. ``"distance_after"``), bodies as rows."""
+        """One column per year of ``column`` (e.g. ``"distance_after"``), bodies as rows.
+
+        Parameters
+        ----------
+        column : str
+            A column of :attr:`PaceResult.table`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new table (editing it leaves the years as they were).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> p = project_pace(pd.Series([90.0, 110.0], index=["X", "Y"]), pd.Series([1.0, 1.0], index=["X", "Y"]),
+        ...                  [204, 208], PaceOfChange(min_growth=0.0, floor=None, cap=0.05))
+        >>> p.to_frame().loc["X"].tolist()
+        [9400, 9800]
+        """
         return pd.DataFrame({label: r.table[column] for label, r in zip(self.labels, self.years, strict=True)})
 
+    def _frame(self) -> pd.DataFrame:
+        return self.to_frame()
+
     def summary(self) -> str:
-        """The range of distances from target, year by year."""
+        """The range of distances from target, year by year.
+
+        Returns
+        -------
+        str
+            A title line, then one line per year.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> p = project_pace(pd.Series([90.0, 110.0], index=["X", "Y"]), pd.Series([1.0, 1.0], index=["X", "Y"]),
+        ...                  [204], PaceOfChange(min_growth=0.0, floor=None, cap=0.05))
+        >>> print(p.summary())
+        Pace-of-change projection
+          year 1: £204.00; distance from target -7.84% … +7.84%; floor funded 100%
+        """
         lines = ["Pace-of-change projection"]
         for label, r in zip(self.labels, self.years, strict=True):
             d = r.table["distance_after"]

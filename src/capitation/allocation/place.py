@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .._results import Result
 from ..aggregation.membership import Membership
 from ..errors import InputError, SchemaError, UnknownCodeError
 from .external import COMPONENTS, read_weighted_populations
@@ -24,8 +25,8 @@ from .money import round_half_up
 __all__ = ["PlaceIndices", "place_indices"]
 
 
-@dataclass(frozen=True, eq=False)
-class PlaceIndices:
+@dataclass(frozen=True, eq=False, repr=False)
+class PlaceIndices(Result):
     """Need indices of places relative to their ICB, and of ICBs relative to England.
 
     Attributes
@@ -36,6 +37,19 @@ class PlaceIndices:
     icbs : pandas.DataFrame
         Indexed by ``icb_code``: the same over every practice of the ICB, the index against England.
     components : tuple of str
+    provenance : Provenance
+        Library version.
+
+    The tables are the result's own data: :meth:`to_frame` and :meth:`published` give copies.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"practice_code": ["A1", "A2", "A3"], "icb_code": ["Q1"] * 3,
+    ...                       "population": [100.0, 100.0, 100.0], "wp_core_final": [150.0, 75.0, 75.0]})
+    >>> result = place_indices(frame, {"east": ["A1"], "west": ["A2", "A3"]}, components=["core"])
+    >>> result.places["index_core"].tolist()
+    [1.5, 0.75]
     """
 
     places: pd.DataFrame
@@ -43,21 +57,75 @@ class PlaceIndices:
     components: tuple[str, ...]
 
     def published(self, level: str = "place") -> pd.DataFrame:
-        """Population rounded to whole people and indices to 3 decimals, half up (NHS England's tables)."""
+        """Population rounded to whole people and indices to 3 decimals, half up (NHS England's tables).
+
+        Parameters
+        ----------
+        level : {"place", "icb"}
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new table without the ``wp_*`` sums.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"practice_code": ["A1", "A2", "A3"], "icb_code": ["Q1"] * 3,
+        ...                       "population": [100.0, 100.0, 200.0], "wp_core_final": [150.0, 50.0, 200.0]})
+        >>> result = place_indices(frame, {"east": ["A1"], "west": ["A2", "A3"]}, components=["core"])
+        >>> result.published().columns.tolist()
+        ['icb_code', 'practices', 'population', 'index_core']
+        """
         table = self.to_frame(level)
         table["population"] = round_half_up(table["population"], 0)
         for c in self.components:
             table[f"index_{c}"] = round_half_up(table[f"index_{c}"], 3)
         return table.drop(columns=[f"wp_{c}" for c in self.components])
 
+    def _frame(self) -> pd.DataFrame:
+        return self.places
+
     def to_frame(self, level: str = "place") -> pd.DataFrame:
-        """The unrounded table for ``"place"`` or ``"icb"``."""
+        """The unrounded table for ``"place"`` or ``"icb"``, as a copy.
+
+        Parameters
+        ----------
+        level : {"place", "icb"}
+
+        Returns
+        -------
+        pandas.DataFrame
+            Editing it leaves the result as it was.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"practice_code": ["A1", "A2"], "icb_code": ["Q1"] * 2,
+        ...                       "population": [100.0, 100.0], "wp_core_final": [150.0, 50.0]})
+        >>> place_indices(frame, {"east": ["A1"]}, components=["core"]).to_frame("icb")["index_core"].tolist()
+        [1.0]
+        """
         if level not in ("place", "icb"):
             raise InputError(f"The 'level' parameter must be 'place' or 'icb'. Got {level!r}.")
         return (self.places if level == "place" else self.icbs).copy()
 
     def summary(self) -> str:
-        """Published indices of the places, as text."""
+        """Published indices of the places, as text.
+
+        Returns
+        -------
+        str
+            A title line (places, ICBs), then the published table.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> frame = pd.DataFrame({"practice_code": ["A1", "A2"], "icb_code": ["Q1"] * 2,
+        ...                       "population": [100.0, 100.0], "wp_core_final": [150.0, 50.0]})
+        >>> place_indices(frame, {"east": ["A1"]}, components=["core"]).summary().splitlines()[0]
+        'Place need indices (1 places in 1 ICB(s), relative to their ICB; half-up rounding)'
+        """
         return (f"Place need indices ({len(self.places)} places in {self.places['icb_code'].nunique()} ICB(s), "
                 "relative to their ICB; half-up rounding)\n" + self.published().to_string())
 

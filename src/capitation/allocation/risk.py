@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._results import Result
 from .._validation import check_number
 from ..errors import InputError
 
@@ -87,8 +88,8 @@ def list_size_needed(cv: float, overspend: float = 0.05, probability: float = 0.
     return float(math.ceil(cv * cv / room))
 
 
-@dataclass(frozen=True, eq=False)
-class BudgetRisk:
+@dataclass(frozen=True, eq=False, repr=False)
+class BudgetRisk(Result):
     """Distribution of actual minus budget per group, analytic and resampled.
 
     Attributes
@@ -97,37 +98,188 @@ class BudgetRisk:
         Indexed by group: ``people``, ``expected`` (Σ ŷ, £), ``budget`` (£), ``sd`` (analytic, £), ``cv``
         (sd ÷ budget), ``p_overspend`` (analytic), ``sd_resampled``, ``p_overspend_resampled``,
         ``gap_q05``/``gap_q95`` (resampled quantiles of actual − budget, £), ``cv_person`` (the group's
-        σ̄/μ̄) and ``list_size_needed`` (people with this case mix to meet ``probability``).
+        σ̄/μ̄) and ``list_size_needed`` (people with this case mix to meet ``probability``). The result's own
+        data: :meth:`to_frame` gives a copy to edit.
     cv_person : float
         Coefficient of variation of the average person's cost, over everyone.
     parameters : dict
         ``overspend``, ``probability``, ``extra_cv``, ``variance`` model, ``phi`` or ``sigma2``,
-        ``n_resamples``, ``seed`` and ``clipped`` (people whose negative prediction was taken as 0).
+        ``n_resamples``, ``seed`` and ``clipped`` (people whose negative prediction was taken as 0); after
+        :meth:`rescaled`, ``scaled_to``.
+    provenance : Provenance
+        Library version.
+
+    The figure of a budget risk is :func:`capitation.report.budget_risk_by_size`, which draws the groups and
+    :meth:`curve`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> risk = budget_risk(np.full(4_000, 500.0), np.repeat(["A1", "A2"], 2_000), variance=(3 * 500.0) ** 2,
+    ...                    n_resamples=0)
+    >>> risk.pool_needed()
+    9740.0
     """
 
     table: pd.DataFrame
     cv_person: float
     parameters: dict = field(default_factory=dict)
 
+    def _frame(self) -> pd.DataFrame:
+        return self.table
+
     def to_frame(self) -> pd.DataFrame:
-        """The per-group table."""
+        """The per-group table, as a copy.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Editing it leaves the result as it was.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> risk = budget_risk(np.full(10, 500.0), ["A1"] * 10, variance=1.0, n_resamples=0)
+        >>> risk.to_frame()["people"].tolist()
+        [10]
+        """
         return self.table.copy()
 
-    def plot(self, **kwargs):
-        """Risk of overspending against list size, with the pooling curve (a matplotlib Figure)."""
-        from ..report import budget_risk_by_size
+    def _setting(self, name: str, value):
+        return self.parameters[name] if value is None else value
 
-        return budget_risk_by_size(self, **kwargs)
+    def pool_needed(self, *, cv: float | None = None, overspend: float | None = None,
+                    probability: float | None = None, extra_cv: float | None = None) -> float:
+        """People a pool of average people needs for ``P(overspend) ≤ probability`` (:func:`list_size_needed`).
+
+        Parameters
+        ----------
+        cv, overspend, probability, extra_cv : float, optional
+            Instead of :attr:`cv_person` and the ``parameters`` the risk was computed with.
+
+        Returns
+        -------
+        float
+            Whole people; ``inf`` when no pool is large enough.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> risk = budget_risk(np.full(10, 500.0), ["A1"] * 10, variance=(3 * 500.0) ** 2, n_resamples=0)
+        >>> risk.pool_needed(), risk.pool_needed(extra_cv=0.04)
+        (9740.0, inf)
+        """
+        return list_size_needed(self.cv_person if cv is None else cv, self._setting("overspend", overspend),
+                                self._setting("probability", probability), self._setting("extra_cv", extra_cv))
+
+    def curve(self, lo: float | None = None, hi: float | None = None, *, points: int = 300,
+              cv: float | None = None, overspend: float | None = None, probability: float | None = None,
+              extra_cv: float | None = None) -> pd.DataFrame:
+        """The pooling curve: chance that a pool of average people overspends, against its size.
+
+        ``P = 1 − Φ(overspend / √(cv²/n + extra_cv²))`` (:func:`overspend_probability`) at ``points``
+        log-spaced sizes from ``lo`` to ``hi``, extended to 1.5 × :meth:`pool_needed` (at most 10⁸ people)
+        so that the size needed lies on the curve. This is the curve
+        :func:`capitation.report.budget_risk_by_size` draws.
+
+        Parameters
+        ----------
+        lo, hi : float, optional
+            Smallest and largest size; by default half the smallest group and twice the largest.
+        points : int
+            Sizes on the curve.
+        cv, overspend, probability, extra_cv : float, optional
+            Instead of :attr:`cv_person` and the ``parameters`` the risk was computed with.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``people`` (increasing) and ``p_overspend``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> risk = budget_risk(np.full(10, 500.0), ["A1"] * 10, variance=(3 * 500.0) ** 2, n_resamples=0)
+        >>> c = risk.curve(100, 1_000_000, points=3)
+        >>> c["people"].tolist(), c["p_overspend"].round(4).tolist()
+        ([100.0, 10000.0, 1000000.0], [0.4338, 0.0478, 0.0])
+        """
+        if lo is None or hi is None:
+            people = self.table["people"].to_numpy(dtype=float) if "people" in self.table else np.empty(0)
+            people = people[people > 0]
+            low, high = (max(people.min() * 0.5, 1), people.max() * 2) if len(people) else (100, 1e6)
+            lo = low if lo is None else lo
+            hi = high if hi is None else hi
+        cv = self.cv_person if cv is None else cv
+        overspend, extra_cv = self._setting("overspend", overspend), self._setting("extra_cv", extra_cv)
+        needed = self.pool_needed(cv=cv, overspend=overspend, probability=probability, extra_cv=extra_cv)
+        grid = np.geomspace(lo, max(hi, min(needed * 1.5, 1e8)), points)
+        return pd.DataFrame({"people": grid, "p_overspend": overspend_probability(grid, cv, overspend, extra_cv)})
+
+    def rescaled(self, sizes: pd.Series, *, label: str = "given list sizes") -> BudgetRisk:
+        """The same risk for groups of ``sizes`` people, each with its own case mix.
+
+        A group's analytic probability of overspending becomes that of ``sizes[group]`` people with the
+        group's person cv (``cv_person`` column; the overall :attr:`cv_person` where it is undefined):
+        ``overspend_probability(size, cv, overspend, extra_cv)``, and 0 for a group with no variance. Use it
+        when the people scored are a sample of each list (e.g. 1%) and budgets cover the whole lists. Only
+        ``people`` and ``p_overspend`` change; the other columns stay those of the people scored.
+
+        Parameters
+        ----------
+        sizes : pandas.Series
+            People per group, indexed by group; groups it does not name keep their size.
+        label : str
+            What the sizes are, recorded as ``parameters["scaled_to"]``.
+
+        Returns
+        -------
+        BudgetRisk
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> risk = budget_risk(np.full(200, 500.0), np.repeat(["A1", "A2"], 100), variance=(3 * 500.0) ** 2,
+        ...                    n_resamples=0)
+        >>> big = risk.rescaled(pd.Series({"A1": 10_000}))
+        >>> big.table["people"].tolist(), big.table["p_overspend"].round(4).tolist()
+        ([10000.0, 100.0], [0.0478, 0.4338])
+        """
+        if not isinstance(sizes, pd.Series):
+            raise InputError(f"The 'sizes' parameter of BudgetRisk.rescaled must be a Series of people indexed by "
+                             f"group. Got {type(sizes).__name__}. Fix: e.g. registered list sizes by practice.")
+        p = self.parameters
+        table = self.table.copy()
+        people = sizes.reindex(table.index).fillna(table["people"]).to_numpy(dtype=float)
+        cv = table["cv_person"].replace([np.inf, -np.inf], np.nan).fillna(self.cv_person).to_numpy()
+        table["people"] = people
+        table["p_overspend"] = [float(overspend_probability(n, c, p["overspend"], p["extra_cv"])) if c > 0 else 0.0
+                                for n, c in zip(people, cv, strict=True)]
+        return BudgetRisk(table, self.cv_person, {**p, "scaled_to": label}, provenance=self.provenance)
 
     def summary(self) -> str:
-        """Risk in plain text, groups sorted by the analytic probability of overspending."""
+        """Risk in plain text, groups sorted by the analytic probability of overspending.
+
+        Returns
+        -------
+        str
+            The settings on the first line, the pool needed, then the 20 riskiest groups.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> risk = budget_risk(np.full(10, 500.0), ["A1"] * 10, variance=(3 * 500.0) ** 2, n_resamples=0)
+        >>> print(risk.summary().splitlines()[1])
+          pool needed for P ≤ 5% with the national case mix: 9,740 people
+        """
         p = self.parameters
         t = self.table.sort_values("p_overspend", ascending=False)
         head = (f"Budget risk ({len(t):,} groups; P(actual > budget × {1 + p['overspend']:.2f}); variance "
                 f"{p['variance']}, person cv {self.cv_person:.2f}, group cv {p['extra_cv']:.3f}; "
                 f"{p['n_resamples']} resamples)\n"
                 f"  pool needed for P ≤ {p['probability']:.0%} with the national case mix: "
-                f"{list_size_needed(self.cv_person, p['overspend'], p['probability'], p['extra_cv']):,.0f} people")
+                f"{self.pool_needed():,.0f} people")
         show = t[["people", "budget", "cv", "p_overspend", "p_overspend_resampled", "list_size_needed"]].head(20)
         return head + "\n" + show.to_string(float_format=lambda v: f"{v:,.4g}")
 

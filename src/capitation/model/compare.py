@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .._results import Provenance, Result
 from ..errors import InputError
 from .estimator import CostModel
+from .results import spec_sha256
 from .validation import ValidationResult, validate
 
 __all__ = ["METHODS", "ModelComparison", "compare_models"]
@@ -17,8 +19,8 @@ __all__ = ["METHODS", "ModelComparison", "compare_models"]
 METHODS = ("ols", "tweedie", "poisson", "two_part", "hgb")
 
 
-@dataclass(frozen=True, eq=False)
-class ModelComparison:
+@dataclass(frozen=True, eq=False, repr=False)
+class ModelComparison(Result):
     """Validation metrics of several estimators on the same validation people.
 
     Attributes
@@ -26,23 +28,71 @@ class ModelComparison:
     table : pandas.DataFrame
         One row per method: person and practice R², MAE, Cumming's measure, share of practices off by
         10% or more, the largest predictive-ratio departure from 1 across groups, and seconds to fit.
+        The result's own data; :meth:`to_frame` gives a copy.
     validations : dict
         The full :class:`ValidationResult` of each method.
+    provenance : Provenance
+        Library version, and the hash of the design's spec when ``X`` was a FeatureMatrix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation.model import ModelComparison
+    >>> c = ModelComparison(pd.DataFrame({"person_r2": [0.1, 0.2]}, index=pd.Index(["ols", "hgb"], name="method")),
+    ...                     {})
+    >>> c
+    ModelComparison(Estimators on the same validation data: 2 methods, best person R² 0.2000 (hgb))
     """
 
     table: pd.DataFrame
     validations: dict
 
+    def _frame(self) -> pd.DataFrame:
+        return self.table
+
     def to_frame(self) -> pd.DataFrame:
-        """The comparison table."""
+        """The comparison table, as a copy.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per method (editing it leaves the result as it was).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.model import ModelComparison
+        >>> c = ModelComparison(pd.DataFrame({"person_r2": [0.1]}, index=pd.Index(["ols"], name="method")), {})
+        >>> c.to_frame() is c.table
+        False
+        """
         return self.table.copy()
 
     def summary(self) -> str:
-        """The table as text."""
+        """The table as text.
+
+        Returns
+        -------
+        str
+            A title line, then one row per method.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.model import ModelComparison
+        >>> c = ModelComparison(pd.DataFrame({"person_r2": [0.1]}, index=pd.Index(["ols"], name="method")), {})
+        >>> c.summary().splitlines()[0]
+        'Estimators on the same validation data'
+        """
         return "Estimators on the same validation data\n" + self.table.to_string(float_format=lambda v: f"{v:.4f}")
 
     def __repr__(self) -> str:
-        return self.summary()
+        text = f"Estimators on the same validation data: {len(self.table)} methods"
+        if "person_r2" in self.table and self.table["person_r2"].notna().any():
+            best = self.table["person_r2"].idxmax()
+            text += f", best person R² {self.table.at[best, 'person_r2']:.4f} ({best})"
+        return f"ModelComparison({text})"
 
 
 def compare_models(X, y, weights=None, *, practice_code, fit_rows, validation_rows, methods=METHODS,
@@ -107,4 +157,5 @@ def compare_models(X, y, weights=None, *, practice_code, fit_rows, validation_ro
         rows.append({"method": method, **{k: result.metrics[k] for k in
                                           ("person_r2", "practice_r2", "mae", "cpm", "share_practices_off_10pct")},
                      "worst_predictive_ratio_gap": float(np.max(np.abs(ratios - 1))), "fit_seconds": seconds})
-    return ModelComparison(pd.DataFrame(rows).set_index("method"), validations)
+    provenance = Provenance(spec_sha256=spec_sha256(X.spec)) if isinstance(X, FeatureMatrix) else Provenance()
+    return ModelComparison(pd.DataFrame(rows).set_index("method"), validations, provenance=provenance)

@@ -1,18 +1,55 @@
-"""Immutable results of a fitted cost model."""
+"""Immutable results of a fitted cost model, and the hash that ties a result to its FeatureSpec."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["FitResult"]
+from .._results import Result
+
+__all__ = ["FitResult", "spec_sha256"]
 
 
-@dataclass(frozen=True, eq=False)
-class FitResult:
+def spec_sha256(spec) -> str | None:
+    """SHA-256 of a FeatureSpec's canonical JSON, for a result's :class:`~capitation._results.Provenance`.
+
+    The JSON is :func:`~capitation.features.serialize.spec_to_dict` (every field, the diagnosis grouping's
+    whole table and learned fixed-effect levels), with sorted keys and no spaces, in UTF-8: two specs have the
+    same hash exactly when they encode the same design.
+
+    Parameters
+    ----------
+    spec : FeatureSpec or None
+        Typically the fitted spec of the design (``X.spec``).
+
+    Returns
+    -------
+    str or None
+        64 hexadecimal characters; ``None`` when ``spec`` is ``None``.
+
+    Examples
+    --------
+    >>> from capitation import FeatureSpec
+    >>> from capitation.model.results import spec_sha256
+    >>> a = spec_sha256(FeatureSpec(diagnosis_grouping=None, outcome_year="2025/26"))
+    >>> b = spec_sha256(FeatureSpec(diagnosis_grouping=None, outcome_year="2024/25"))
+    >>> len(a), a == spec_sha256(FeatureSpec(diagnosis_grouping=None, outcome_year="2025/26")), a == b
+    (64, True, False)
+    """
+    if spec is None:
+        return None
+    from .._io import _canonical
+    from ..features.serialize import spec_to_dict
+
+    return hashlib.sha256(_canonical(spec_to_dict(spec))).hexdigest()
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class FitResult(Result):
     """Coefficients, covariances and fit statistics of a least-squares cost model.
 
     Attributes
@@ -39,6 +76,19 @@ class FitResult:
         Role of each column (demographic, morbidity, ... supply).
     cap : dict or None
         Cost capping applied before fitting: ``{"rule": ..., "value": £, "people_capped": n}``.
+    provenance : Provenance
+        Library version, and the hash of the fitted spec when the model was fitted on a FeatureMatrix.
+
+    The Series and frames are the result's own data; :meth:`to_frame` builds a new table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation import CostModel
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> result = CostModel().fit(X, [100.0, 300.0, 140.0, 260.0]).result_
+    >>> result.params.round(2).tolist(), result.summary().splitlines()[0]
+    ([120.0, 160.0], 'Cost model: weighted least squares (coefficients in £ per person-year)')
     """
 
     params: pd.Series
@@ -81,7 +131,21 @@ class FitResult:
         return self.ssr / self.df_resid if self.df_resid > 0 else float("nan")
 
     def to_frame(self) -> pd.DataFrame:
-        """Coefficient table: estimate, standard error, t, two-sided p-value, role."""
+        """Coefficient table: estimate, standard error, t, two-sided p-value, role.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by the identified columns; a new table each call (editing it leaves the result as it was).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from capitation import CostModel
+        >>> X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> CostModel().fit(X, [100.0, 300.0, 140.0, 260.0]).result_.to_frame().columns.tolist()
+        ['coef', 'std_err', 't', 'p_value', 'role']
+        """
         from scipy import stats
 
         est = self.params.reindex(self.bse.index)
@@ -94,8 +158,25 @@ class FitResult:
             "role": self.roles.reindex(self.bse.index),
         })
 
+    def _frame(self) -> pd.DataFrame:
+        return self.to_frame()
+
     def summary(self) -> str:
-        """A plain-text summary of the fit and the coefficient table."""
+        """A plain-text summary of the fit and the coefficient table.
+
+        Returns
+        -------
+        str
+            The fit on the first lines (people, R², covariance, capping, dropped columns), then the table.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from capitation import CostModel
+        >>> X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        >>> print(CostModel().fit(X, [100.0, 300.0, 140.0, 260.0]).result_.summary().splitlines()[1])
+          people 4   person-years 4.0   coefficients 2
+        """
         head = [
             "Cost model: weighted least squares (coefficients in £ per person-year)",
             f"  people {self.n:,}   person-years {self.sum_weights:,.1f}   coefficients {len(self.bse):,}",

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._results import Result
 from ..errors import InputError
 
 __all__ = ["LIST_SIZE_BANDS", "ValidationResult", "split_people", "split_practices", "validate"]
@@ -67,8 +68,8 @@ def split_practices(practice_code, fraction: float = 0.15, *, seed: int = 0) -> 
     return np.flatnonzero(~out), np.flatnonzero(out)
 
 
-@dataclass(frozen=True, eq=False)
-class ValidationResult:
+@dataclass(frozen=True, eq=False, repr=False)
+class ValidationResult(Result):
     """Fit statistics of predictions against actual costs (see the module docstring for definitions).
 
     Attributes
@@ -82,6 +83,22 @@ class ValidationResult:
         Per practice: list size, actual and predicted cost per person-year, relative error.
     by_list_size : pandas.DataFrame
         Practices by list-size band: count, mean absolute relative error, share off by 10% or more.
+    label : str
+        Name of the model in tables.
+    provenance : Provenance
+        Library version (predictions and costs carry no spec).
+
+    The frames are the result's own data. Figures of a validation are drawn by :mod:`capitation.report`
+    (``predictive_ratios(v)``, ``actual_vs_predicted(v)``, ``funnel_plot(v)``, ``write_report(path, validation=v)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.model import validate
+    >>> v = validate(np.array([50.0, 100.0, 200.0, 50.0]), np.array([0.0, 100.0, 300.0, 0.0]),
+    ...              practice_code=["A", "A", "B", "B"], label="age–sex")
+    >>> v
+    ValidationResult(age–sex: person R²=0.7500, practice R²=0.7500)
     """
 
     metrics: dict
@@ -91,11 +108,42 @@ class ValidationResult:
     label: str = field(default="model")
 
     def to_frame(self) -> pd.DataFrame:
-        """The headline metrics as a one-row frame indexed by the label."""
+        """The headline metrics as a one-row frame indexed by the label.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new table each call (editing it leaves the result as it was).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from capitation.model import validate
+        >>> v = validate(np.array([50.0, 100.0]), np.array([0.0, 100.0]), practice_code=["A", "B"])
+        >>> v.to_frame()[["mae", "people"]].values.tolist()
+        [[25.0, 2.0]]
+        """
         return pd.DataFrame([self.metrics], index=pd.Index([self.label], name="model"))
 
+    def _frame(self) -> pd.DataFrame:
+        return self.to_frame()
+
     def summary(self) -> str:
-        """Plain-text report of the metrics, predictive ratios and error by list size."""
+        """Plain-text report of the metrics, predictive ratios and error by list size.
+
+        Returns
+        -------
+        str
+            The headline (people, person-years, practices) on the first line.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from capitation.model import validate
+        >>> v = validate(np.array([50.0, 100.0]), np.array([0.0, 100.0]), practice_code=["A", "B"], label="m")
+        >>> v.summary().splitlines()[0]
+        'Validation of m: 2 people (2 person-years), 2 practices'
+        """
         m = self.metrics
         lines = [
             f"Validation of {self.label}: {m['people']:,} people ({m['person_years']:,.0f} person-years), "
@@ -109,30 +157,6 @@ class ValidationResult:
             self.by_list_size.to_string(float_format=lambda v: f"{v:,.3f}"),
         ]
         return "\n".join(lines)
-
-    def write_report(self, path, **kwargs):
-        """Write the self-contained HTML report of this validation (see :func:`capitation.report.write_report`)."""
-        from ..report import write_report
-
-        return write_report(path, validation=self, **kwargs)
-
-    def plot_predictive_ratios(self, **kwargs):
-        """Predictive ratios by group (a matplotlib Figure)."""
-        from ..report import predictive_ratios
-
-        return predictive_ratios(self, **kwargs)
-
-    def plot_actual_vs_predicted(self, **kwargs):
-        """Actual against predicted cost per head, practice by practice (a matplotlib Figure)."""
-        from ..report import actual_vs_predicted
-
-        return actual_vs_predicted(self, **kwargs)
-
-    def plot_funnel(self, **kwargs):
-        """Practice error against list size, with control limits (a matplotlib Figure)."""
-        from ..report import funnel_plot
-
-        return funnel_plot(self, **kwargs)
 
     def __repr__(self) -> str:
         m = self.metrics

@@ -2,7 +2,8 @@
 
 Figures are made with :class:`matplotlib.figure.Figure` directly, never through ``pyplot``: nothing is added to
 pyplot's global list of open figures (no leaks in services, no double display in notebooks), and saving to PNG
-uses the Agg renderer whatever backend the caller has chosen.
+uses the Agg renderer whatever backend the caller has chosen. They are ``ReportFigure``, a Figure that shows
+itself as PNG in Jupyter; the class is made on first use, since it subclasses matplotlib's Figure.
 """
 
 from __future__ import annotations
@@ -78,12 +79,32 @@ def styled(func):
     return wrapper
 
 
+@functools.cache
+def _report_figure_class():
+    """``ReportFigure``: a matplotlib Figure that shows itself as PNG in Jupyter, without pyplot or
+    ``%matplotlib inline``. Made once, on first use, so that importing this module needs no matplotlib."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    class ReportFigure(Figure):
+        """A matplotlib Figure that shows itself as PNG in Jupyter, without pyplot or ``%matplotlib inline``."""
+
+        def _repr_png_(self) -> bytes:
+            return to_png(self, dpi=100)
+
+    ReportFigure.__qualname__ = "ReportFigure"  # found by pickle through the module's __getattr__
+    return ReportFigure
+
+
+def __getattr__(name: str):
+    if name == "ReportFigure":
+        return _report_figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def figure(width: float, height: float, **kwargs):
     """A new constrained-layout Figure (inches), outside pyplot, that displays itself in notebooks."""
-    require_matplotlib()
-    from ._figure import ReportFigure
-
-    return ReportFigure(figsize=(width, height), layout="constrained", **kwargs)
+    return _report_figure_class()(figsize=(width, height), layout="constrained", **kwargs)
 
 
 def to_png(fig, dpi: int = 150) -> bytes:

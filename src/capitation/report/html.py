@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._version import __version__
 from ..errors import InputError, SchemaError
 from . import plots
 from ._mpl import NHS_BLUE, to_png
@@ -154,24 +155,21 @@ def _summary(validation, allocation, risk, ladder) -> str:
     cards = []
     if allocation is not None:
         p = allocation.practices
-        reconciles = int(p["budget_pence"].sum()) == allocation.control_total_pence
         cards.append(("Control total", allocation.control_total))
         cards.append(("Practices", f"{len(p):,}"))
         if allocation.consortia is not None:
             cards.append(("Consortia", f"{len(allocation.consortia):,}"))
         per_head = allocation.control_total_pence / 100 / p["registered"].sum()
         cards.append(("£ per registered person", f"£{per_head:,.0f}"))
-        cards.append(("Pence reconcile", "yes" if reconciles else "NO"))
+        cards.append(("Pence reconcile", "yes" if allocation.reconciles else "NO"))
     if validation is not None:
         m = validation.metrics
         cards.append(("Person-level R²", f"{m['person_r2']:.3f}"))
         cards.append(("Practice-level R²", f"{m['practice_r2']:.3f}"))
         cards.append(("Practices off by ≥10%", f"{m['share_practices_off_10pct']:.0%}"))
     if risk is not None:
-        from ..allocation.risk import list_size_needed
-
         pr = risk.parameters
-        needed = list_size_needed(risk.cv_person, pr["overspend"], pr["probability"], pr["extra_cv"])
+        needed = risk.pool_needed()
         cards.append((f"Pool for ≤{pr['probability']:.0%} risk of >{pr['overspend']:.0%} overspend",
                       f"{needed:,.0f} people" if np.isfinite(needed) else "none large enough"))
     if not cards and ladder is None:
@@ -333,8 +331,6 @@ def _method_section(allocation, validation, risk, provenance) -> str:
         for record in allocation.parameters.get("adjustments", []):
             items.append(f"Adjustment {record['adjustment']}: {record['formula']}")
     rows = dict(provenance or {})
-    from .. import __version__
-
     rows.setdefault("capitation version", __version__)
     rows.setdefault("report written", _dt.datetime.now().strftime("%Y-%m-%d %H:%M"))
     if allocation is not None:
@@ -354,7 +350,29 @@ def build_report(*, validation=None, ladder=None, allocation=None, risk=None, ex
                  funnel_cv: float | None = None, suppress: bool = True, min_count: int = DEFAULT_MIN_COUNT,
                  min_list_size: float = DEFAULT_MIN_LIST_SIZE, practice_rows: int | None = None,
                  provenance: dict | None = None) -> str:
-    """The report as one HTML string (see :func:`write_report` for the parameters)."""
+    """The report as one HTML string, from whichever results are given.
+
+    Parameters
+    ----------
+    validation, ladder, allocation, risk, explanation, consortium, title, subtitle, funnel_cv, suppress, \
+min_count, min_list_size, practice_rows, provenance
+        As for :func:`write_report`.
+
+    Returns
+    -------
+    str
+        A self-contained HTML document (figures embedded as PNG); sections without results say so.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation import allocate
+    >>> from capitation.report import build_report
+    >>> need = pd.Series([1.0, 2.0], index=["A81001", "A81002"])
+    >>> page = build_report(allocation=allocate(need, 300, registered=pd.Series(10, index=need.index)))
+    >>> page.startswith("<!DOCTYPE html>"), "Pence reconcile<b>yes</b>" in page
+    (True, True)
+    """
     from ..allocation.allocate import Allocation
     from ..allocation.explain import BudgetExplanation
     from ..allocation.risk import BudgetRisk
@@ -390,12 +408,10 @@ def build_report(*, validation=None, ladder=None, allocation=None, risk=None, ex
             sections[key] = _missing("no validation was given.")
     sections["consortium-budgets"] = _consortium_section(allocation)
     if risk_layers:
-        from ..allocation.risk import list_size_needed
-
         note = ""
         if first_risk is not None:
             pr = first_risk.parameters
-            needed = list_size_needed(first_risk.cv_person, pr["overspend"], pr["probability"], pr["extra_cv"])
+            needed = first_risk.pool_needed()
             note = (f"<p>With the national case mix, a pool needs about {needed:,.0f} people for the chance of "
                     f"overspending by more than {pr['overspend']:.0%} to fall to {pr['probability']:.0%}. "
                     "Practices well below this size should share risk (e.g. through their ICB or a PCN).</p>"
@@ -477,6 +493,19 @@ def write_report(path, *, validation=None, ladder=None, allocation=None, risk=No
     -------
     pathlib.Path
         The file written.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from capitation import allocate
+    >>> from capitation.report import write_report
+    >>> need = pd.Series([1.0, 2.0], index=["A81001", "A81002"])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = write_report(pathlib.Path(folder) / "budgets.html",
+    ...                         allocation=allocate(need, 300, registered=pd.Series(10, index=need.index)))
+    ...     path.name, path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    ('budgets.html', True)
     """
     from .._io import atomic_write_text
 

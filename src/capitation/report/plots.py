@@ -510,14 +510,24 @@ def budget_risk_by_size(risk, *, cv: float | None = None, overspend: float | Non
         The groups to plot (``people`` and ``p_overspend`` per group); several layers (e.g.
         ``{"practices": ..., "ICBs": ...}``) share the axes.
     cv, overspend, probability, extra_cv : float, optional
-        Parameters of the pooling curve ``P = 1 − Φ(x / √(cv²/n + τ²))``; taken from the first
+        Parameters of the pooling curve ``P = 1 − Φ(x / √(cv²/n + τ²))``
+        (:meth:`BudgetRisk.curve <capitation.allocation.BudgetRisk.curve>`); taken from the first
         :class:`~capitation.allocation.BudgetRisk` when omitted.
 
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.allocation import budget_risk
+    >>> risk = budget_risk(np.full(4_000, 500.0), np.repeat(["A1", "A2"], 2_000), variance=(3 * 500.0) ** 2,
+    ...                    n_resamples=0)
+    >>> len(budget_risk_by_size(risk).axes[0].lines)  # the pooling curve, the size needed, the acceptable risk
+    3
     """
-    from ..allocation.risk import list_size_needed, overspend_probability
+    from ..allocation.risk import BudgetRisk
 
     layers = _risk_layers(risk)
     first = next((r for _, _, r in layers if r is not None), None)
@@ -534,12 +544,15 @@ def budget_risk_by_size(risk, *, cv: float | None = None, overspend: float | Non
     people = people[people > 0]
     lo, hi = (max(people.min() * 0.5, 1), people.max() * 2) if len(people) else (100, 1e6)
     if cv is not None:
-        hi = max(hi, min(list_size_needed(cv, overspend, probability, extra_cv) * 1.5, 1e8))
-        grid = np.geomspace(lo, hi, 300)
-        ax.plot(grid, 100 * overspend_probability(grid, cv, overspend, extra_cv), color=PALETTE["dark_grey"],
+        # The curve of a pool of average people, as the risk computes it (frames alone: a pool of cv people).
+        pool = first if first is not None else BudgetRisk(pd.DataFrame({"people": []}), cv, {})
+        settings = {"cv": cv, "overspend": overspend, "probability": probability, "extra_cv": extra_cv}
+        curve = pool.curve(lo, hi, **settings)
+        hi = float(curve["people"].iloc[-1])
+        ax.plot(curve["people"].to_numpy(), 100 * curve["p_overspend"].to_numpy(), color=PALETTE["dark_grey"],
                 linewidth=1.4, label=f"pool of average people (cv {cv:.2f}" + (f", group cv {extra_cv:.3f})"
                                                                               if extra_cv else ")"), zorder=1)
-        needed = list_size_needed(cv, overspend, probability, extra_cv)
+        needed = pool.pool_needed(**settings)
         if math.isfinite(needed):
             ax.axvline(needed, color=PALETTE["red"], linewidth=0.9, linestyle=":")
             ax.annotate(f"pool needed: {needed:,.0f} people", (needed, 48), xytext=(4, 0),

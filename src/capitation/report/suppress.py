@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .._results import Result
 from ..errors import InputError, SchemaError
 
 __all__ = ["DEFAULT_MIN_COUNT", "DEFAULT_MIN_LIST_SIZE", "MARKER", "SuppressedTable", "suppress_small_numbers"]
@@ -33,8 +34,8 @@ DEFAULT_MIN_LIST_SIZE = 1_000
 MARKER = "[c]"
 
 
-@dataclass(frozen=True, eq=False)
-class SuppressedTable:
+@dataclass(frozen=True, eq=False, repr=False)
+class SuppressedTable(Result):
     """A table with small numbers suppressed.
 
     Attributes
@@ -46,6 +47,17 @@ class SuppressedTable:
     parameters : dict
         The rule: ``min_count``, ``counts``, ``min_list_size``, ``lists``, ``suppress_zero``, and the
         number of ``cells`` and ``rows`` affected.
+    provenance : Provenance
+        Library version.
+
+    ``table`` and ``mask`` are the result's own data: :meth:`to_frame` gives a new table to edit.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"registered": [12_000, 400], "deaths": [3, 9]}, index=["A81001", "A81002"])
+    >>> suppress_small_numbers(t, counts=["deaths"])
+    SuppressedTable(Small-number suppression: 1 cells in 1 rows (counts under 5; figures resting on lists under 1,000))
     """
 
     table: pd.DataFrame
@@ -53,7 +65,25 @@ class SuppressedTable:
     parameters: dict = field(default_factory=dict)
 
     def to_frame(self, marker: str = MARKER) -> pd.DataFrame:
-        """The table with suppressed cells written as ``marker`` (object columns where needed)."""
+        """The table with suppressed cells written as ``marker`` (object columns where needed).
+
+        Parameters
+        ----------
+        marker : str
+            What a suppressed cell shows (``"[c]"`` by default).
+
+        Returns
+        -------
+        pandas.DataFrame
+            A new table (editing it leaves the result as it was).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"deaths": [3, 9]}, index=["A81001", "A81002"])
+        >>> suppress_small_numbers(t, counts=["deaths"]).to_frame(marker="*")["deaths"].tolist()
+        ['*', 9]
+        """
         out = self.table.copy()
         integers = self.parameters.get("integer_columns", [])
         for column in self.mask.columns[self.mask.any()]:
@@ -63,8 +93,23 @@ class SuppressedTable:
             out[column] = pd.Series(values, index=out.index, dtype=object)
         return out
 
+    def _frame(self) -> pd.DataFrame:
+        return self.to_frame()
+
     def summary(self) -> str:
-        """One line: what was suppressed and by which rule."""
+        """One line: what was suppressed and by which rule.
+
+        Returns
+        -------
+        str
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> t = pd.DataFrame({"deaths": [3, 9]}, index=["A81001", "A81002"])
+        >>> suppress_small_numbers(t, counts=["deaths"], min_count=10).summary()
+        'Small-number suppression: 2 cells in 2 rows (counts under 10; figures resting on lists under 1,000)'
+        """
         p = self.parameters
         return (f"Small-number suppression: {p['cells']:,} cells in {p['rows']:,} rows (counts under "
                 f"{p['min_count']}; figures resting on lists under {p['min_list_size']:,})")
