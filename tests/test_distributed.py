@@ -50,7 +50,7 @@ def test_distributed_fit_equals_single_machine(client, data):
     merged = sum((partial_stats(h, diagnoses[diagnoses.person_id.isin(h.person_id)], spec=SPEC) for h in halves[1:]),
                  partial_stats(halves[0], diagnoses[diagnoses.person_id.isin(halves[0].person_id)], spec=SPEC))
     assert merged.n == len(people)
-    from capitation.model.estimator import result_from_stats
+    from capitation.model.ols import result_from_stats
     np.testing.assert_allclose(result_from_stats(merged, on_aliased="drop").params, single.params, rtol=1e-9,
                                atol=1e-9)
 
@@ -68,3 +68,29 @@ def test_distributed_budgets_equal_single_machine_to_the_penny(client, data):
                       membership=members)
     pd.testing.assert_series_equal(remote.practices["budget_pence"], local.practices["budget_pence"])
     pd.testing.assert_series_equal(remote.consortia["budget_pence"], local.consortia["budget_pence"])
+
+
+def test_distributed_fit_sets_the_same_fitted_state_as_fit(client, data):
+    from capitation import CostModel
+
+    people, diagnoses, people_ddf, dx_ddf = data
+    pop = Population.from_frame(people)
+    X = encode(SPEC, pop, diagnoses=diagnoses)
+    fitted = CostModel(on_aliased="drop").fit(X, pop.cost / pop.exposure, sample_weight=pop.exposure)
+    model = fit_dask(SPEC, people_ddf, dx_ddf, on_aliased="drop")
+    names = {n for n in vars(fitted) if n.endswith("_") and not n.startswith("_")}
+    assert {n for n in vars(model) if n.endswith("_") and not n.startswith("_")} == names
+    assert model.stats_.n == len(people) and model.spec_ == SPEC and model.provenance_ is None
+    np.testing.assert_array_equal(model.feature_names_in_, fitted.feature_names_in_)
+    assert model.roles_.tolist() == fitted.roles_.tolist() and model.get_params() == fitted.get_params()
+
+
+def test_a_bad_on_aliased_is_refused_before_any_partition_is_read():
+    from capitation.errors import InputError
+
+    class Untouchable:
+        def __getattr__(self, name):
+            raise AssertionError(f"the partitions were read ({name!r}) before the parameters were checked")
+
+    with pytest.raises(InputError, match=r"'on_aliased' parameter of fit_dask .*'ignore'.*Fix:"):
+        fit_dask(SPEC, Untouchable(), on_aliased="ignore")

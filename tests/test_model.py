@@ -121,3 +121,157 @@ def test_bad_outcome_is_refused():
         fit_ols(X, y, w)
     with pytest.raises(InputError, match="'weights' parameter must be non-negative"):
         fit_ols(X, np.nan_to_num(y), -w)
+
+
+# -- one fitting path ---------------------------------------------------------------------------------------
+
+def _count_calls(monkeypatch, name: str) -> list:
+    """Record every call of the model package's ``name`` (wherever the package's modules look it up)."""
+    import importlib
+
+    calls: list = []
+    for module in ("stats", "ols", "alternatives", "estimator"):
+        module = importlib.import_module(f"capitation.model.{module}")
+        original = module.__dict__.get(name)
+        if original is None:
+            continue
+
+        def counted(*args, _original=original, **kwargs):
+            calls.append((args, kwargs))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize(("method", "cov_type"), [("ols", "nonrobust"), ("ols", "HC1"), ("poisson", "nonrobust")])
+def test_a_fit_converts_the_design_once(monkeypatch, method, cov_type):
+    X, y, w = design(n=300, p=4)
+    conversions = _count_calls(monkeypatch, "as_csr")
+    kernel_forms = _count_calls(monkeypatch, "_kernel_design")
+    CostModel(method=method, cov_type=cov_type).fit(X, np.abs(y) / 1_000, sample_weight=w)
+    assert len(conversions) == 1 and len(kernel_forms) == 1
+
+
+@pytest.mark.parametrize(("method", "cov_type"), [("ols", "nonrobust"), ("ols", "HC1"), ("poisson", "nonrobust"),
+                                                  ("two_part", "nonrobust")])
+def test_a_fit_checks_the_outcome_and_the_weights_once(monkeypatch, method, cov_type):
+    X, y, w = design(n=300, p=4)
+    y = np.abs(y) / 1_000
+    y[::3] = 0.0  # people without cost, for the two-part model
+    checks = _count_calls(monkeypatch, "check_outcome")
+    CostModel(method=method, cov_type=cov_type).fit(X, y, sample_weight=w)
+    named = [args[2] if len(args) > 2 else kwargs.get("name", "y") for args, kwargs in checks]
+    assert named == ["y", "sample_weight"]
+
+
+def test_fit_ols_checks_the_outcome_and_the_weights_once(monkeypatch):
+    X, y, w = design(n=300, p=4)
+    checks = _count_calls(monkeypatch, "check_outcome")
+    conversions = _count_calls(monkeypatch, "as_csr")
+    fit_ols(X, y, w, cov_type="HC1")
+    assert [args[2] if len(args) > 2 else "y" for args, _ in checks] == ["y", "weights"]
+    assert len(conversions) == 1
+
+
+@pytest.mark.parametrize("method", ["ols", "poisson", "two_part"])
+def test_a_bad_weight_gives_one_message_whatever_the_method(method):
+    X, y, w = design(n=100, p=3)
+    w[6] = -0.5
+    with pytest.raises(InputError) as caught:
+        CostModel(method=method, cov_type="HC1" if method == "ols" else "nonrobust").fit(X, y, sample_weight=w)
+    assert str(caught.value) == ("The 'sample_weight' parameter of CostModel.fit must be non-negative. Got -0.5 at "
+                                 "row 6. Fix: weights are exposures in years, from 0 to 1.")
+
+
+def test_the_second_pass_is_the_gram_matrix_of_weighted_residuals():
+    from capitation.model.stats import _as_design, _residual_gram
+
+    X, y, w = design(n=500, p=5)
+    coef = np.linalg.lstsq(X * np.sqrt(w)[:, None], y * np.sqrt(w), rcond=None)[0]
+    u = w * (y - X @ coef)
+    expected = (X * (u * u)[:, None]).T @ X
+    np.testing.assert_allclose(_residual_gram(_as_design(X), y, w, coef, block_size=64), expected, rtol=1e-10)
+
+
+def test_hc1_uses_the_first_pass_statistics_it_returns():
+    X, y, w = design(n=800, p=5)
+    model = CostModel(cov_type="HC1").fit(X, y, sample_weight=w)
+    again = fit_ols(X, y, w, cov_type="HC1", stats=model.stats_)
+    np.testing.assert_array_equal(again.cov.to_numpy(), model.result_.cov.to_numpy())
+    np.testing.assert_array_equal(model.stats_.xtwx, SufficientStats.from_design(X, y, w).xtwx)
+
+
+# -- parameters are refused before any data is read ---------------------------------------------------------
+
+class Untouchable:
+    """Stands for data that must not be read: any use of it fails the test."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"the data were read (attribute {name!r}) before the parameters were checked")
+
+    def __array__(self, *args, **kwargs):
+        raise AssertionError("the data were read (as an array) before the parameters were checked")
+
+    def __len__(self):
+        raise AssertionError("the data were read (len) before the parameters were checked")
+
+
+BAD_PARAMETERS = [("method", "lasso"), ("cap", -1.0), ("cap", "p150"), ("cap", True), ("cap", "lots"),
+                  ("cap", [100]), ("cov_type", "HC3"), ("on_aliased", "ignore"), ("block_size", 0),
+                  ("block_size", 2.5), ("block_size", "8")]
+
+
+@pytest.mark.parametrize(("name", "value"), BAD_PARAMETERS)
+def test_bad_parameters_are_refused_before_the_data_are_read(name, value):
+    with pytest.raises(InputError) as caught:
+        CostModel(**{name: value}).fit(Untouchable(), Untouchable(), sample_weight=Untouchable())
+    message = str(caught.value)
+    assert caught.value.parameter == name and isinstance(caught.value, ValueError)
+    assert f"'{name}' parameter of CostModel" in message and repr(value) in message and "Fix:" in message
+
+
+@pytest.mark.parametrize(("name", "value"), [("cov_type", "HC3"), ("on_aliased", "ignore"), ("block_size", 0)])
+def test_fit_ols_refuses_bad_parameters_before_the_data_are_read(name, value):
+    with pytest.raises(InputError, match=rf"'{name}' parameter of fit_ols .*Fix:") as caught:
+        fit_ols(Untouchable(), Untouchable(), Untouchable(), **{name: value})
+    assert caught.value.parameter == name
+
+
+def test_good_parameters_pass_their_constraints():
+    for params in ({"cap": 100_000}, {"cap": np.float64(5e4)}, {"cap": "p99.5"}, {"block_size": np.int64(64)},
+                   {"method": "hgb", "cov_type": "HC1", "on_aliased": "drop"}):
+        CostModel(**params)._validate_params()
+
+
+# -- one place sets the fitted state -------------------------------------------------------------------------
+
+def _fitted_attributes(model) -> set[str]:
+    return {name for name in vars(model) if name.endswith("_") and not name.startswith("_")}
+
+
+def test_from_result_sets_what_fit_sets():
+    X, y, w = design(n=400, p=4)
+    fitted = CostModel(cov_type="HC1").fit(X, y, sample_weight=w)
+    rebuilt = CostModel.from_result(fitted.result_, spec=fitted.spec_, stats=fitted.stats_, cov_type="HC1")
+    assert _fitted_attributes(rebuilt) == _fitted_attributes(fitted)
+    for name in _fitted_attributes(fitted):
+        a, b = getattr(fitted, name), getattr(rebuilt, name)
+        assert a is b or np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object)), name
+
+
+def test_an_alternative_refit_leaves_no_least_squares_state():
+    X, y, w = design(n=300, p=4)
+    y = np.abs(y) / 1_000
+    model = CostModel().fit(X, y, sample_weight=w)
+    model.set_params(method="poisson").fit(X, y, sample_weight=w)
+    assert not hasattr(model, "result_") and not hasattr(model, "coef_") and model.estimator_ is not None
+    np.testing.assert_array_equal(model.column_means_.to_numpy(), model.stats_.column_means)
+
+
+def test_result_from_stats_moved_to_ols_with_a_warning():
+    from capitation.model import estimator, ols
+
+    with pytest.warns(DeprecationWarning, match=r"capitation\.model\.ols"):
+        moved = estimator.result_from_stats
+    assert moved is ols.result_from_stats

@@ -14,7 +14,7 @@ import capitation as cp
 from capitation.errors import InputError, ModelFileError, OutputError
 from capitation.features.icd10 import DiagnosisGrouping
 from capitation.features.serialize import grouping_from_dict, grouping_to_dict, spec_from_dict, spec_to_dict
-from capitation.persist import load_model, read_model_document, save_model, training_fingerprint
+from capitation.model.persist import load_model, read_model_document, save_model, training_fingerprint
 from conftest import make_people
 
 
@@ -46,7 +46,7 @@ def _rewrite(path, edit, *, rehash=False):
     """Edit the JSON document; with ``rehash`` recompute its content hash (a deliberate forgery)."""
     import hashlib
 
-    from capitation.persist import _canonical
+    from capitation._io import _canonical
 
     document = json.loads(path.read_text(encoding="utf-8"))
     edit(document)
@@ -80,7 +80,7 @@ def test_saving_twice_writes_the_same_bytes(fitted, tmp_path):
     assert a.with_suffix(".npz").read_bytes() == b.with_suffix(".npz").read_bytes()
 
 
-def test_document_records_what_the_issue_asks(saved, fitted):
+def test_document_records_versions_spec_columns_fit_and_hashes(saved, fitted):
     document = read_model_document(saved)
     assert document["format_version"] == 1 and document["library_version"] == cp.__version__
     assert document["spec"]["diagnosis_grouping"]["sha256"] == DiagnosisGrouping.default().sha256
@@ -383,7 +383,7 @@ def test_saved_files_get_the_users_umask(fitted, tmp_path, umask, mode):
     import os
     import stat
 
-    from capitation.persist import write_table
+    from capitation._io import write_table
 
     model, X, _, _ = fitted
     old = os.umask(umask)
@@ -397,7 +397,7 @@ def test_saved_files_get_the_users_umask(fitted, tmp_path, umask, mode):
 
 
 def test_write_table_refuses_a_folder_or_a_file_in_the_way_and_makes_missing_folders(tmp_path):
-    from capitation.persist import write_table
+    from capitation._io import write_table
 
     frame = pd.DataFrame({"a": [1]})
     (tmp_path / "t.csv").mkdir()
@@ -409,3 +409,57 @@ def test_write_table_refuses_a_folder_or_a_file_in_the_way_and_makes_missing_fol
     assert write_table(frame, tmp_path / "a" / "b" / "t.parquet").is_file()
     with pytest.raises(InputError, match=r"'frame'.*list.*Fix:"):
         write_table([1, 2], tmp_path / "x.csv")
+
+
+# -- one path: save_model / load_model, fitted state set by the class's _set_fitted ---------------------------
+
+def test_a_loaded_model_has_every_fitted_attribute_of_the_fitted_one(fitted, saved):
+    model = fitted[0]
+    loaded = load_model(saved)
+    names = {n for n in vars(model) if n.endswith("_") and not n.startswith("_")}
+    assert {n for n in vars(loaded) if n.endswith("_") and not n.startswith("_")} == names
+    np.testing.assert_array_equal(loaded.coef_, model.coef_)
+    np.testing.assert_array_equal(loaded.feature_names_in_, model.feature_names_in_)
+    assert loaded.n_features_in_ == model.n_features_in_ and loaded.cap_ == model.cap_ == model.result_.cap
+    pd.testing.assert_series_equal(loaded.column_means_, model.column_means_)
+    assert loaded.roles_.tolist() == model.roles_.tolist() and loaded.estimator_ is model.estimator_ is None
+    assert loaded.stats_ is None and model.stats_ is not None  # a file holds no statistics
+    assert loaded.provenance_["path"] == str(saved) and model.provenance_ is None
+
+
+def test_the_methods_save_and_load_are_the_functions(fitted, tmp_path):
+    model, X, _, _ = fitted
+    path = model.save(tmp_path / "m.json", spec=X.spec, created="2025-04-01T00:00:00Z")
+    again = save_model(model, tmp_path / "f" / "m.json", spec=X.spec, created="2025-04-01T00:00:00Z")
+    assert path.read_bytes() == again.read_bytes()
+    assert np.array_equal(cp.CostModel.load(path).predict(X), load_model(again).predict(X))
+
+
+def test_a_subclass_loads_as_itself(fitted, saved):
+    class Mine(cp.CostModel):
+        pass
+
+    assert type(Mine.load(saved)) is Mine and type(load_model(saved, cls=Mine)) is Mine
+    assert type(load_model(saved)) is cp.CostModel
+
+
+def test_an_unknown_estimator_class_is_refused(saved):
+    _rewrite(saved, lambda d: d["estimator"].__setitem__("class", "LassoModel"), rehash=True)
+    with pytest.raises(ModelFileError, match=r"estimator class 'LassoModel'.*Fix:"):
+        load_model(saved)
+
+
+def test_the_old_persist_module_is_a_deprecated_alias():
+    import importlib
+    import sys
+
+    import capitation._io as io
+    import capitation.model.persist as persist
+
+    sys.modules.pop("capitation.persist", None)
+    with pytest.warns(DeprecationWarning, match=r"capitation\.persist is deprecated.*capitation\.model\.persist"):
+        old = importlib.import_module("capitation.persist")
+    for name in ("FORMAT_VERSION", "load_model", "read_model_document", "save_model", "training_fingerprint"):
+        assert getattr(old, name) is getattr(persist, name)
+    for name in ("read_table", "write_table", "sha256_path", "read_hashed_document", "_canonical"):
+        assert getattr(old, name) is getattr(io, name)

@@ -286,7 +286,7 @@ def fit_world(seed: int, n: int):
 
 @twice(6, 100, seed=st.integers(0, 2**32 - 1), n=lambda m: st.integers(200, max(m, 2_000)))
 def _save_load_predict_is_identical(seed, n):
-    from capitation.persist import load_model, save_model
+    from capitation.model.persist import load_model, save_model
 
     pop, X = fit_world(seed, n)
     model = cp.CostModel(on_aliased="drop").fit(X, pop.cost / pop.exposure, sample_weight=pop.exposure)

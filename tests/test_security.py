@@ -46,7 +46,7 @@ NO_NETWORK = textwrap.dedent("""
     socket.getaddrinfo = refuse
     sys.path.insert(0, {tests!r})
     import capitation as cp
-    import capitation.persist, capitation.stream, capitation.report  # everything importable at run time
+    import capitation.model.persist, capitation.stream, capitation.report  # everything importable at run time
     from conftest import make_people
     people = make_people(300)
     pop = cp.Population.from_frame(people)
@@ -71,7 +71,7 @@ def test_saved_models_are_hashed_and_checked(tmp_path):
 
     from capitation import CostModel
     from capitation.errors import ModelFileError
-    from capitation.persist import load_model, save_model
+    from capitation.model.persist import load_model, save_model
 
     X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     path = save_model(CostModel().fit(X, [100.0, 300.0, 140.0, 260.0]), tmp_path / "model.json")

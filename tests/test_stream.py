@@ -175,3 +175,47 @@ def test_string_person_ids_stream_like_integers(tmp_path, dataset):
     shuffled.to_parquet(tmp_path / "unsorted.parquet")
     with pytest.raises(InputError, match="not sorted by increasing person_id"):
         list(iter_batches(tmp_path / "unsorted.parquet"))
+
+
+def _same(a, b) -> bool:
+    """Equal fitted values: arrays and series bit for bit, results and statistics field by field."""
+    from capitation.model import FitResult, SufficientStats
+
+    if isinstance(a, FitResult):
+        return all(_same(getattr(a, f), getattr(b, f)) for f in
+                   ("params", "cov", "cov_type", "n", "sum_weights", "df_resid", "ssr", "centered_tss", "aliased",
+                    "empty", "column_means", "roles", "cap"))
+    if isinstance(a, SufficientStats):
+        return all(np.array_equal(getattr(a, f), getattr(b, f)) for f in ("xtwx", "xtwy", "xtw1", "moments")) \
+            and a.columns == b.columns and a.roles == b.roles
+    if isinstance(a, pd.DataFrame | pd.Series | np.ndarray):
+        return np.array_equal(np.asarray(a, dtype=object), np.asarray(b, dtype=object)) and \
+            list(getattr(a, "index", [])) == list(getattr(b, "index", []))
+    return a == b
+
+
+def test_fit_from_result_load_and_fit_parquet_set_the_same_fitted_state(dataset, model, tmp_path):
+    from capitation import CostModel
+    from capitation.model.persist import load_model, save_model
+
+    _, people, diagnoses = dataset
+    pop = Population.from_frame(people)
+    X = encode(SPEC, pop, diagnoses=diagnoses)
+    fitted = CostModel(on_aliased="drop").fit(X, pop.cost / pop.exposure, sample_weight=pop.exposure)
+    ways = {"fit": fitted, "fit_parquet": model,
+            "from_result": CostModel.from_result(fitted.result_, spec=fitted.spec_, stats=fitted.stats_,
+                                                 on_aliased="drop"),
+            "load": load_model(save_model(fitted, tmp_path / "m.json", spec=X.spec))}
+    names = {n for n in vars(fitted) if n.endswith("_") and not n.startswith("_")}
+    assert {"coef_", "result_", "spec_", "stats_", "feature_names_in_", "n_features_in_"} <= names
+    for way, other in ways.items():
+        assert {n for n in vars(other) if n.endswith("_") and not n.startswith("_")} == names, way
+        for name in sorted(names - {"provenance_"} - ({"stats_"} if way == "load" else set())):
+            assert _same(getattr(fitted, name), getattr(other, name)), (way, name)
+    assert ways["load"].stats_ is None and ways["load"].provenance_ is not None
+    assert all(ways[w].provenance_ is None for w in ("fit", "fit_parquet", "from_result"))
+
+
+def test_a_bad_on_aliased_is_refused_before_any_batch_is_read(tmp_path):
+    with pytest.raises(InputError, match=r"'on_aliased' parameter of fit_parquet .*'ignore'.*Fix:"):
+        fit_parquet(SPEC, tmp_path / "nowhere", on_aliased="ignore")

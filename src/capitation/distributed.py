@@ -25,7 +25,8 @@ from .errors import InputError, MissingDependencyError
 from .features.encode import encode
 from .features.spec import FeatureSpec
 from .inputs import Population
-from .model.estimator import CostModel, result_from_stats
+from .model.estimator import CostModel, _check_params
+from .model.ols import result_from_stats
 from .model.stats import SufficientStats
 
 __all__ = ["SCORE_META", "SCORE_SCHEMA_DDL", "fit_dask", "partial_stats", "score_dask", "score_partition"]
@@ -59,6 +60,22 @@ def partial_stats(people: pd.DataFrame, diagnoses: pd.DataFrame | None = None, *
 
     Annual cost ``cost / exposure`` is weighted by ``exposure``, as in :func:`capitation.stream.fit_parquet`.
 
+    Parameters
+    ----------
+    people : pandas.DataFrame
+        One partition of people, with ``cost`` (and ``exposure``, else a full year each).
+    diagnoses, conditions : pandas.DataFrame, optional
+        The records of those people.
+    spec : FeatureSpec
+        The same spec for every partition.
+    areas, groups : optional
+        As :func:`capitation.encode` takes them.
+
+    Returns
+    -------
+    SufficientStats
+        To be added to the other partitions' (``+``).
+
     Examples
     --------
     >>> import pandas as pd
@@ -80,6 +97,24 @@ def score_partition(people: pd.DataFrame, diagnoses: pd.DataFrame | None = None,
                     spec: FeatureSpec, conditions: pd.DataFrame | None = None, areas=None,
                     groups=None) -> pd.DataFrame:
     """Predicted need of each person in one partition: ``person_id``, ``practice_code``, ``need``.
+
+    Parameters
+    ----------
+    people : pandas.DataFrame
+        One partition of people.
+    diagnoses, conditions : pandas.DataFrame, optional
+        The records of those people.
+    model : CostModel
+        Fitted.
+    spec : FeatureSpec
+        The fitted spec of the model.
+    areas, groups : optional
+        As :func:`capitation.encode` takes them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns and dtypes as :data:`SCORE_META`.
 
     Examples
     --------
@@ -121,7 +156,42 @@ def fit_dask(spec: FeatureSpec, people_ddf, diagnoses_ddf=None, *, on_aliased: s
 
     Partition *k* of ``diagnoses_ddf`` must hold the records of the people in partition *k* of
     ``people_ddf``. The result equals a single-machine fit to floating-point rounding (tested to 1e-9).
+
+    Parameters
+    ----------
+    spec : FeatureSpec
+        With its fixed-effect levels fixed, if it has fixed effects.
+    people_ddf, diagnoses_ddf : dask.dataframe.DataFrame
+        People (with ``cost``) and their diagnoses, partitioned alike.
+    on_aliased : {"raise", "drop"}
+        Checked before any partition is read.
+    split_every : int
+        Statistics added per node of the reduction tree.
+    **encode_kwargs
+        ``conditions``, ``areas``, ``groups``, as :func:`capitation.encode` takes them.
+
+    Returns
+    -------
+    CostModel
+        Fitted, with ``result_``, ``spec_`` and ``stats_`` set as by ``CostModel.fit``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import dask
+    >>> import dask.dataframe as dd
+    >>> from capitation import FeatureSpec
+    >>> from capitation.distributed import fit_dask
+    >>> people = pd.DataFrame({"person_id": [1, 2, 3, 4], "practice_code": ["A81001"] * 4,
+    ...                        "sex": ["F", "M", "F", "M"], "age": [30, 30, 80, 80],
+    ...                        "lsoa_code": ["E01011959"] * 4, "cost": [100.0, 300.0, 900.0, 1100.0]})
+    >>> parts = dd.from_delayed([dask.delayed(people.iloc[:2]), dask.delayed(people.iloc[2:])], meta=people.head(0))
+    >>> with dask.config.set(scheduler="synchronous"):
+    ...     model = fit_dask(FeatureSpec(diagnosis_grouping=None, age_bands=(0,)), parts)
+    >>> model.coef_.round(2).tolist(), model.stats_.n
+    ([500.0, 700.0], 4)
     """
+    _check_params("fit_dask", on_aliased=on_aliased)
     dask, _ = _dask()
     if spec.fixed_effects and not spec.is_fitted:
         raise InputError("Fix the fixed-effect levels before a distributed fit: FeatureSpec(levels=...).")
@@ -131,13 +201,46 @@ def fit_dask(spec: FeatureSpec, people_ddf, diagnoses_ddf=None, *, on_aliased: s
         parts = [dask.delayed(lambda *s: reduce(lambda a, b: a + b, s))(*parts[i:i + split_every])
                  for i in range(0, len(parts), split_every)]
     stats = parts[0].compute()
-    model = CostModel.from_result(result_from_stats(stats, on_aliased=on_aliased), on_aliased=on_aliased)
-    model.spec_ = spec
-    return model
+    return CostModel.from_result(result_from_stats(stats, on_aliased=on_aliased), spec=spec, stats=stats,
+                                 on_aliased=on_aliased)
 
 
 def score_dask(model: CostModel, spec: FeatureSpec, people_ddf, diagnoses_ddf=None, **encode_kwargs):
-    """Per-person need as a Dask DataFrame (lazy), partition by partition."""
+    """Per-person need as a Dask DataFrame (lazy), partition by partition.
+
+    Parameters
+    ----------
+    model : CostModel
+        Fitted.
+    spec : FeatureSpec
+        The fitted spec of the model.
+    people_ddf, diagnoses_ddf : dask.dataframe.DataFrame
+        People and their diagnoses, partitioned alike.
+    **encode_kwargs
+        ``conditions``, ``areas``, ``groups``, as :func:`capitation.encode` takes them.
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Lazy; columns and dtypes as :data:`SCORE_META`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import dask
+    >>> import dask.dataframe as dd
+    >>> from capitation import CostModel, FeatureSpec, encode
+    >>> from capitation.distributed import score_dask
+    >>> people = pd.DataFrame({"person_id": [1, 2, 3, 4], "practice_code": ["A81001"] * 4,
+    ...                        "sex": ["F", "M", "F", "M"], "age": [30, 30, 80, 80],
+    ...                        "lsoa_code": ["E01011959"] * 4, "cost": [100.0, 300.0, 900.0, 1100.0]})
+    >>> spec = FeatureSpec(diagnosis_grouping=None, age_bands=(0,))
+    >>> model = CostModel().fit(encode(spec, people), people["cost"])
+    >>> parts = dd.from_delayed([dask.delayed(people.iloc[:2]), dask.delayed(people.iloc[2:])], meta=people.head(0))
+    >>> with dask.config.set(scheduler="synchronous"):
+    ...     score_dask(model, spec, parts).compute()["need"].round(2).tolist()
+    [500.0, 700.0, 500.0, 700.0]
+    """
     dask, dd = _dask()
     parts = [dask.delayed(score_partition)(p, d, model=model, spec=spec, **encode_kwargs)
              for p, d in _pairs(people_ddf, diagnoses_ddf)]

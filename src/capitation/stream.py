@@ -32,7 +32,8 @@ from .errors import InputError, SchemaError
 from .features.encode import encode
 from .features.spec import FeatureSpec
 from .inputs import Population
-from .model.estimator import CostModel, result_from_stats
+from .model.estimator import CostModel, _check_params
+from .model.ols import result_from_stats
 from .model.stats import BLOCK_SIZE, SufficientStats
 
 __all__ = ["DEFAULT_BATCH_ROWS", "Batch", "fit_parquet", "iter_batches", "score_parquet"]
@@ -44,7 +45,22 @@ PEOPLE_COLUMNS = ("person_id", "practice_code", "sex", "age", "lsoa_code", "expo
 
 @dataclass(frozen=True)
 class Batch:
-    """One batch of people with their records."""
+    """One batch of people with their records.
+
+    Attributes
+    ----------
+    people : pandas.DataFrame
+        The batch's people, in ``person_id`` order.
+    diagnoses, conditions : pandas.DataFrame or None
+        Their records (``None`` when that dataset was not given).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation.stream import Batch
+    >>> len(Batch(pd.DataFrame({"person_id": [1, 2]}), None, None).people)
+    2
+    """
 
     people: pd.DataFrame
     diagnoses: pd.DataFrame | None
@@ -313,7 +329,14 @@ def fit_parquet(spec: FeatureSpec, people, diagnoses=None, conditions=None, *, a
     Returns
     -------
     CostModel
-        Fitted, with ``result_`` (classical covariance) and ``spec_`` (the fitted spec to encode new data).
+        Fitted, with ``result_`` (classical covariance), ``spec_`` (the fitted spec to encode new data) and
+        ``stats_`` (the summed statistics), set as by ``CostModel.fit``.
+
+    Raises
+    ------
+    InputError
+        ``on_aliased`` is not allowed (checked before any data is read), a dataset is missing, unreadable,
+        unsorted or empty.
 
     Examples
     --------
@@ -328,6 +351,7 @@ def fit_parquet(spec: FeatureSpec, people, diagnoses=None, conditions=None, *, a
     >>> model.result_.n > 0
     True
     """
+    _check_params("fit_parquet", on_aliased=on_aliased)  # before the first batch, not after the whole run
     spec = _fitted_spec(spec, groups)
     stats = None
     for batch in iter_batches(people, diagnoses, conditions, batch_rows=batch_rows, progress=progress):
@@ -340,10 +364,8 @@ def fit_parquet(spec: FeatureSpec, people, diagnoses=None, conditions=None, *, a
         stats.accumulate_csr(X.indptr, X.indices, X.data, pop.cost / pop.exposure, pop.exposure)
     if stats is None:
         raise InputError("The 'people' dataset is empty. Fix: point to a dataset with people in it.")
-    model = CostModel.from_result(result_from_stats(stats, on_aliased=on_aliased), on_aliased=on_aliased)
-    model.spec_ = spec
-    model.stats_ = stats
-    return model
+    return CostModel.from_result(result_from_stats(stats, on_aliased=on_aliased), spec=spec, stats=stats,
+                                 on_aliased=on_aliased)
 
 
 def score_parquet(model: CostModel, people, diagnoses=None, conditions=None, *, spec: FeatureSpec | None = None,
@@ -360,16 +382,39 @@ def score_parquet(model: CostModel, people, diagnoses=None, conditions=None, *, 
         Parquet datasets, people sorted by ``person_id``.
     spec : FeatureSpec, optional
         The fitted spec (``model.spec_`` from :func:`fit_parquet` by default).
+    areas : pandas.DataFrame, optional
+    groups : dict, optional
+        Fixed-effect levels by practice (see :func:`capitation.encode`).
     membership : Membership, optional
         Practice → consortium, for consortium totals.
+    unassigned : {"raise", "line"}
+        What to do with practices outside ``membership`` (see :func:`capitation.aggregate`).
+    batch_rows : int
+        People per batch (bounded memory); totals are identical for any value.
     predictions : path, optional
         Also write each person's predicted need to this Parquet file (written under a temporary name and
         renamed when complete).
+    progress : bool, optional
+        Show a progress bar (default: on an interactive terminal).
 
     Returns
     -------
     Aggregation
         Bit-identical to :func:`capitation.aggregate` on the whole data in memory, for any ``batch_rows``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from capitation import FeatureSpec
+    >>> from capitation.datasets.synthetic import write_synthetic_england
+    >>> from capitation.stream import fit_parquet, score_parquet
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     se = write_synthetic_england(d + "/se", 0.05, practices=["A81001", "A81002"], progress=False)
+    ...     model = fit_parquet(FeatureSpec(outcome_year="2025/26"), se / "people", se / "diagnoses",
+    ...                         on_aliased="drop", progress=False)
+    ...     totals = score_parquet(model, se / "people", se / "diagnoses", progress=False)
+    >>> sorted(totals.practices.index)
+    ['A81001', 'A81002']
     """
     from .scoring import score
 

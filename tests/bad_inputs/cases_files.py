@@ -22,7 +22,7 @@ from .catalogue import FIX, Case, fitted, saved_model
 
 def _rehash(path, edit):
     """Edit a hashed JSON document (model or manifest) and recompute its content hash: a deliberate forgery."""
-    from capitation.persist import _canonical
+    from capitation._io import _canonical
 
     document = json.loads(path.read_text(encoding="utf-8"))
     edit(document)
@@ -33,7 +33,7 @@ def _rehash(path, edit):
 
 
 def _load(path):
-    from capitation.persist import load_model
+    from capitation.model.persist import load_model
 
     return load_model(path)
 
@@ -92,7 +92,7 @@ def _forged_npz(tmp, descr: str, shape=None, payload: bytes = b""):
 
 def _npz_escape(tmp, how: str):
     """The model in tmp/m; an identical .npz outside it, named by the document or reached by a symlink."""
-    from capitation.persist import save_model
+    from capitation.model.persist import save_model
 
     _, X, model = fitted()
     path = save_model(model, tmp / "m" / "model.json", spec=X.spec)
@@ -108,7 +108,7 @@ def _npz_escape(tmp, how: str):
 
 
 def _save(target):
-    from capitation.persist import save_model
+    from capitation.model.persist import save_model
 
     return save_model(fitted()[2], target)
 
@@ -123,13 +123,13 @@ def _save_non_finite(tmp):
     params = model.result_.params.copy()
     params.iloc[1] = np.inf
     broken.result_ = replace(model.result_, params=params)
-    from capitation.persist import save_model
+    from capitation.model.persist import save_model
 
     return save_model(broken, tmp / "m.json")
 
 
 def _write_table(target):
-    from capitation.persist import write_table
+    from capitation._io import write_table
 
     return write_table(pd.DataFrame({"a": [1]}), target)
 
@@ -153,7 +153,7 @@ def _check_output(path, **kwargs):
 
 def _manifest(tmp):
     """A recorded allocate run (need table in, a budgets folder out) in tmp/run, without running it."""
-    from capitation.manifest import record_run
+    from capitation.cli.manifest import record_run
 
     run = tmp / "run"
     (run / "out").mkdir(parents=True, exist_ok=True)
@@ -170,7 +170,7 @@ def _manifest(tmp):
 
 
 def _reproduce(path, **kwargs):
-    from capitation.manifest import reproduce
+    from capitation.cli.manifest import reproduce
 
     return reproduce(path, **kwargs)
 
@@ -194,7 +194,7 @@ def _manifest_symlink(tmp):
 
 
 def _record_outside(tmp):
-    from capitation.manifest import record_run
+    from capitation.cli.manifest import record_run
 
     (tmp / "data").mkdir()
     (tmp / "data" / "need.csv").write_text("practice_code,need,registered\nB00001,1.0,10\n")

@@ -142,7 +142,7 @@ def design_with(column: np.ndarray) -> np.ndarray:
 
 
 def saved_model(tmp):
-    from capitation.persist import save_model
+    from capitation.model.persist import save_model
 
     _, X, model = fitted()
     return save_model(model, tmp / "model.json", spec=X.spec)
@@ -459,7 +459,7 @@ def _truncated(tmp, frame, name: str = "truncated.parquet"):
 
 
 def _load(path):
-    from capitation.persist import load_model
+    from capitation.model.persist import load_model
 
     return load_model(path)
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from .ols import _least_squares
+from .stats import BLOCK_SIZE, _as_design, _Design
 
-__all__ = ["ALTERNATIVES", "fit_alternative"]
+__all__ = ["ALTERNATIVES", "fit_alternative", "predict_alternative"]
 
 ALTERNATIVES = ("tweedie", "poisson", "two_part", "hgb")
 #: Dense copies for gradient boosting are refused above this many cells (people × columns).
 HGB_MAX_CELLS = 400_000_000
 
 
-def _scipy(indptr, indices, data, n_columns):
+def _scipy(design: _Design):
     from scipy import sparse
 
-    return sparse.csr_matrix((data, indices, indptr), shape=(len(indptr) - 1, n_columns))
+    return sparse.csr_matrix((design.data, design.indices, design.indptr),
+                             shape=(design.n_rows, len(design.columns)))
 
 
 class _LogLinear:
@@ -48,15 +51,15 @@ class _TwoPart:
     def fit(self, X, y, w):
         from sklearn.linear_model import LogisticRegression
 
-        from .estimator import fit_ols
-
         positive = y > 0
         if positive.all() or not positive.any():
             raise InputError("The two-part model needs people with and without cost. Fix: use method='ols'.")
         # C=inf: an unpenalised fit, comparable with statsmodels' Logit
         self.any_cost = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-10, max_iter=5_000).fit(
             X, positive, sample_weight=w)
-        self.amount = fit_ols(X[positive], y[positive], w[positive], on_aliased="drop").params.to_numpy()
+        amount, _ = _least_squares(_as_design(X[positive]), y[positive], w[positive], cov_type="nonrobust",
+                                   on_aliased="drop", block_size=BLOCK_SIZE)
+        self.amount = amount.params.to_numpy()
         return self
 
     def predict(self, X):
@@ -84,13 +87,57 @@ class _Boosting:
         return X.toarray().astype(np.float32)
 
 
-def fit_alternative(method: str, indptr, indices, data, n_columns: int, y, w):
-    """Fit ``method`` (one of :data:`ALTERNATIVES`) on a CSR design; returns an object with ``predict``."""
-    X = _scipy(indptr, indices, data, n_columns)
+def fit_alternative(method: str, design: _Design, y: np.ndarray, w: np.ndarray):
+    """Fit ``method`` (one of :data:`ALTERNATIVES`) on a converted design with checked outcome and weights.
+
+    Called by the one fitting path of :class:`~capitation.CostModel` (``CostModel(method=...).fit``), which
+    converts the design and checks ``y`` and ``w`` once.
+
+    Parameters
+    ----------
+    method : {"tweedie", "poisson", "two_part", "hgb"}
+    design : the converted design (internal to :mod:`capitation.model`)
+    y, w : ndarray of float64
+        Outcome and weight per person, already checked.
+
+    Returns
+    -------
+    object
+        The fitted model, with ``predict``; pass it to :func:`predict_alternative`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation import CostModel
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> CostModel(method="poisson").fit(X, [100.0, 300.0, 140.0, 260.0]).predict(X).round(2).tolist()
+    [120.0, 280.0, 120.0, 280.0]
+    """
+    X = _scipy(design)
     model = {"tweedie": lambda: _LogLinear("tweedie"), "poisson": lambda: _LogLinear("poisson"),
              "two_part": _TwoPart, "hgb": _Boosting}[method]()
     return model.fit(X, y, w)
 
 
-def predict_alternative(model, indptr, indices, data, n_columns: int) -> np.ndarray:
-    return np.asarray(model.predict(_scipy(indptr, indices, data, n_columns)), dtype=np.float64)
+def predict_alternative(model, design: _Design) -> np.ndarray:
+    """Predictions of a model from :func:`fit_alternative` on a converted design, as float64.
+
+    Parameters
+    ----------
+    model : object
+        From :func:`fit_alternative`.
+    design : the converted design (internal to :mod:`capitation.model`)
+
+    Returns
+    -------
+    ndarray of float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation import CostModel
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> CostModel(method="two_part").fit(X, [0.0, 300.0, 140.0, 260.0]).predict(X).round(2).tolist()
+    [70.0, 280.0, 70.0, 280.0]
+    """
+    return np.asarray(model.predict(_scipy(design)), dtype=np.float64)

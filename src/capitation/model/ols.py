@@ -1,14 +1,23 @@
-"""Solving the weighted normal equations stably, naming the columns that cannot be identified."""
+"""Least squares from sufficient statistics: the normal equations solved stably, the fit's result and covariances.
+
+The one least-squares engine of :mod:`capitation.model`: :class:`~capitation.CostModel`, :func:`~capitation.fit_ols`
+and the two-part model's amount part all fit through :func:`_least_squares`; streamed and distributed fits solve
+merged statistics with :func:`result_from_stats`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pandas as pd
 from scipy import linalg
 
 from ..errors import DesignError, InputError
-from .stats import SufficientStats
+from .results import FitResult
+from .stats import SufficientStats, _Design, _residual_gram
 
-__all__ = ["ALIAS_TOLERANCE", "Solution", "solve"]
+__all__ = ["ALIAS_TOLERANCE", "Solution", "result_from_stats", "solve"]
 
 #: A column is aliased when, after scaling to unit diagonal, less than this share of its variation is left
 #: once the columns before it are accounted for.
@@ -16,7 +25,29 @@ ALIAS_TOLERANCE = 1e-9
 
 
 class Solution:
-    """Coefficients and the pieces needed for covariances (internal to :mod:`capitation.model`)."""
+    """Coefficients and the pieces needed for covariances (internal to :mod:`capitation.model`).
+
+    Parameters
+    ----------
+    coef : ndarray
+        Every column's coefficient; 0 for dropped columns.
+    kept : ndarray of bool
+        The identified columns.
+    aliased, empty : tuple of str
+        Names of the dropped columns.
+    bread : ndarray
+        (XᵀWX)⁻¹ over the kept columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.model import SufficientStats
+    >>> from capitation.model.ols import solve
+    >>> X = np.array([[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    >>> sol = solve(SufficientStats.from_design(X, [1.0, 3.0, 2.0]), on_aliased="drop")
+    >>> sol.kept.tolist(), sol.empty
+    ([True, True, False], ('x2',))
+    """
 
     def __init__(self, coef, kept, aliased, empty, bread):
         self.coef = coef        # full length; 0 for dropped columns
@@ -64,6 +95,24 @@ def solve(stats: SufficientStats, *, on_aliased: str = "raise", tol: float = ALI
         and reported on the result.
     tol : float
         Aliasing tolerance on the scaled problem.
+
+    Returns
+    -------
+    Solution
+
+    Raises
+    ------
+    DesignError
+        Empty or aliased columns, with ``on_aliased="raise"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.model import SufficientStats
+    >>> from capitation.model.ols import solve
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> solve(SufficientStats.from_design(X, [100.0, 300.0, 140.0, 260.0])).coef.round(6).tolist()
+    [120.0, 160.0]
     """
     G = stats.gram
     names = np.asarray(stats.columns, dtype=object)
@@ -94,3 +143,101 @@ def solve(stats: SufficientStats, *, on_aliased: str = "raise", tol: float = ALI
     coef[k] = beta * scale[k]
     bread = linalg.cho_solve(cho, np.eye(len(k))) * scale[k][:, None] * scale[k][None, :]
     return Solution(coef, kept, tuple(names[aliased]), tuple(names[empty]), bread)
+
+
+def result_from_stats(stats: SufficientStats, roles: pd.Series | None = None, *,
+                      on_aliased: str = "raise") -> FitResult:
+    """A least-squares :class:`FitResult` (classical covariance) from sufficient statistics alone.
+
+    This is what makes streamed and distributed fitting possible: statistics of chunks or partitions are
+    added, then solved once.
+
+    Parameters
+    ----------
+    stats : SufficientStats
+        Accumulated over every person of the fit.
+    roles : pandas.Series, optional
+        Role of each column, by name; from ``stats.roles`` (or ``"demographic"``) when ``None``.
+    on_aliased : {"raise", "drop"}
+        What to do with empty or aliased columns (see :func:`solve`).
+
+    Returns
+    -------
+    FitResult
+
+    Raises
+    ------
+    DesignError
+        Empty or aliased columns, with ``on_aliased="raise"``.
+    InputError
+        No residual degrees of freedom (no more people than identified coefficients).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.model import SufficientStats
+    >>> from capitation.model.ols import result_from_stats
+    >>> X = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> y = [100.0, 300.0, 140.0, 260.0]
+    >>> parts = SufficientStats.from_design(X[:2], y[:2]) + SufficientStats.from_design(X[2:], y[2:])
+    >>> result_from_stats(parts).params.round(6).tolist()
+    [120.0, 160.0]
+    """
+    names = list(stats.columns)
+    sol = solve(stats, on_aliased=on_aliased)
+    n, sum_w, sum_wy, sum_wyy = stats.moments
+    k = int(sol.kept.sum())
+    df_resid = int(n) - k
+    if df_resid <= 0:
+        raise InputError(f"The design 'X' has {int(n):,} people for {k:,} coefficients, leaving no residual "
+                         "degrees of freedom. Fix: fit on more people than design columns.")
+    beta = sol.coef
+    ssr = float(sum_wyy - 2.0 * beta @ stats.xtwy + beta @ stats.gram @ beta)
+    kept_names = [nm for nm, keep in zip(names, sol.kept, strict=True) if keep]
+    return FitResult(
+        params=pd.Series(beta, index=names, name="coef"),
+        cov=pd.DataFrame(sol.bread * (ssr / df_resid), index=kept_names, columns=kept_names),
+        cov_type="nonrobust",
+        n=int(n),
+        sum_weights=float(sum_w),
+        df_resid=df_resid,
+        ssr=ssr,
+        centered_tss=float(sum_wyy - sum_wy * sum_wy / sum_w),
+        aliased=sol.aliased,
+        empty=sol.empty,
+        column_means=pd.Series(stats.column_means, index=names, name="mean"),
+        roles=roles if roles is not None else pd.Series(
+            list(stats.roles) if stats.roles is not None else "demographic", index=names, name="role"),
+    )
+
+
+def _design_roles(design: _Design) -> pd.Series:
+    """Role of each design column: the FeatureMatrix's, or ``"demographic"`` for a plain array."""
+    if design.roles is not None:
+        return pd.Series(design.roles, index=design.columns, name="role")
+    return pd.Series("demographic", index=design.columns, name="role")
+
+
+def _robust(result: FitResult, meat: np.ndarray, columns) -> FitResult:
+    """White's HC1 covariance (n/(n−k) correction, as statsmodels'): bread · meat · bread over kept columns."""
+    kept = pd.Index(columns).get_indexer(result.cov.index)
+    bread = result.cov.to_numpy() / result.scale  # (XᵀWX)⁻¹ over the identified columns
+    cov = (result.n / result.df_resid) * (bread @ meat[np.ix_(kept, kept)] @ bread)
+    return replace(result, cov=pd.DataFrame(cov, index=result.cov.index, columns=result.cov.index), cov_type="HC1")
+
+
+def _least_squares(design: _Design, y: np.ndarray, w: np.ndarray, *, cov_type: str, on_aliased: str,
+                   block_size: int, stats: SufficientStats | None = None) -> tuple[FitResult, SufficientStats]:
+    """Weighted least squares on a converted design with checked ``y`` and ``w``: the result and its statistics.
+
+    The first pass accumulates the sufficient statistics (skipped when ``stats`` is given); ``"HC1"`` takes the
+    second pass over the same converted design (both passes are in :mod:`capitation.model.stats`).
+    """
+    if stats is None:
+        stats = SufficientStats.empty(design.columns, design.roles)
+        stats._add(design, y, w, block_size=block_size)
+    result = result_from_stats(stats, _design_roles(design), on_aliased=on_aliased)
+    if cov_type == "HC1":
+        meat = _residual_gram(design, y, w, result.params.to_numpy(), block_size=block_size)
+        result = _robust(result, meat, design.columns)
+    return result, stats

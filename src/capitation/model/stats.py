@@ -1,16 +1,24 @@
-"""Sufficient statistics of weighted least squares: additive, so chunks and machines can share the work."""
+"""Sufficient statistics of weighted least squares: additive, so chunks and machines can share the work.
+
+Every pass over the data is here. A design is converted once into the kernels' form (:func:`_as_design`), its
+outcome and weights checked once (:func:`check_outcome`, :func:`check_weights`); the first pass accumulates
+:class:`SufficientStats` (``SufficientStats._add``) and the second, for the robust covariance, the Gram matrix
+of weighted residuals (:func:`_residual_gram`).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from .._config import readonly
 from .._kernels.design import gram
+from .._kernels.score import score_csr
 from ..errors import InputError, SchemaError
 
-__all__ = ["BLOCK_SIZE", "SufficientStats", "as_csr"]
+__all__ = ["BLOCK_SIZE", "SufficientStats", "as_csr", "check_outcome", "check_weights"]
 
 #: Rows per block of the Gram kernel. Results depend on it (floating-point order), never on threads.
 BLOCK_SIZE = 32_768
@@ -23,11 +31,64 @@ def _kernel_design(indptr, indices, data):
             readonly(np.ascontiguousarray(data, dtype=np.float64)))
 
 
+class _Design(NamedTuple):
+    """A design converted once into the kernels' form: what every pass over the data reads.
+
+    ``indptr``, ``indices`` and ``data`` are contiguous int64 / int32 / float64 read-only arrays; ``roles`` is
+    the role of each column of a :class:`~capitation.features.FeatureMatrix` (``None`` for other designs).
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    columns: list
+    roles: np.ndarray | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.indptr) - 1
+
+
+def _as_design(X) -> _Design:
+    """Convert the design ``X`` once (see :func:`as_csr`), keeping its column roles when it has them."""
+    from ..features.matrix import FeatureMatrix
+
+    indptr, indices, data, names = as_csr(X)
+    roles = X.columns["role"].to_numpy() if isinstance(X, FeatureMatrix) else None
+    return _Design(*_kernel_design(indptr, indices, data), names, roles)
+
+
 def as_csr(X):
     """``(indptr int64, indices int32, data float64, column names)`` of a design.
 
     Accepts a :class:`~capitation.features.FeatureMatrix`, a scipy sparse matrix or array, or a dense 2-D
     array (converted; dense input is for small data and scikit-learn compatibility).
+
+    Parameters
+    ----------
+    X : FeatureMatrix, scipy sparse or 2-D array
+        The design, people × columns.
+
+    Returns
+    -------
+    tuple
+        ``(indptr, indices, data, names)``: the CSR arrays and the column names (``x0``, ``x1``, ... for
+        designs without names).
+
+    Raises
+    ------
+    InputError
+        ``X`` is not 2-D, has no columns, holds complex numbers, NaN or infinity.
+    SchemaError
+        ``X`` has object dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.model.stats import as_csr
+    >>> indptr, indices, data, names = as_csr(np.array([[1.0, 0.0], [1.0, 2.0]]))
+    >>> indptr.tolist(), indices.tolist(), data.tolist(), names
+    ([0, 1, 3], [0, 0, 1], [1.0, 1.0, 2.0], ['x0', 'x1'])
     """
     from ..features.matrix import FeatureMatrix
 
@@ -72,7 +133,35 @@ def as_csr(X):
 
 
 def check_outcome(y, n_rows: int, name: str = "y") -> np.ndarray:
-    """``y`` as contiguous float64 of length ``n_rows``, finite and non-negative."""
+    """``y`` as contiguous float64 of length ``n_rows``, and finite.
+
+    Parameters
+    ----------
+    y : array-like
+        One value per design row.
+    n_rows : int
+        Rows of the design.
+    name : str
+        The parameter's name, for the error messages.
+
+    Returns
+    -------
+    ndarray of float64
+        Flattened, contiguous.
+
+    Raises
+    ------
+    InputError
+        ``y`` is None, complex, of another length, or holds NaN or infinity.
+    SchemaError
+        ``y`` has object dtype.
+
+    Examples
+    --------
+    >>> from capitation.model.stats import check_outcome
+    >>> check_outcome([[1], [2]], 2).tolist()
+    [1.0, 2.0]
+    """
     if y is None:
         raise InputError(f"The estimator requires {name} to be passed, but the target {name} is None. "
                          "Fix: pass the annual cost of each person.")
@@ -94,6 +183,56 @@ def check_outcome(y, n_rows: int, name: str = "y") -> np.ndarray:
     return values
 
 
+def check_weights(weights, n_rows: int, name: str = "weights", *, caller: str | None = None,
+                  positive_total: bool = False) -> np.ndarray:
+    """Weights per person (e.g. exposure in years) as float64: finite and non-negative; ones when ``None``.
+
+    Parameters
+    ----------
+    weights : array-like or None
+        One weight per design row.
+    n_rows : int
+        Rows of the design.
+    name : str
+        The parameter's name, for the error messages.
+    caller : str, optional
+        The function the parameter belongs to, for the error messages (``"CostModel.fit"``).
+    positive_total : bool
+        Also refuse weights that sum to zero (no one counts).
+
+    Returns
+    -------
+    ndarray of float64
+
+    Raises
+    ------
+    InputError
+        As :func:`check_outcome`, or a weight is negative, or (``positive_total``) none is positive.
+
+    Examples
+    --------
+    >>> from capitation.model.stats import check_weights
+    >>> check_weights(None, 2).tolist(), check_weights([0.5, 1], 2).tolist()
+    ([1.0, 1.0], [0.5, 1.0])
+    >>> check_weights([1.0, -0.5], 2, "sample_weight", caller="CostModel.fit")
+    Traceback (most recent call last):
+    ...
+    capitation.errors.InputError: The 'sample_weight' parameter of CostModel.fit must be non-negative. Got -0.5 \
+at row 1. Fix: weights are exposures in years, from 0 to 1.
+    """
+    if weights is None:
+        return np.ones(n_rows)
+    w = check_outcome(weights, n_rows, name)
+    of = "" if caller is None else f" of {caller}"
+    if positive_total and not w.sum() > 0:
+        raise InputError(f"The {name!r} parameter{of} is zero for everyone, so no one counts. Fix: weights are "
+                         "exposures in years; at least one must be positive.")
+    if (w < 0).any():
+        raise InputError(f"The {name!r} parameter{of} must be non-negative. Got {float(w.min())!r} at row "
+                         f"{int(np.argmin(w))}. Fix: weights are exposures in years, from 0 to 1.")
+    return w
+
+
 @dataclass(frozen=True, eq=False)
 class SufficientStats:
     """Everything weighted least squares needs, from one pass over the data.
@@ -102,6 +241,19 @@ class SufficientStats:
     of two disjoint chunks gives the statistics of their union (to floating-point rounding; bit-identical to
     one pass when streamed chunks end on a multiple of :data:`BLOCK_SIZE` rows, as the streaming readers
     arrange).
+
+    Attributes
+    ----------
+    xtwx : ndarray, shape (p, p)
+        Upper triangle of XᵀWX (the full matrix is :attr:`gram`).
+    xtwy, xtw1 : ndarray, shape (p,)
+        XᵀWy and XᵀW1.
+    moments : ndarray, shape (4,)
+        ``[n, Σw, Σwy, Σwy²]``.
+    columns : tuple of str
+        Design column names.
+    roles : tuple of str or None
+        Role of each column, when the design had them.
 
     Examples
     --------
@@ -123,33 +275,101 @@ class SufficientStats:
 
     @classmethod
     def empty(cls, columns, roles=None) -> SufficientStats:
-        """Zero statistics for ``columns`` (with their ``roles``, when known)."""
+        """Zero statistics for ``columns`` (with their ``roles``, when known).
+
+        Parameters
+        ----------
+        columns : sequence of str
+            Design column names.
+        roles : sequence of str, optional
+            Role of each column.
+
+        Returns
+        -------
+        SufficientStats
+
+        Examples
+        --------
+        >>> from capitation.model import SufficientStats
+        >>> SufficientStats.empty(["a", "b"]).xtwx.shape
+        (2, 2)
+        """
         p = len(columns)
         return cls(np.zeros((p, p)), np.zeros(p), np.zeros(p), np.zeros(4), tuple(columns),
                    None if roles is None else tuple(roles))
 
     @classmethod
     def from_design(cls, X, y, weights=None, *, block_size: int = BLOCK_SIZE) -> SufficientStats:
-        """Statistics of design ``X``, outcome ``y`` and optional ``weights`` (e.g. exposure)."""
-        from ..features.matrix import FeatureMatrix
+        """Statistics of design ``X``, outcome ``y`` and optional ``weights`` (e.g. exposure).
 
-        indptr, indices, data, names = as_csr(X)
-        stats = cls.empty(names, X.columns["role"].tolist() if isinstance(X, FeatureMatrix) else None)
-        stats.accumulate_csr(indptr, indices, data, y, weights, block_size=block_size)
+        Parameters
+        ----------
+        X : FeatureMatrix, scipy sparse or 2-D array
+            The design (its column roles are kept when it is a FeatureMatrix).
+        y : array-like
+            Outcome per person.
+        weights : array-like, optional
+            Weight per person; ones when ``None``.
+        block_size : int
+            Rows per block of the accumulation kernel.
+
+        Returns
+        -------
+        SufficientStats
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from capitation.model import SufficientStats
+        >>> stats = SufficientStats.from_design(np.array([[1.0, 0.0], [1.0, 1.0]]), [1.0, 3.0], [1.0, 0.5])
+        >>> stats.n, stats.xtwy.tolist()
+        (2, [2.5, 1.5])
+        """
+        design = _as_design(X)
+        y = check_outcome(y, design.n_rows)
+        w = check_weights(weights, design.n_rows)
+        stats = cls.empty(design.columns, design.roles)
+        stats._add(design, y, w, block_size=block_size)
         return stats
 
     def accumulate_csr(self, indptr, indices, data, y, weights=None, *, block_size: int = BLOCK_SIZE) -> None:
-        """Add a chunk's rows into these statistics in place (used by streaming fits)."""
-        n_rows = len(indptr) - 1
-        y = check_outcome(y, n_rows)
-        w = np.ones(n_rows) if weights is None else check_outcome(weights, n_rows, "weights")
-        if (w < 0).any():
-            raise InputError(f"The 'weights' parameter must be non-negative. Got {float(w.min())!r} at row "
-                             f"{int(np.argmin(w))}. Fix: weights are exposures in years, from 0 to 1.")
-        if len(indices) and (indices.min() < 0 or indices.max() >= len(self.columns)):
+        """Add a chunk's rows into these statistics in place (used by streaming fits).
+
+        Parameters
+        ----------
+        indptr, indices, data : ndarray
+            The chunk's design as CSR arrays, encoded onto these statistics' columns.
+        y : array-like
+            Outcome per row.
+        weights : array-like, optional
+            Weight per row; ones when ``None``.
+        block_size : int
+            Rows per block; chunks that end on a multiple of it add up bit-identically to one pass.
+
+        Returns
+        -------
+        None
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from capitation.model import SufficientStats
+        >>> stats = SufficientStats.empty(["a", "b"])
+        >>> stats.accumulate_csr(np.array([0, 1, 3]), np.array([0, 0, 1]), np.array([1.0, 1.0, 2.0]), [1.0, 3.0])
+        >>> stats.n, stats.xtwy.tolist()
+        (2, [4.0, 6.0])
+        """
+        design = _Design(*_kernel_design(indptr, indices, data), list(self.columns))
+        y = check_outcome(y, design.n_rows)
+        w = check_weights(weights, design.n_rows)
+        self._add(design, y, w, block_size=block_size)
+
+    def _add(self, design: _Design, y: np.ndarray, w: np.ndarray, *, block_size: int) -> None:
+        """The first pass: add a converted design's rows, with outcome and weights already checked."""
+        if len(design.indices) and (design.indices.min() < 0 or design.indices.max() >= len(self.columns)):
             raise InputError("The design's column indices do not fit the statistics' columns. "
                              "Fix: encode every chunk with the same fitted FeatureSpec.")
-        gram(*_kernel_design(indptr, indices, data), readonly(np.ascontiguousarray(w, dtype=np.float64)),
+        gram(design.indptr, design.indices, design.data, readonly(np.ascontiguousarray(w, dtype=np.float64)),
              readonly(np.ascontiguousarray(y, dtype=np.float64)), len(self.columns), block_size,
              self.xtwx, self.xtwy, self.xtw1, self.moments)
 
@@ -177,3 +397,17 @@ class SufficientStats:
     def column_means(self) -> np.ndarray:
         """Weighted mean of each column (XᵀW1 / Σw): the national average used to neutralise supply."""
         return self.xtw1 / self.moments[1]
+
+
+def _residual_gram(design: _Design, y: np.ndarray, w: np.ndarray, coef: np.ndarray, *, block_size: int) -> np.ndarray:
+    """The second pass, for White's robust covariance: Σ (wᵢ eᵢ)² xᵢ xᵢᵀ over the rows of ``design``.
+
+    The residuals ``e = y − X coef`` come from the coefficients of the first pass; the sum is the first pass's
+    Gram matrix with weights ``(w e)²`` (outcome zero), so it shares its kernel and its determinism.
+    """
+    fitted = np.empty(design.n_rows)
+    score_csr(design.indptr, design.indices, design.data, readonly(np.asarray(coef, dtype=np.float64)), fitted)
+    u = w * (y - fitted)
+    meat = SufficientStats.empty(design.columns)
+    meat._add(design, np.zeros(design.n_rows), u * u, block_size=block_size)
+    return meat.gram
