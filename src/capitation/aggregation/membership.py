@@ -339,6 +339,24 @@ class Membership:
                                    f"Fix: use one of {self.consortia[:10]}{' …' if len(self.consortia) > 10 else ''}.")
         return found
 
+    def as_series(self) -> pd.Series:
+        """Practice → consortium as a Series: the form :func:`~capitation.features.encode` takes for groups.
+
+        Returns
+        -------
+        pandas.Series
+            Consortium codes indexed by ``practice_code``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> m = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001", "A81002"],
+        ...                                         "consortium_code": ["QHM", "QHM"]}))
+        >>> m.as_series().to_dict()
+        {'A81001': 'QHM', 'A81002': 'QHM'}
+        """
+        return self.table.set_index("practice_code")["consortium_code"].copy()
+
     def names(self) -> dict[str, str]:
         """Map each consortium code to its name.
 

@@ -364,16 +364,14 @@ def _fixed_effects(spec: FeatureSpec, pop: Population, groups, builder: _Builder
     """Dummies for each fixed effect's levels (the first level is the reference), aligned to the spec."""
     from dataclasses import replace
 
-    from ..aggregation.membership import Membership
-
     learned = dict(spec.levels)
     for name in spec.fixed_effects:
         if groups is None or name not in groups:
             raise InputError(f"FeatureSpec declares the fixed effect {name!r} but encode got no groups[{name!r}]. "
                              f"Fix: encode(..., groups={{{name!r}: Series practice_code → level}}).")
         mapping = groups[name]
-        if isinstance(mapping, Membership):
-            mapping = mapping.table.set_index("practice_code")["consortium_code"]
+        if not isinstance(mapping, pd.Series) and callable(getattr(mapping, "as_series", None)):
+            mapping = mapping.as_series()  # a Membership (a layer above features) gives its practice → consortium
         if not isinstance(mapping, pd.Series):
             raise SchemaError(f"The 'groups' parameter of encode: groups[{name!r}] must be a pandas Series indexed by "
                               f"practice code, or a Membership. Got {type(mapping).__name__}. Fix: e.g. "
