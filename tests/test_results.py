@@ -137,3 +137,14 @@ def test_rescaled_risk_keeps_the_provenance(made):
     risk: BudgetRisk = made["BudgetRisk"]
     tagged = BudgetRisk(risk.table, risk.cv_person, risk.parameters, provenance=Provenance(spec_sha256="ab" * 32))
     assert tagged.rescaled(risk.table["people"] * 10).provenance is tagged.provenance
+
+
+def test_a_fitted_models_result_records_the_hash_of_its_spec():
+    from capitation.model.results import spec_sha256
+
+    import capitation as cp
+
+    people = cp.Population.from_frame(make_people(300, n_practices=3, seed=2))
+    X = cp.encode(cp.FeatureSpec(diagnosis_grouping=None, age_bands=(0, 40, 80)), people)
+    model = cp.CostModel().fit(X, people.cost / people.exposure, sample_weight=people.exposure)
+    assert model.result_.provenance.spec_sha256 == spec_sha256(X.spec) is not None

@@ -25,12 +25,13 @@ from sklearn.utils._param_validation import (
 
 from .._config import readonly
 from .._kernels.score import score_csr
+from .._results import Provenance
 from ..errors import InputError
 from .alternatives import ALTERNATIVES, fit_alternative, predict_alternative
 from .ols import _design_roles, _least_squares
 from .ols import result_from_stats as _result_from_stats
 from .persist import load_model, register_estimator, save_model
-from .results import FitResult
+from .results import FitResult, spec_sha256
 from .stats import BLOCK_SIZE, SufficientStats, _as_design, _Design, check_outcome, check_weights
 
 __all__ = ["CostModel", "fit_ols"]
@@ -271,6 +272,10 @@ class CostModel(RegressorMixin, BaseEstimator):
         """
         if result is not None:
             columns, roles, column_means, cap = result.params.index, result.roles, result.column_means, result.cap
+            if spec is not None and result.provenance.spec_sha256 is None:
+                # The result records which design it came from, as every result does.
+                result = replace(result, provenance=Provenance(library_version=result.provenance.library_version,
+                                                               spec_sha256=spec_sha256(spec)))
             self.result_ = result
             self.coef_ = result.params.to_numpy()
         else:  # an alternative has no least-squares result: none is left from an earlier fit
