@@ -32,7 +32,7 @@ from .model.stats import SufficientStats
 __all__ = ["SCORE_META", "SCORE_SCHEMA_DDL", "fit_dask", "partial_stats", "score_dask", "score_partition"]
 
 def _score_frame(person_id, practice_code, need) -> pd.DataFrame:
-    """The output of :func:`score_partition`; also builds its empty ``meta``, so dtypes always agree."""
+    """Build the output of :func:`score_partition`; also its empty ``meta``, so dtypes always agree."""
     return pd.DataFrame({"person_id": pd.array(person_id, dtype="int64"),
                          "practice_code": pd.Series(list(practice_code), dtype=object).astype(str),
                          "need": pd.array(need, dtype="float64")})

@@ -92,7 +92,7 @@ def _columns(dataset, name: str, wanted, required) -> list[str]:
 
 
 def _unreadable(name: str, exc: Exception) -> InputError:
-    """A file of a dataset failed while being read (the message from pyarrow names the file)."""
+    """Raise when a file of a dataset fails while being read (the message from pyarrow names the file)."""
     return InputError(f"Reading the {name!r} Parquet data failed: {exc}. Fix: the file named there is truncated, "
                       "corrupt or was written by an interrupted job; rewrite it.")
 
@@ -122,7 +122,7 @@ def _guarded(batches, name: str):
 
 
 def _records(dataset, columns, after, upto, name: str = "records") -> pd.DataFrame:
-    """Records with ``after < person_id <= upto`` (``None``: unbounded), so batches share out every record."""
+    """Select records with ``after < person_id <= upto`` (``None``: unbounded), so batches share out every record."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 

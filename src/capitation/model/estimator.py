@@ -102,7 +102,7 @@ def _check_params(caller: str, **params) -> tuple[str, float] | None:
 
 
 def _cap_value(cap: tuple[str, float], y: np.ndarray, w: np.ndarray) -> tuple[float, str]:
-    """The £ value at which annual costs are capped, and the rule: a number, or a weighted percentile."""
+    """Return the £ value at which annual costs are capped, and the rule: a number, or a weighted percentile."""
     kind, number = cap
     if kind == "value":
         return number, "fixed £ value"
@@ -115,7 +115,7 @@ def _cap_value(cap: tuple[str, float], y: np.ndarray, w: np.ndarray) -> tuple[fl
 def _fit(design: _Design, y: np.ndarray, w: np.ndarray, *, method: str = "ols", cap=None,
          cov_type: str = "nonrobust", on_aliased: str = "raise", block_size: int = BLOCK_SIZE,
          stats: SufficientStats | None = None) -> dict:
-    """The one fitting path, on a converted design with checked ``y`` and ``w``: the fitted state.
+    """Fit on a converted design with checked ``y`` and ``w`` (the one fitting path); return the fitted state.
 
     Caps costs (``cap`` as parsed by :func:`_check_params`), then fits least squares (first pass, solve and, for
     ``"HC1"``, the second pass) or the alternative ``method`` (with a first pass for the training means).
@@ -295,7 +295,7 @@ class CostModel(RegressorMixin, BaseEstimator):
     @classmethod
     def from_result(cls, result: FitResult, *, spec=None, stats: SufficientStats | None = None,
                     **params) -> CostModel:
-        """A fitted least-squares model from a :class:`FitResult` (a streamed fit, or a loaded file).
+        """Make a fitted least-squares model from a :class:`FitResult` (a streamed fit, or a loaded file).
 
         Parameters
         ----------

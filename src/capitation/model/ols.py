@@ -147,7 +147,7 @@ def solve(stats: SufficientStats, *, on_aliased: str = "raise", tol: float = ALI
 
 def result_from_stats(stats: SufficientStats, roles: pd.Series | None = None, *,
                       on_aliased: str = "raise") -> FitResult:
-    """A least-squares :class:`FitResult` (classical covariance) from sufficient statistics alone.
+    """Solve a least-squares :class:`FitResult` (classical covariance) from sufficient statistics alone.
 
     This is what makes streamed and distributed fitting possible: statistics of chunks or partitions are
     added, then solved once.

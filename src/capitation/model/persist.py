@@ -95,7 +95,7 @@ def register_estimator(cls: type) -> type:
 
 
 def training_fingerprint(result) -> str:
-    """A hash of what the fit learned from its data: columns, people, person-years, sums of squares, means.
+    """Hash what the fit learned from its data: columns, people, person-years, sums of squares, means.
 
     Two fits on the same design and outcome (same order, same block size) have the same fingerprint; a
     saved model whose statistics were edited no longer matches the fingerprint it records.
@@ -170,7 +170,7 @@ def _finite_list(values, what: str, names) -> list[float]:
 
 
 def _recorded_class(model) -> str:
-    """The name a document records for ``model``: its nearest registered class."""
+    """Return the name a document records for ``model``: its nearest registered class."""
     return next(c.__name__ for c in type(model).__mro__ if _ESTIMATORS.get(c.__name__) is c)
 
 
@@ -301,7 +301,7 @@ def save_model(model, path, *, spec=None, created: str | None = None) -> Path:
 
 
 def read_model_document(path) -> dict:
-    """The saved model's JSON document, after checking its format version and its own hash.
+    """Read the saved model's JSON document, checking its format version and its own hash.
 
     Parameters
     ----------
@@ -386,7 +386,7 @@ class _Fields:
 
 
 def _read_arrays(raw: bytes, names: list[str], shapes: dict[str, tuple[int, ...]], npz: Path, where: str):
-    """The arrays of an ``.npz``, refusing anything but plain little-endian float64 arrays of the recorded shapes.
+    """Read the arrays of an ``.npz``, refusing all but plain little-endian float64 arrays of the recorded shapes.
 
     Each header is checked before its data is read, so a forged header cannot make the loader allocate more
     than the model declares; nothing is ever unpickled.

@@ -365,7 +365,7 @@ class SufficientStats:
         self._add(design, y, w, block_size=block_size)
 
     def _add(self, design: _Design, y: np.ndarray, w: np.ndarray, *, block_size: int) -> None:
-        """The first pass: add a converted design's rows, with outcome and weights already checked."""
+        """Add a converted design's rows (the first pass), with outcome and weights already checked."""
         if len(design.indices) and (design.indices.min() < 0 or design.indices.max() >= len(self.columns)):
             raise InputError("The design's column indices do not fit the statistics' columns. "
                              "Fix: encode every chunk with the same fitted FeatureSpec.")
@@ -400,7 +400,7 @@ class SufficientStats:
 
 
 def _residual_gram(design: _Design, y: np.ndarray, w: np.ndarray, coef: np.ndarray, *, block_size: int) -> np.ndarray:
-    """The second pass, for White's robust covariance: Σ (wᵢ eᵢ)² xᵢ xᵢᵀ over the rows of ``design``.
+    """Sum (wᵢ eᵢ)² xᵢ xᵢᵀ over the rows of ``design``: the second pass, for White's robust covariance.
 
     The residuals ``e = y − X coef`` come from the coefficients of the first pass; the sum is the first pass's
     Gram matrix with weights ``(w e)²`` (outcome zero), so it shares its kernel and its determinism.
