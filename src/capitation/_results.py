@@ -64,7 +64,7 @@ class Provenance:
     spec_sha256: str | None = None
 
     def as_dict(self) -> dict:
-        """The provenance as a plain dict (for tables and JSON).
+        """Return the provenance as a plain dict (for tables and JSON).
 
         Returns
         -------
@@ -98,7 +98,7 @@ class Provenance:
 
 @dataclass(frozen=True, eq=False, repr=False)
 class Result:
-    """Base of every result: plain-text summary, table copies, one-line repr, notebook HTML, provenance.
+    r"""Base of every result: plain-text summary, table copies, one-line repr, notebook HTML, provenance.
 
     Subclasses are frozen dataclasses decorated with ``repr=False`` (so that this one-line ``__repr__`` is
     kept) and define :meth:`summary` and ``_frame()``.
@@ -117,7 +117,7 @@ class Result:
     ... class Totals(Result):
     ...     table: pd.DataFrame
     ...     def summary(self):
-    ...         return f"Totals of {len(self.table)} rows\\n" + self.table.to_string()
+    ...         return f"Totals of {len(self.table)} rows\n" + self.table.to_string()
     ...     def _frame(self):
     ...         return self.table
     >>> t = Totals(pd.DataFrame({"n": [1, 2]}))
@@ -130,24 +130,53 @@ class Result:
     provenance: Provenance = field(default_factory=Provenance, kw_only=True)
 
     def summary(self) -> str:
-        """The result in plain text; the first line is the headline.
+        """Describe the result in plain text; the first line is the headline.
+
+        Every result defines its own; this base raises :class:`NotImplementedError`.
 
         Returns
         -------
         str
+            The headline on the first line (it is also the result's one-line ``repr``), details after.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation import allocate
+        >>> need = pd.Series([1.0, 2.0], index=["A81001", "A81002"])
+        >>> allocate(need, 100, registered=pd.Series(10, index=need.index)).summary().splitlines()[0]
+        'Allocation of £100.00 to 2 practices (20 registered people), £5.00 per head on average'
         """
         raise NotImplementedError(f"{type(self).__name__} must define summary()")
 
     def _frame(self) -> pd.DataFrame:
-        """The result's main table, its own data (not a copy): what :meth:`to_frame` copies and notebooks show."""
+        """Return the result's main table, its own data (not a copy): what :meth:`to_frame` copies."""
         raise NotImplementedError(f"{type(self).__name__} must define _frame()")
 
     def to_frame(self) -> pd.DataFrame:
-        """The result's main table, as a copy: editing it leaves the result as it was.
+        """Return the result's main table, as a copy: editing it leaves the result as it was.
 
         Returns
         -------
         pandas.DataFrame
+            A copy of the table the result is built on (e.g. one row per practice_code).
+
+        Examples
+        --------
+        >>> from dataclasses import dataclass
+        >>> import pandas as pd
+        >>> from capitation._results import Result
+        >>> @dataclass(frozen=True, eq=False, repr=False)
+        ... class Lists(Result):
+        ...     table: pd.DataFrame
+        ...     def summary(self):
+        ...         return f"{len(self.table)} registered lists"
+        ...     def _frame(self):
+        ...         return self.table
+        >>> lists = Lists(pd.DataFrame({"registered_list": [9_800, 4_200]}, index=["A81001", "A81002"]))
+        >>> table = lists.to_frame()
+        >>> table is lists.table, table["registered_list"].tolist()
+        (False, [9800, 4200])
         """
         return self._frame().copy()
 
@@ -159,7 +188,7 @@ class Result:
         return f"{type(self).__name__}({self._headline()})"
 
     def _repr_html_(self) -> str:
-        """The headline, the first rows of the table and the provenance, as escaped HTML (for notebooks)."""
+        """Render the headline, the first rows of the table and the provenance as escaped HTML (for notebooks)."""
         frame = self._frame()
         rows = len(frame)
         table = frame.head(HTML_ROWS).to_html(max_cols=_HTML_COLUMNS, border=0, escape=True)

@@ -26,9 +26,39 @@ _LIMIT = 2.0**62 / FIXED_POINT_SCALE  # headroom below int64 overflow, in pounds
 
 
 def exact_group_sum(values: np.ndarray, codes: np.ndarray, n_groups: int, name: str = "values") -> np.ndarray:
-    """Σ values per group as int64 fixed point (``/ FIXED_POINT_SCALE`` gives pounds).
+    """Sum values per group exactly, as int64 fixed point (``/ FIXED_POINT_SCALE`` gives pounds).
 
-    Raises :class:`~capitation.errors.InputError` for non-finite values or totals that could overflow.
+    Each amount is rounded to the 1/2²⁰ £ grid of :data:`FIXED_POINT_SCALE` and the integers are summed, so a
+    group's total does not depend on the order of the people, on batches or on threads.
+
+    Parameters
+    ----------
+    values : ndarray of float
+        Finite amounts per person in £ (need, cost, or exposure in person-years).
+    codes : ndarray of int
+        Each person's group, ``0 … n_groups − 1`` (e.g. the position of their practice_code).
+    n_groups : int
+        Number of groups.
+    name : str
+        What the values are, for messages.
+
+    Returns
+    -------
+    ndarray of int64
+        One fixed-point total per group.
+
+    Raises
+    ------
+    InputError
+        Non-finite values, or totals that could overflow int64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.aggregation.aggregate import FIXED_POINT_SCALE, exact_group_sum
+    >>> totals = exact_group_sum(np.array([0.5, 1.25, 2.0]), np.array([0, 1, 0]), 2, "need")
+    >>> totals.tolist(), (totals / FIXED_POINT_SCALE).tolist()
+    ([2621440, 1310720], [2.5, 1.25])
     """
     values = np.ascontiguousarray(values, dtype=np.float64)
     if not np.isfinite(values).all():
@@ -83,7 +113,7 @@ class Aggregation(Result):
         return self.practices
 
     def to_frame(self, level: str = "practice") -> pd.DataFrame:
-        """The table for ``level``, as a copy.
+        """Return the table for ``level``, as a copy.
 
         Parameters
         ----------
@@ -112,7 +142,7 @@ class Aggregation(Result):
                          f"Got {level!r}.")
 
     def summary(self) -> str:
-        """Totals in plain text.
+        """Describe the totals in plain text.
 
         Returns
         -------
@@ -154,6 +184,8 @@ def aggregate(population: Population, need, *, membership: Membership | None = N
     Returns
     -------
     Aggregation
+        Exact totals per practice (and per consortium, with a membership): registered people, person-years,
+        need and, when the population has costs, cost.
 
     Examples
     --------
@@ -180,10 +212,37 @@ def aggregate(population: Population, need, *, membership: Membership | None = N
 
 
 def practice_totals(population: Population, need: np.ndarray) -> tuple[np.ndarray, dict]:
-    """Exact totals per practice of ``population``: people, and person-years, need and cost in fixed point.
+    """Total each practice's registered list exactly: people, and person-years, need and cost in fixed point.
 
-    Returns the practice codes (sorted) and a dict of int64 arrays in their order; ``cost`` is ``None``
-    without costs. Streamed runs add these batch by batch before :func:`aggregation_from_totals`.
+    Streamed runs add these batch by batch before :func:`aggregation_from_totals`.
+
+    Parameters
+    ----------
+    population : Population
+        The registered people (their ``practice_code``, ``exposure`` and, when known, ``cost``).
+    need : ndarray of float
+        Predicted annual need per person (£), in population order.
+
+    Returns
+    -------
+    practice_codes : ndarray of object
+        The practices of ``population``, sorted.
+    totals : dict of str → ndarray of int64
+        In the order of ``practice_codes``: ``registered`` (people), and ``person_years``, ``need`` and
+        ``cost`` in fixed point (``/ FIXED_POINT_SCALE``); ``cost`` is ``None`` without costs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation import Population
+    >>> from capitation.aggregation.aggregate import FIXED_POINT_SCALE, practice_totals
+    >>> people = Population.from_frame(pd.DataFrame({
+    ...     "person_id": [1, 2, 3], "practice_code": ["A81002", "A81001", "A81002"],
+    ...     "sex": ["F", "M", "F"], "age": [40, 50, 60], "lsoa_code": ["E01011959"] * 3}))
+    >>> codes, totals = practice_totals(people, np.array([100.0, 250.0, 50.0]))
+    >>> codes.tolist(), totals["registered"].tolist(), (totals["need"] / FIXED_POINT_SCALE).tolist()
+    (['A81001', 'A81002'], [1, 2], [250.0, 150.0])
     """
     codes, practice_codes = pd.factorize(population.practice_code, sort=True)
     codes = codes.astype(np.int32)
@@ -201,8 +260,38 @@ def practice_totals(population: Population, need: np.ndarray) -> tuple[np.ndarra
 
 def aggregation_from_totals(practice_codes: np.ndarray, totals: dict, *, membership: Membership | None = None,
                             unassigned: str = "raise") -> Aggregation:
-    """An :class:`Aggregation` from exact practice totals (``registered`` as counts; ``person_years``,
-    ``need`` and optional ``cost`` in fixed point), e.g. accumulated batch by batch by a streamed run."""
+    """Build an :class:`Aggregation` from exact practice totals, e.g. accumulated batch by batch by a streamed run.
+
+    Parameters
+    ----------
+    practice_codes : array-like of str
+        The practices, in the order of ``totals`` (any order: they are sorted).
+    totals : dict of str → array-like of int
+        ``registered`` as counts of people; ``person_years``, ``need`` and optional ``cost`` in fixed point
+        (£ × :data:`FIXED_POINT_SCALE`), as :func:`practice_totals` makes them.
+    membership : Membership, optional
+        Practice → consortium; without it only practice totals are made.
+    unassigned : {"raise", "line"}
+        Practices outside the membership raise, or are gathered on an explicit ``UNASSIGNED`` line.
+
+    Returns
+    -------
+    Aggregation
+        Practice (and consortium) totals in £; consortium totals are exact sums of their practices'.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation import Membership
+    >>> icbs = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001", "A81002"],
+    ...                                            "consortium_code": ["QHM", "QHM"]}))
+    >>> agg = aggregation_from_totals(np.array(["A81002", "A81001"]),
+    ...                               {"registered": [2, 1], "person_years": [2 * 2**20, 2**20],
+    ...                                "need": [150 * 2**20, 250 * 2**20]}, membership=icbs)
+    >>> agg.practices["need"].tolist(), agg.consortia["need"].tolist()
+    ([250.0, 150.0], [400.0])
+    """
     order = np.argsort(practice_codes, kind="stable")
     practice_codes = np.asarray(practice_codes, dtype=object)[order]
     totals = {k: None if totals.get(k) is None else np.asarray(totals[k], dtype=np.int64)[order]
@@ -224,7 +313,7 @@ def aggregation_from_totals(practice_codes: np.ndarray, totals: dict, *, members
 
 
 def roll_up(columns: dict, parent, membership: Membership | None = None) -> pd.DataFrame:
-    """Practice columns summed into their consortia, exactly: the one practice → consortium roll-up.
+    """Sum practice columns into their consortia, exactly: the one practice → consortium roll-up.
 
     int64 columns (fixed-point need, pence, people) are summed by the integer kernel, so a consortium's total
     is the exact sum of its practices'; float columns (projected list sizes) by :func:`math.fsum`, correctly

@@ -85,7 +85,33 @@ class HealthInequalities:
     formula = "WP_final = (1 - h) * WP + h * WP_HI * (sum WP / sum WP_HI)"
 
     def apply(self, table: pd.DataFrame, membership=None) -> tuple[pd.DataFrame, dict]:
-        """Blend ``table['weighted_population']`` with the practices' ``WP_HI``."""
+        """Blend ``table['weighted_population']`` with the practices' ``WP_HI``.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            Indexed by ``practice_code``, with column ``weighted_population`` (as :func:`allocate` passes it);
+            every practice must have a value in :attr:`weighted`.
+        membership : Membership, optional
+            Not used: the blend is practice by practice. Taken so every adjustment is applied alike.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            A copy of ``table`` with the blended ``weighted_population`` (same total).
+        record : dict
+            ``adjustment``, ``h`` and ``formula``, kept in the allocation's ``parameters``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> table = pd.DataFrame({"weighted_population": [50.0, 150.0]},
+        ...                      index=pd.Index(["A81001", "A81002"], name="practice_code"))
+        >>> spec = HealthInequalities(0.10, pd.Series([1.0, 1.0], index=["A81001", "A81002"]))
+        >>> out, record = spec.apply(table)
+        >>> out["weighted_population"].tolist(), record["adjustment"]
+        ([55.0, 145.0], 'health_inequalities')
+        """
         hi = self.weighted.reindex(table.index)
         if hi.isna().any():
             missing = hi.index[hi.isna()][:5].tolist()
@@ -137,7 +163,36 @@ class UnavoidableCost:
         object.__setattr__(self, "index", values)
 
     def apply(self, table: pd.DataFrame, membership=None) -> tuple[pd.DataFrame, dict]:
-        """Multiply ``table['weighted_population']`` by each practice's index and renormalise."""
+        """Multiply ``table['weighted_population']`` by each practice's index and renormalise.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            Indexed by ``practice_code``, with column ``weighted_population`` (as :func:`allocate` passes it).
+        membership : Membership, optional
+            Practice → consortium; needed when :attr:`level` is ``"consortium"``, to give each practice its
+            consortium's index.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            A copy of ``table`` with the scaled ``weighted_population``, renormalised to the same total.
+        record : dict
+            ``adjustment``, ``level`` and ``formula``, kept in the allocation's ``parameters``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.aggregation import Membership
+        >>> table = pd.DataFrame({"weighted_population": [100.0, 100.0]},
+        ...                      index=pd.Index(["A81001", "B82001"], name="practice_code"))
+        >>> icbs = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001", "B82001"],
+        ...                                            "consortium_code": ["QHM", "QOQ"]}))
+        >>> spec = UnavoidableCost(pd.Series([1.5, 0.5], index=["QHM", "QOQ"]), level="consortium")
+        >>> out, record = spec.apply(table, icbs)
+        >>> out["weighted_population"].tolist(), record["level"]
+        ([150.0, 50.0], 'consortium')
+        """
         if self.level == "consortium":
             if membership is None:
                 raise InputError("UnavoidableCost(level='consortium') needs the allocation's membership. "
@@ -174,6 +229,12 @@ class ListInflation:
         Columns ``area``, ``age_band``, ``residents`` (e.g. ONS mid-year estimates).
     only_deflate : bool
         Cap every factor at 1 (lists are shrunk to residents but never grown).
+
+    Attributes
+    ----------
+    factors : pandas.Series
+        The factor ``f`` of each (area, age band) cell, indexed by ``(area, age_band)``: residents over
+        registrations, capped at 1 with ``only_deflate``.
 
     Examples
     --------
@@ -222,7 +283,38 @@ class ListInflation:
         object.__setattr__(self, "factors", factors)
 
     def apply(self, table: pd.DataFrame, membership=None) -> tuple[pd.DataFrame, dict]:
-        """Rescale ``table['registered']`` and ``table['need']`` practice by practice."""
+        """Rescale ``table['registered']`` and ``table['need']`` practice by practice.
+
+        Parameters
+        ----------
+        table : pandas.DataFrame
+            Indexed by ``practice_code``, with columns ``registered`` and ``need`` (as :func:`allocate` passes
+            it); every practice must have cells in :attr:`cells`.
+        membership : Membership, optional
+            Not used: the factors come from the practices' own cells. Taken so every adjustment is applied
+            alike.
+
+        Returns
+        -------
+        table : pandas.DataFrame
+            A copy of ``table`` with ``registered`` and ``need`` scaled, and ``registered_list`` holding the
+            registered list before scaling.
+        record : dict
+            ``adjustment``, ``only_deflate``, ``people_before``, ``people_after`` and ``formula``, kept in the
+            allocation's ``parameters``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> cells = pd.DataFrame({"practice_code": ["A81001", "A81002"], "area": ["E1", "E1"],
+        ...                       "age_band": ["0+", "0+"], "registered": [100, 100]})
+        >>> spec = ListInflation(cells, pd.DataFrame({"area": ["E1"], "age_band": ["0+"], "residents": [180]}))
+        >>> table = pd.DataFrame({"registered": [100.0, 100.0], "need": [1.0, 3.0]},
+        ...                      index=pd.Index(["A81001", "A81002"], name="practice_code"))
+        >>> out, record = spec.apply(table)
+        >>> out["registered"].tolist(), out["registered_list"].tolist(), record["people_after"]
+        ([90.0, 90.0], [100.0, 100.0], 180.0)
+        """
         cells = self.cells.join(self.factors, on=["area", "age_band"])
         reg = cells["registered"].astype(np.float64)
         weight = cells["need"].astype(np.float64) if "need" in cells.columns else reg

@@ -37,6 +37,7 @@ class Allocation(Result):
     consortia : pandas.DataFrame or None
         The same for consortia; every budget is the exact sum of its practices' pence.
     control_total_pence : int
+        The control total, in whole pence; ``budget_pence`` adds up to it exactly.
     parameters : dict
         Everything the allocation depended on, for the record (adjustments with their formulas).
     steps : pandas.DataFrame or None
@@ -98,7 +99,7 @@ class Allocation(Result):
         return bool((by_consortium.reindex(self.consortia.index).to_numpy() == self.consortia["budget_pence"]).all())
 
     def to_frame(self, level: str = "practice", units: str = "£") -> pd.DataFrame:
-        """The budget table for ``level`` (``"practice"`` or ``"consortium"``), in ``"£"`` or ``"£000"``.
+        """Return the budget table for ``level`` (``"practice"`` or ``"consortium"``), in ``"£"`` or ``"£000"``.
 
         At practice level, with a membership, the membership's practices without people in the data follow
         the funded ones with a budget of 0 and their ``reason`` (``funded`` tells the two apart).
@@ -111,7 +112,10 @@ class Allocation(Result):
         Parameters
         ----------
         level : {"practice", "consortium"}
+            One line per practice, or per consortium (needs an allocation made with a membership).
         units : {"£", "£000"}
+            ``"£000"`` adds the whole-£'000 columns ``budget_000`` (and, with a baseline, ``baseline_000`` and
+            ``distance_from_target_000``) beside the pence and pounds.
 
         Returns
         -------
@@ -234,6 +238,8 @@ def allocate(need, control_total, *, membership: Membership | None = None, regis
     Returns
     -------
     Allocation
+        Budgets per practice (and per consortium, with a membership) in whole pence that add up to
+        ``control_total`` exactly.
 
     Examples
     --------

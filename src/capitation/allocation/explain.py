@@ -65,7 +65,7 @@ class BudgetExplanation(Result):
         return self.table
 
     def to_frame(self) -> pd.DataFrame:
-        """The contribution table, as a copy.
+        """Return the contribution table, as a copy.
 
         Returns
         -------
@@ -83,7 +83,7 @@ class BudgetExplanation(Result):
         return self.table.copy()
 
     def waterfall(self) -> pd.DataFrame:
-        """Long frame for waterfall charts, one row per step of each consortium.
+        """Lay the contributions out as a long frame for waterfall charts, one row per step of each consortium.
 
         Returns
         -------
@@ -113,7 +113,7 @@ class BudgetExplanation(Result):
         return pd.DataFrame(rows, columns=["consortium_code", "step", "kind", "value", "start", "end"])
 
     def summary(self) -> str:
-        """The table, £ per head, in plain text.
+        """Describe the contributions, £ per head, in plain text.
 
         Returns
         -------
@@ -154,6 +154,8 @@ def explain_budgets(allocation: Allocation, model, X, practice_code, *, neutrali
     Returns
     -------
     BudgetExplanation
+        One row per consortium: the national budget per head, each block's contribution (£ per head) and the
+        consortium's budget per head, which they add up to.
 
     Examples
     --------

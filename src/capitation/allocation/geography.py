@@ -34,6 +34,7 @@ class GeographyComparison(Result):
         ``need_residence`` (£), ``budget_list_pence`` and ``budget_residence_pence``, ``difference_pence``
         (residence − list), ``difference_pct`` (% of the list budget) and both budgets per head.
     control_total_pence : int
+        The control total both budgets share, in whole pence.
     parameters : dict
         ``unmapped``: people whose LSOA has no area (on an ``UNASSIGNED`` line when allowed).
     provenance : Provenance
@@ -59,7 +60,7 @@ class GeographyComparison(Result):
         return self.table
 
     def to_frame(self) -> pd.DataFrame:
-        """The comparison table, as a copy.
+        """Return the comparison table, as a copy.
 
         Returns
         -------
@@ -76,7 +77,7 @@ class GeographyComparison(Result):
         return self.table.copy()
 
     def summary(self) -> str:
-        """Largest differences first, in plain text.
+        """Describe the comparison in plain text, largest differences first.
 
         Returns
         -------
@@ -105,7 +106,7 @@ class GeographyComparison(Result):
 
 def compare_geography(population: Population, need, control_total, *, membership: Membership,
                       area_of_lsoa: pd.Series, unmapped: str = "raise") -> GeographyComparison:
-    """Consortium budgets from registered lists and from residence, for the same people and model.
+    """Compare consortium budgets from registered lists and from residence, for the same people and model.
 
     Parameters
     ----------
@@ -113,7 +114,8 @@ def compare_geography(population: Population, need, control_total, *, membership
         The registered people (``practice_code`` and ``lsoa_code``).
     need : array-like
         Predicted need per person (£), in population order.
-    control_total : amount in £
+    control_total : int, float, str or Decimal
+        Pounds to allocate, both ways; a whole number of pence.
     membership : Membership
         Practice → consortium (the list-based grouping).
     area_of_lsoa : pandas.Series
@@ -124,6 +126,7 @@ def compare_geography(population: Population, need, control_total, *, membership
     Returns
     -------
     GeographyComparison
+        One row per consortium with both budgets in whole pence, each column adding up to ``control_total``.
 
     Examples
     --------

@@ -15,6 +15,8 @@ __all__ = [
     "format_pounds",
     "half_up",
     "pence_to_text",
+    "pounds_to_pence_half_up",
+    "round_half_up",
     "split_pence",
     "split_thousands",
     "thousands",
@@ -88,7 +90,7 @@ def to_pence(amount, name: str = "control_total") -> int:
 
 
 def exact_weights(values, name: str = "need") -> tuple[list[int], int]:
-    """Non-negative float64 values as Python integers at one binary exponent, exactly.
+    """Write non-negative float64 values as Python integers at one binary exponent, exactly.
 
     Every finite float64 is an exact binary fraction ``m · 2**e``; written over the smallest exponent among the
     values, they become integers ``w`` with ``values[i] == w[i] · 2**exponent`` exactly. Shares computed from
@@ -105,7 +107,9 @@ def exact_weights(values, name: str = "need") -> tuple[list[int], int]:
     Returns
     -------
     weights : list of int
+        One integer per value, ``values[i] == weights[i] * 2**exponent``.
     exponent : int
+        The common binary exponent (0 when every value is 0).
 
     Examples
     --------
@@ -152,6 +156,7 @@ def split_pence(total_pence: int, weights) -> np.ndarray:
     Parameters
     ----------
     total_pence : int
+        Whole pence to share out, e.g. a control total.
     weights : sequence of int
         Non-negative, not all zero: an int64 array (e.g. practice need in fixed point) or Python integers of
         any size (e.g. from :func:`exact_weights`).
@@ -159,6 +164,7 @@ def split_pence(total_pence: int, weights) -> np.ndarray:
     Returns
     -------
     ndarray of int64
+        Pence for each part, in the order of ``weights``; they add up to ``total_pence``.
 
     Examples
     --------
@@ -185,7 +191,21 @@ def split_pence(total_pence: int, weights) -> np.ndarray:
 
 
 def half_up(value: int, unit: int) -> int:
-    """Whole ``value`` in multiples of ``unit``, half away from zero: ``half_up(150_000, 100_000) == 2``.
+    """Count whole multiples of ``unit`` in ``value``, rounding half away from zero.
+
+    ``half_up(150_000, 100_000) == 2``: 150,000 pence is £1.5 thousand, published as 2 £'000.
+
+    Parameters
+    ----------
+    value : int
+        The amount, e.g. whole pence; may be negative (a difference between budgets).
+    unit : int
+        The positive size of one multiple, e.g. ``100_000`` pence for £'000.
+
+    Returns
+    -------
+    int
+        ``value / unit`` rounded to the nearest integer, halves away from zero.
 
     Examples
     --------
@@ -215,6 +235,7 @@ def split_thousands(parts_pence, total_pence: int | None = None) -> np.ndarray:
     Returns
     -------
     ndarray of int64
+        Whole £'000 per line; they add up to ``total_pence`` in £'000, rounded half up.
 
     Examples
     --------
@@ -236,9 +257,19 @@ def split_thousands(parts_pence, total_pence: int | None = None) -> np.ndarray:
 
 
 def pence_to_text(pence: int) -> str:
-    """Pence as an exact amount of pounds in plain text, for files: ``123456`` → ``'1234.56'``.
+    """Write pence as an exact amount of pounds in plain text, for files: ``123456`` → ``'1234.56'``.
 
     :func:`to_pence` reads it back exactly.
+
+    Parameters
+    ----------
+    pence : int
+        Whole pence, e.g. one practice's ``budget_pence``; may be negative.
+
+    Returns
+    -------
+    str
+        Pounds with exactly two decimals, no thousands separators and no ``£``.
 
     Examples
     --------
@@ -251,14 +282,43 @@ def pence_to_text(pence: int) -> str:
 
 
 def format_pounds(pence: int) -> str:
-    """``123456`` → ``'£1,234.56'``."""
+    """Write pence as pounds for people to read: ``123456`` → ``'£1,234.56'``.
+
+    Parameters
+    ----------
+    pence : int
+        Whole pence, e.g. a practice's ``budget_pence`` or a control total; may be negative.
+
+    Returns
+    -------
+    str
+        A ``£`` sign, thousands separated by commas and two decimals (the minus sign, if any, before the ``£``).
+
+    Examples
+    --------
+    >>> format_pounds(5_500_000_000_000), format_pounds(-5)
+    ('£55,000,000,000.00', '-£0.05')
+    """
     sign = "-" if pence < 0 else ""
     pounds, p = divmod(abs(int(pence)), 100)
     return f"{sign}£{pounds:,}.{p:02d}"
 
 
 def pounds_to_pence_half_up(values) -> np.ndarray:
-    """Amounts in £ to whole pence, rounding half a penny up (away from zero), exactly in decimal.
+    """Convert amounts in £ to whole pence, rounding half a penny up (away from zero), exactly in decimal.
+
+    Each float is taken at its shortest decimal form (``1.005`` is 1.005, not the binary float just below it),
+    so half a penny is always rounded away from zero, as published tables are.
+
+    Parameters
+    ----------
+    values : array_like of float
+        Finite amounts in pounds, e.g. a column of current allocations read from a spreadsheet.
+
+    Returns
+    -------
+    ndarray of int64
+        Whole pence, one per value.
 
     Examples
     --------
@@ -276,6 +336,18 @@ def pounds_to_pence_half_up(values) -> np.ndarray:
 def round_half_up(values, decimals: int = 0) -> np.ndarray:
     """Round half up (away from zero) at the float's shortest decimal form, as published tables do.
 
+    Parameters
+    ----------
+    values : array_like of float
+        The figures to round, e.g. need indices or populations; non-finite values are returned unchanged.
+    decimals : int, default 0
+        Decimal places to keep.
+
+    Returns
+    -------
+    ndarray of float64
+        The rounded figures.
+
     Examples
     --------
     >>> round_half_up([0.1235, 2.5, 1.0005], 3).tolist()
@@ -288,10 +360,20 @@ def round_half_up(values, decimals: int = 0) -> np.ndarray:
 
 
 def thousands(pence) -> np.ndarray:
-    """Whole pence → whole £'000, each rounded half up on its own.
+    """Convert whole pence to whole £'000, each figure rounded half up on its own.
 
     For a column of budgets that must add up to the control total use :func:`split_thousands`; this is for
     single figures and for signed ones (differences).
+
+    Parameters
+    ----------
+    pence : array_like of int
+        Whole pence, e.g. budgets or differences between budgets (signed).
+
+    Returns
+    -------
+    ndarray of int64
+        Whole £'000, halves rounded away from zero.
 
     Examples
     --------

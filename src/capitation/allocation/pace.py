@@ -93,7 +93,28 @@ class PaceOfChange:
                                  "target.")
 
     def minimum_growth(self, distance: Fraction) -> Fraction:
-        """Minimum growth rate of a body whose baseline is ``distance`` (fraction) from target, exactly."""
+        """Give the minimum growth rate of a body whose baseline is ``distance`` from target, exactly.
+
+        Without ``cap_phase`` every body has ``min_growth``; with ``cap_phase = (a, b)`` the rate falls linearly
+        from ``min_growth`` at ``distance <= a`` to ``above_target_growth`` at ``distance >= b``.
+
+        Parameters
+        ----------
+        distance : fractions.Fraction
+            The body's baseline distance from target, ``baseline / target − 1`` (``1/20`` is 5% above target).
+
+        Returns
+        -------
+        fractions.Fraction
+            The minimum growth rate, exact (rates are read as the decimals they were written as).
+
+        Examples
+        --------
+        >>> from fractions import Fraction
+        >>> rule = PaceOfChange(min_growth=0.02, cap_phase=(0.05, 0.10))
+        >>> rule.minimum_growth(Fraction(0)), rule.minimum_growth(Fraction(3, 40)), rule.minimum_growth(Fraction(1, 5))
+        (Fraction(1, 50), Fraction(1, 100), Fraction(0, 1))
+        """
         m = _exact(self.min_growth)
         if self.cap_phase is None:
             return m
@@ -118,7 +139,9 @@ class PaceResult(Result):
         ``distance_after`` (fraction) and ``stage`` (what set the amount: ``"minimum"``, ``"floor"``,
         ``"convergence"``, ``"cap"`` or ``"unaffordable"``).
     control_total_pence : int
+        The year's control total, in whole pence; ``allocation_pence`` adds up to it exactly.
     rule : PaceOfChange
+        The rules applied.
     status : dict
         ``minimum_affordable``, ``floor_funded`` (fraction of floor gaps funded), ``convergence`` (fraction of
         capped gaps closed) and ``cap_relaxed_pence``.
@@ -144,7 +167,7 @@ class PaceResult(Result):
         return self.table
 
     def to_frame(self, units: str = "£") -> pd.DataFrame:
-        """The table, as a copy, with money also in ``"£"`` or ``"£000"``.
+        """Return the table, as a copy, with money also in ``"£"`` or ``"£000"``.
 
         Parameters
         ----------
@@ -220,7 +243,7 @@ def _pence_series(values, name: str) -> pd.Series:
 
 
 def pace_of_change(baseline, target, control_total, rule: PaceOfChange | None = None) -> PaceResult:
-    """Allocations for next year from baselines, targets and the control total, under ``rule``.
+    """Set next year's allocations from baselines, targets and the control total, under ``rule``.
 
     Parameters
     ----------
@@ -237,6 +260,7 @@ def pace_of_change(baseline, target, control_total, rule: PaceOfChange | None = 
     Returns
     -------
     PaceResult
+        Each body's allocation in whole pence (adding up to ``control_total`` exactly), with what set it.
 
     Examples
     --------
@@ -274,7 +298,7 @@ def pace_of_change(baseline, target, control_total, rule: PaceOfChange | None = 
 
 
 def _exact(rate: float) -> Fraction:
-    """A rate as the decimal it was written as (0.01 is exactly 1/100, not the nearest binary float)."""
+    """Read a rate as the decimal it was written as (0.01 is exactly 1/100, not the nearest binary float)."""
     return Fraction(repr(float(rate)))
 
 
@@ -357,7 +381,9 @@ class PaceProjection(Result):
     Attributes
     ----------
     years : tuple of PaceResult
+        One result per projected year, in order.
     labels : tuple of str
+        The years' labels, one per result.
     provenance : Provenance
         Library version.
 
@@ -400,7 +426,7 @@ class PaceProjection(Result):
         return self.to_frame()
 
     def summary(self) -> str:
-        """The range of distances from target, year by year.
+        """Describe the range of distances from target, year by year.
 
         Returns
         -------
@@ -440,6 +466,11 @@ def project_pace(baseline, targets, control_totals, rule: PaceOfChange | None = 
         The rule, or one per year.
     labels : sequence of str, optional
         Year labels (``"year 1"``, … by default).
+
+    Returns
+    -------
+    PaceProjection
+        One :class:`PaceResult` per control total; each year's allocations are the next year's baseline.
 
     Examples
     --------

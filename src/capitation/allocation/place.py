@@ -37,6 +37,7 @@ class PlaceIndices(Result):
     icbs : pandas.DataFrame
         Indexed by ``icb_code``: the same over every practice of the ICB, the index against England.
     components : tuple of str
+        The components indexed (keys of :data:`~capitation.allocation.external.COMPONENTS`).
     provenance : Provenance
         Library version.
 
@@ -57,11 +58,12 @@ class PlaceIndices(Result):
     components: tuple[str, ...]
 
     def published(self, level: str = "place") -> pd.DataFrame:
-        """Population rounded to whole people and indices to 3 decimals, half up (NHS England's tables).
+        """Round the table as NHS England publishes it: population to whole people, indices to 3 decimals, half up.
 
         Parameters
         ----------
         level : {"place", "icb"}
+            The places' table, or their ICBs'.
 
         Returns
         -------
@@ -87,11 +89,12 @@ class PlaceIndices(Result):
         return self.places
 
     def to_frame(self, level: str = "place") -> pd.DataFrame:
-        """The unrounded table for ``"place"`` or ``"icb"``, as a copy.
+        """Return the unrounded table for ``"place"`` or ``"icb"``, as a copy.
 
         Parameters
         ----------
         level : {"place", "icb"}
+            The places' table, or their ICBs'.
 
         Returns
         -------
@@ -111,7 +114,7 @@ class PlaceIndices(Result):
         return (self.places if level == "place" else self.icbs).copy()
 
     def summary(self) -> str:
-        """Published indices of the places, as text.
+        """Describe the published indices of the places, as text.
 
         Returns
         -------
@@ -131,7 +134,7 @@ class PlaceIndices(Result):
 
 
 def place_indices(practices, places, *, components=("core", "primary_medical_care_final")) -> PlaceIndices:
-    """Need index of each place relative to its ICB, per component, as in NHS England's place tool.
+    """Compute each place's need index relative to its ICB, per component, as in NHS England's place tool.
 
     Parameters
     ----------
@@ -148,6 +151,7 @@ def place_indices(practices, places, *, components=("core", "primary_medical_car
     Returns
     -------
     PlaceIndices
+        The places' and their ICBs' populations, weighted populations and need indices (unrounded).
 
     Examples
     --------

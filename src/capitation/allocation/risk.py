@@ -37,7 +37,7 @@ __all__ = ["BudgetRisk", "budget_risk", "list_size_needed", "overspend_probabili
 
 
 def overspend_probability(n, cv: float, overspend: float = 0.05, extra_cv: float = 0.0):
-    """P(actual > (1 + overspend) × budget) for a pool of ``n`` people budgeted at expected cost.
+    """Give P(actual > (1 + overspend) × budget) for a pool of ``n`` people budgeted at expected cost.
 
     ``1 − Φ(overspend / √(cv²/n + extra_cv²))`` (normal approximation).
 
@@ -52,10 +52,17 @@ def overspend_probability(n, cv: float, overspend: float = 0.05, extra_cv: float
     extra_cv : float
         Group-level coefficient of variation not explained by the person model.
 
+    Returns
+    -------
+    float or ndarray of float
+        The probability for each ``n`` (an array, 0-d for a single ``n``).
+
     Examples
     --------
     >>> round(float(overspend_probability(10_000, 3.0, 0.05)), 4)
     0.0478
+    >>> overspend_probability([1_000, 100_000], 3.0, 0.05).round(4).tolist()  # bigger registered lists, less risk
+    [0.2991, 0.0]
     """
     cv = check_number(cv, "cv", low=0.0, low_open=True)
     overspend = check_number(overspend, "overspend", low=0.0, low_open=True)
@@ -67,15 +74,33 @@ def overspend_probability(n, cv: float, overspend: float = 0.05, extra_cv: float
 
 
 def list_size_needed(cv: float, overspend: float = 0.05, probability: float = 0.05, extra_cv: float = 0.0) -> float:
-    """Smallest pool whose chance of overspending by more than ``overspend`` is at most ``probability``.
+    """Find the smallest pool whose chance of overspending by more than ``overspend`` is at most ``probability``.
 
     ``n = ⌈cv² / ((overspend / z)² − extra_cv²)⌉`` with ``z = Φ⁻¹(1 − probability)``; ``inf`` when
     ``extra_cv ≥ overspend / z`` (pooling cannot remove group-level risk).
+
+    Parameters
+    ----------
+    cv : float
+        Coefficient of variation of one person's annual cost (σ / μ), positive.
+    overspend : float
+        The overspend that counts, as a fraction of budget (0.05 = 5%).
+    probability : float
+        The acceptable chance of such an overspend, in (0, 0.5).
+    extra_cv : float
+        Group-level coefficient of variation not explained by the person model.
+
+    Returns
+    -------
+    float
+        Whole people on the registered list (or in the consortium); ``inf`` when no pool is large enough.
 
     Examples
     --------
     >>> list_size_needed(3.0, overspend=0.05, probability=0.05)
     9740.0
+    >>> list_size_needed(3.0, extra_cv=0.04)  # a practice's own style: pooling cannot beat it
+    inf
     """
     cv = check_number(cv, "cv", low=0.0, low_open=True)
     overspend = check_number(overspend, "overspend", low=0.0, low_open=True)
@@ -129,7 +154,7 @@ class BudgetRisk(Result):
         return self.table
 
     def to_frame(self) -> pd.DataFrame:
-        """The per-group table, as a copy.
+        """Return the per-group table, as a copy.
 
         Returns
         -------
@@ -150,7 +175,9 @@ class BudgetRisk(Result):
 
     def pool_needed(self, *, cv: float | None = None, overspend: float | None = None,
                     probability: float | None = None, extra_cv: float | None = None) -> float:
-        """People a pool of average people needs for ``P(overspend) ≤ probability`` (:func:`list_size_needed`).
+        """Count the people a pool of average people needs for ``P(overspend) ≤ probability``.
+
+        The pool size of :func:`list_size_needed`, with the settings of this risk unless given.
 
         Parameters
         ----------
@@ -175,7 +202,7 @@ class BudgetRisk(Result):
     def curve(self, lo: float | None = None, hi: float | None = None, *, points: int = 300,
               cv: float | None = None, overspend: float | None = None, probability: float | None = None,
               extra_cv: float | None = None) -> pd.DataFrame:
-        """The pooling curve: chance that a pool of average people overspends, against its size.
+        """Tabulate the pooling curve: chance that a pool of average people overspends, against its size.
 
         ``P = 1 − Φ(overspend / √(cv²/n + extra_cv²))`` (:func:`overspend_probability`) at ``points``
         log-spaced sizes from ``lo`` to ``hi``, extended to 1.5 × :meth:`pool_needed` (at most 10⁸ people)
@@ -217,7 +244,7 @@ class BudgetRisk(Result):
         return pd.DataFrame({"people": grid, "p_overspend": overspend_probability(grid, cv, overspend, extra_cv)})
 
     def rescaled(self, sizes: pd.Series, *, label: str = "given list sizes") -> BudgetRisk:
-        """The same risk for groups of ``sizes`` people, each with its own case mix.
+        """Recompute the risk for groups of ``sizes`` people, each with its own case mix.
 
         A group's analytic probability of overspending becomes that of ``sizes[group]`` people with the
         group's person cv (``cv_person`` column; the overall :attr:`cv_person` where it is undefined):
@@ -235,6 +262,7 @@ class BudgetRisk(Result):
         Returns
         -------
         BudgetRisk
+            A new result; this one is left as it was.
 
         Examples
         --------
@@ -287,7 +315,9 @@ class BudgetRisk(Result):
 def budget_risk(need, groups, *, residuals=None, variance=None, variance_model: str = "proportional",
                 budget=None, overspend: float = 0.05, probability: float = 0.05, extra_cv: float = 0.0,
                 n_resamples: int = 400, seed: int = 0) -> BudgetRisk:
-    """Model-implied distribution of actual cost minus budget for each group (practice or consortium).
+    """Estimate the distribution of actual cost minus budget for each group (practice or consortium).
+
+    The distribution is the one the model implies: expected cost and variance summed over each group's people.
 
     Parameters
     ----------
@@ -318,6 +348,7 @@ def budget_risk(need, groups, *, residuals=None, variance=None, variance_model: 
     Returns
     -------
     BudgetRisk
+        One row per group with the analytic (and, with ``n_resamples``, resampled) chance of overspending.
 
     Examples
     --------

@@ -52,7 +52,7 @@ class ModelComparison(Result):
         return self.table
 
     def to_frame(self) -> pd.DataFrame:
-        """The comparison table, as a copy.
+        """Return the comparison table, as a copy.
 
         Returns
         -------
@@ -70,7 +70,7 @@ class ModelComparison(Result):
         return self.table.copy()
 
     def summary(self) -> str:
-        """The table as text.
+        """Describe the comparison table as text.
 
         Returns
         -------
@@ -120,6 +120,7 @@ def compare_models(X, y, weights=None, *, practice_code, fit_rows, validation_ro
     Returns
     -------
     ModelComparison
+        One row of validation metrics (and seconds to fit) per method, with each method's full validation.
 
     Examples
     --------

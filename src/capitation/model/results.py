@@ -131,7 +131,7 @@ class FitResult(Result):
         return self.ssr / self.df_resid if self.df_resid > 0 else float("nan")
 
     def to_frame(self) -> pd.DataFrame:
-        """Coefficient table: estimate, standard error, t, two-sided p-value, role.
+        """Tabulate the coefficients: estimate, standard error, t, two-sided p-value, role.
 
         Returns
         -------
@@ -162,7 +162,7 @@ class FitResult(Result):
         return self.to_frame()
 
     def summary(self) -> str:
-        """A plain-text summary of the fit and the coefficient table.
+        """Summarise the fit and the coefficient table in plain text.
 
         Returns
         -------

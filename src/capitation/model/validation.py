@@ -36,7 +36,21 @@ def _band_labels(edges) -> list[str]:
 
 
 def split_people(n_people: int, fraction: float = 0.5, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Random split of people into estimation and validation positions (BMJ 2011's samples 1 and 2).
+    """Split people at random into estimation and validation positions (BMJ 2011's samples 1 and 2).
+
+    Parameters
+    ----------
+    n_people : int
+        People to split (e.g. ``population.n_people``); positions run from 0 to ``n_people - 1``.
+    fraction : float
+        Share of people in the estimation sample, in (0, 1).
+    seed : int
+        Seed of the random permutation: the same seed gives the same split.
+
+    Returns
+    -------
+    fit_rows, validation_rows : ndarray of int
+        Sorted positions of the estimation and validation people; together they cover every person once.
 
     Examples
     --------
@@ -52,8 +66,24 @@ def split_people(n_people: int, fraction: float = 0.5, *, seed: int = 0) -> tupl
 
 
 def split_practices(practice_code, fraction: float = 0.15, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Hold out whole practices (BMJ 2011's validation sample of 797 practices): positions of people on
-    the other practices' lists, and of people on the held-out practices' lists.
+    """Hold out whole practices, as BMJ 2011's validation sample of 797 practices.
+
+    Everyone on a held-out practice's registered list is in the validation sample, so practice-level figures
+    are measured on lists the model never saw.
+
+    Parameters
+    ----------
+    practice_code : array-like
+        Each person's practice, in population order.
+    fraction : float
+        Share of practices held out (at least one practice is).
+    seed : int
+        Seed of the random choice of practices: the same seed gives the same split.
+
+    Returns
+    -------
+    rest, held : ndarray of int
+        Positions of people on the other practices' lists, and of people on the held-out practices' lists.
 
     Examples
     --------
@@ -108,7 +138,7 @@ class ValidationResult(Result):
     label: str = field(default="model")
 
     def to_frame(self) -> pd.DataFrame:
-        """The headline metrics as a one-row frame indexed by the label.
+        """Return the headline metrics as a one-row frame indexed by the label.
 
         Returns
         -------
@@ -192,6 +222,8 @@ def validate(predicted, actual, weights=None, *, practice_code, groups: dict | N
     Returns
     -------
     ValidationResult
+        Person- and practice-level metrics, predictive ratios by group, the practice table and error by
+        list-size band.
 
     Examples
     --------

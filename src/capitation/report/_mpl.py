@@ -59,7 +59,7 @@ _RC = {
 
 
 def require_matplotlib():
-    """The ``matplotlib`` module, or an ImportError that says how to install it."""
+    """Import ``matplotlib``, or raise an ImportError that says how to install it."""
     try:
         import matplotlib
     except ImportError as exc:  # pragma: no cover - depends on the environment
@@ -81,8 +81,11 @@ def styled(func):
 
 @functools.cache
 def _report_figure_class():
-    """``ReportFigure``: a matplotlib Figure that shows itself as PNG in Jupyter, without pyplot or
-    ``%matplotlib inline``. Made once, on first use, so that importing this module needs no matplotlib."""
+    """Make ``ReportFigure``: a matplotlib Figure that shows itself as PNG in Jupyter.
+
+    It needs neither pyplot nor ``%matplotlib inline``. Made once, on first use, so that importing this module
+    needs no matplotlib.
+    """
     require_matplotlib()
     from matplotlib.figure import Figure
 
@@ -103,12 +106,12 @@ def __getattr__(name: str):
 
 
 def figure(width: float, height: float, **kwargs):
-    """A new constrained-layout Figure (inches), outside pyplot, that displays itself in notebooks."""
+    """Make a new constrained-layout Figure (inches), outside pyplot, that displays itself in notebooks."""
     return _report_figure_class()(figsize=(width, height), layout="constrained", **kwargs)
 
 
 def to_png(fig, dpi: int = 150) -> bytes:
-    """The figure as PNG bytes, rendered by Agg."""
+    """Render the figure as PNG bytes, by Agg."""
     import io
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg

@@ -107,7 +107,7 @@ def _paren(value: float, digits: int = 0) -> str:
 
 def _table(frame: pd.DataFrame, formats: dict, *, mask: pd.DataFrame | None = None, total: dict | None = None,
            index_name: str | None = None) -> str:
-    """An HTML table; ``formats`` maps column → (heading, formatter, numeric?)."""
+    """Render an HTML table; ``formats`` maps column → (heading, formatter, numeric?)."""
     head = [f"<th>{_e(index_name)}</th>"] if index_name else []
     for _column, (heading, _fmt, numeric) in formats.items():
         head.append(f"<th class=\"{'num' if numeric else ''}\">{_e(heading)}</th>")
@@ -350,7 +350,7 @@ def build_report(*, validation=None, ladder=None, allocation=None, risk=None, ex
                  funnel_cv: float | None = None, suppress: bool = True, min_count: int = DEFAULT_MIN_COUNT,
                  min_list_size: float = DEFAULT_MIN_LIST_SIZE, practice_rows: int | None = None,
                  provenance: dict | None = None) -> str:
-    """The report as one HTML string, from whichever results are given.
+    """Build the report as one HTML string, from whichever results are given.
 
     Parameters
     ----------

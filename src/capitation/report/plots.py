@@ -1,5 +1,7 @@
-"""One function per figure of the report, each taking the library's result objects and returning a
-:class:`matplotlib.figure.Figure` (for notebooks: the figure shows itself as a cell's value).
+"""One function per figure of the report, each taking the library's result objects.
+
+Each returns a :class:`matplotlib.figure.Figure` (for notebooks: the figure shows itself as a cell's value),
+made outside ``pyplot``, so there is no figure to close and no backend to choose.
 
 =================================  ===========================================================================
 :func:`model_ladder`               person- and practice-level R² of each model of the ladder, against BMJ 2011
@@ -62,7 +64,18 @@ _BLOCK_LABELS = {
 
 
 def short_name(name: str) -> str:
-    """An ICB's name without ``NHS`` and ``Integrated Care Board``, for axis labels.
+    """Shorten an ICB's name to drop ``NHS`` and ``Integrated Care Board``, for axis labels.
+
+    Parameters
+    ----------
+    name : str
+        A consortium name, e.g. a ``consortium_name`` of :meth:`Membership.names
+        <capitation.aggregation.Membership.names>`; anything else is turned into text.
+
+    Returns
+    -------
+    str
+        The name without the leading ``NHS`` and the trailing ``Integrated Care Board`` (or ``ICB``).
 
     Examples
     --------
@@ -83,12 +96,18 @@ def _pounds(v: float) -> str:
 # model ladder
 # ------------------------------------------------------------------------------------------------------------
 def ladder_table(validations) -> pd.DataFrame:
-    """The ladder frame (``model``, ``person_r2``, ``practice_r2`` and the other metrics) from validations.
+    """Tabulate the model ladder (``model``, ``person_r2``, ``practice_r2`` and the other metrics) from validations.
 
     Parameters
     ----------
     validations : sequence of ValidationResult, or mapping of name → ValidationResult
         One validation per model, in ladder order (names default to each result's ``label``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model, in ladder order: ``model`` then every entry of the validation's ``metrics``, as
+        :func:`model_ladder` draws it.
 
     Examples
     --------
@@ -122,7 +141,7 @@ def _ladder_frame(ladder) -> pd.DataFrame:
 
 @styled
 def model_ladder(ladder, *, benchmark: bool = True):
-    """Bar charts of person-level and practice-level R² for each model of the ladder.
+    """Draw bar charts of person-level and practice-level R² for each model of the ladder.
 
     Parameters
     ----------
@@ -136,6 +155,17 @@ def model_ladder(ladder, *, benchmark: bool = True):
     Returns
     -------
     matplotlib.figure.Figure
+        Two panels, person level and practice level, one bar per model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.model import validate
+    >>> v = validate(np.array([50.0, 100.0, 200.0, 50.0]), np.array([0.0, 100.0, 300.0, 0.0]),
+    ...              practice_code=["A81001", "A81001", "A81002", "A81002"], label="age–sex")
+    >>> fig = model_ladder([v])
+    >>> [ax.get_title(loc="left") for ax in fig.axes]
+    ['Person level R²', 'Practice level R²']
     """
     frame = _ladder_frame(ladder)
     n = len(frame)
@@ -172,7 +202,7 @@ def model_ladder(ladder, *, benchmark: bool = True):
 # ------------------------------------------------------------------------------------------------------------
 @styled
 def predictive_ratios(validation, dimensions=None, *, band: float = 0.05):
-    """Dot plot of predictive ratios (predicted ÷ actual cost) by group, one panel per dimension.
+    """Draw a dot plot of predictive ratios (predicted ÷ actual cost) by group, one panel per dimension.
 
     Parameters
     ----------
@@ -187,6 +217,17 @@ def predictive_ratios(validation, dimensions=None, *, band: float = 0.05):
     Returns
     -------
     matplotlib.figure.Figure
+        One panel per dimension, one dot per group (red outside the band).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.model import validate
+    >>> v = validate(np.array([50.0, 100.0, 200.0, 50.0]), np.array([0.0, 100.0, 300.0, 0.0]),
+    ...              practice_code=["A81001", "A81001", "A81002", "A81002"], groups={"sex": ["F", "M", "F", "M"]})
+    >>> fig = predictive_ratios(v, ["sex"])
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    ['F', 'M']
     """
     table = validation if isinstance(validation, pd.DataFrame) else validation.predictive_ratios
     if dimensions is None:
@@ -231,7 +272,7 @@ def _practices(validation) -> pd.DataFrame:
 
 @styled
 def actual_vs_predicted(validation, *, clip: float = 0.995):
-    """Actual against predicted cost per person-year, one point per practice sized by list size.
+    """Plot actual against predicted cost per person-year, one point per practice sized by list size.
 
     Parameters
     ----------
@@ -244,6 +285,17 @@ def actual_vs_predicted(validation, *, clip: float = 0.995):
     Returns
     -------
     matplotlib.figure.Figure
+        One scatter panel with the line actual = predicted, ±10% lines and the practice-level R².
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.model import validate
+    >>> v = validate(np.array([50.0, 100.0, 200.0, 50.0]), np.array([0.0, 100.0, 300.0, 0.0]),
+    ...              practice_code=["A81001", "A81001", "A81002", "A81002"], label="age–sex")
+    >>> fig = actual_vs_predicted(v)
+    >>> fig.axes[0].get_title(loc="left")
+    'Actual against predicted cost per practice'
     """
     frame = _practices(validation)
     a = frame["actual"].to_numpy(dtype=float)
@@ -311,11 +363,25 @@ def _money_formatter():
 
 
 def funnel_control_limits(list_size, cv: float, probability: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper control limits of actual ÷ predicted for lists of ``list_size`` people.
+    """Compute the lower and upper control limits of actual ÷ predicted for lists of ``list_size`` people.
 
     If each person's cost has coefficient of variation ``cv`` about their prediction, a practice's mean
     cost over ``n`` people has coefficient of variation ``cv / √n``; the limits are ``1 ± z · cv / √n``
     (normal approximation) with ``z = Φ⁻¹((1 + probability) / 2)``, the lower one floored at 0.
+
+    Parameters
+    ----------
+    list_size : array_like of float
+        Registered people (or person-years) on each list; positive.
+    cv : float
+        Coefficient of variation of one person's annual cost about its prediction, positive.
+    probability : float
+        Two-sided coverage of the limits, in (0, 1): 0.95 for 95% limits.
+
+    Returns
+    -------
+    lower, upper : ndarray of float
+        The limits for each list size, as ratios (1 is actual = predicted).
 
     Examples
     --------
@@ -346,7 +412,7 @@ def _robust_cv(ratio: np.ndarray, n: np.ndarray) -> float:
 @styled
 def funnel_plot(validation, *, cv: float | None = None, size: str = "list_size", limits=(0.95, 0.998),
                 label=None):
-    """Funnel plot: each practice's actual ÷ predicted cost against its list size, with control limits.
+    """Draw a funnel plot: each practice's actual ÷ predicted cost against its list size, with control limits.
 
     Parameters
     ----------
@@ -368,6 +434,18 @@ def funnel_plot(validation, *, cv: float | None = None, size: str = "list_size",
     Returns
     -------
     matplotlib.figure.Figure
+        One panel, list size on a log axis; practices beyond the inner and outer limits are coloured and
+        counted in the legend.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation.model import validate
+    >>> v = validate(np.array([50.0, 100.0, 200.0, 50.0]), np.array([0.0, 100.0, 300.0, 0.0]),
+    ...              practice_code=["A81001", "A81001", "A81002", "A81002"], label="age–sex")
+    >>> fig = funnel_plot(v, cv=3.0)
+    >>> fig.axes[0].get_title(loc="left"), fig.axes[0].texts[0].get_text()
+    ('Funnel plot: practice error against list size', 'limits from a person cost cv of 3.00 (given)')
     """
     frame = _practices(validation)
     if size not in frame.columns:
@@ -428,7 +506,7 @@ def funnel_plot(validation, *, cv: float | None = None, size: str = "list_size",
 # ------------------------------------------------------------------------------------------------------------
 @styled
 def consortium_budgets(allocation, *, top: int | None = None):
-    """Consortia sorted by distance from target (with a baseline), else by budget per head against the average.
+    """Draw consortia by distance from target (with a baseline), else by budget per head against the average.
 
     Parameters
     ----------
@@ -440,6 +518,20 @@ def consortium_budgets(allocation, *, top: int | None = None):
     Returns
     -------
     matplotlib.figure.Figure
+        One horizontal bar per consortium, sorted, labelled by short name and code.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation import Membership, allocate
+    >>> need = pd.Series([1.0, 2.0, 3.0], index=["A81001", "A81002", "B82001"])
+    >>> icbs = Membership.from_frame(pd.DataFrame({"practice_code": need.index,
+    ...                                            "consortium_code": ["QHM", "QHM", "QOQ"]}))
+    >>> alloc = allocate(need, 600, registered=pd.Series(100, index=need.index), membership=icbs,
+    ...                  baseline=pd.Series({"QHM": 330.0, "QOQ": 270.0}))
+    >>> fig = consortium_budgets(alloc)
+    >>> [t.get_text() for t in fig.axes[0].get_yticklabels()]  # under target first
+    ['QOQ', 'QHM']
     """
     table = allocation if isinstance(allocation, pd.DataFrame) else allocation.consortia
     if table is None or len(table) == 0:
@@ -502,7 +594,7 @@ def _risk_layers(risk) -> list[tuple[str, pd.DataFrame, object]]:
 @styled
 def budget_risk_by_size(risk, *, cv: float | None = None, overspend: float | None = None,
                         probability: float | None = None, extra_cv: float | None = None):
-    """Probability of overspending the budget by more than ``overspend`` against list size.
+    """Plot the probability of overspending the budget by more than ``overspend`` against list size.
 
     Parameters
     ----------
@@ -517,6 +609,7 @@ def budget_risk_by_size(risk, *, cv: float | None = None, overspend: float | Non
     Returns
     -------
     matplotlib.figure.Figure
+        One panel, list size on a log axis: the groups, the pooling curve and the pool needed.
 
     Examples
     --------
@@ -575,7 +668,28 @@ def budget_risk_by_size(risk, *, cv: float | None = None, overspend: float | Non
 
 
 def furthest_consortium(explanation) -> str:
-    """Code of the consortium whose budget per head is furthest from the national average."""
+    """Find the consortium whose budget per head is furthest from the national average.
+
+    Parameters
+    ----------
+    explanation : BudgetExplanation or pandas.DataFrame
+        From :func:`~capitation.allocation.explain_budgets`, or its ``waterfall()`` frame.
+
+    Returns
+    -------
+    str
+        The consortium code (the first of any tie); :func:`budget_waterfall` draws it by default.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation.allocation import BudgetExplanation
+    >>> blocks = dict.fromkeys(["age_sex", "morbidity", "primary_care", "need", "supply_neutralised", "other"], 0.0)
+    >>> e = BudgetExplanation(pd.DataFrame({"national_per_head": [100.0, 100.0], **blocks,
+    ...                                     "budget_per_head": [105.0, 90.0]}, index=["QHM", "QOQ"]))
+    >>> furthest_consortium(e)
+    'QOQ'
+    """
     frame = explanation if isinstance(explanation, pd.DataFrame) else explanation.waterfall()
     totals = frame[frame["step"] == "budget per head"].set_index("consortium_code")["value"]
     national = frame[frame["step"] == "national average"].set_index("consortium_code")["value"]
@@ -584,7 +698,7 @@ def furthest_consortium(explanation) -> str:
 
 @styled
 def budget_waterfall(explanation, consortium=None, *, name: str | None = None):
-    """Waterfall of one consortium's budget per head: national average, each driver, budget per head.
+    """Draw a waterfall of one consortium's budget per head: national average, each driver, budget per head.
 
     Parameters
     ----------
@@ -598,6 +712,19 @@ def budget_waterfall(explanation, consortium=None, *, name: str | None = None):
     Returns
     -------
     matplotlib.figure.Figure
+        One bar per step: the national average and the budget per head as totals, each block between them
+        as a rise (green) or a fall (red).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation.allocation import BudgetExplanation
+    >>> blocks = dict.fromkeys(["morbidity", "primary_care", "need", "supply_neutralised", "other"], 0.0)
+    >>> e = BudgetExplanation(pd.DataFrame({"national_per_head": [100.0], "age_sex": [5.0], **blocks,
+    ...                                     "budget_per_head": [105.0]}, index=["QHM"]))
+    >>> fig = budget_waterfall(e, "QHM", name="NHS North East and North Cumbria Integrated Care Board")
+    >>> fig.axes[0].get_title(loc="left"), len(fig.axes[0].patches)
+    ('Budget drivers of North East and North Cumbria (QHM)', 8)
     """
     frame = explanation if isinstance(explanation, pd.DataFrame) else explanation.waterfall()
     needed = {"consortium_code", "step", "kind", "value", "start", "end"}

@@ -65,7 +65,7 @@ class SuppressedTable(Result):
     parameters: dict = field(default_factory=dict)
 
     def to_frame(self, marker: str = MARKER) -> pd.DataFrame:
-        """The table with suppressed cells written as ``marker`` (object columns where needed).
+        """Return the table with suppressed cells written as ``marker`` (object columns where needed).
 
         Parameters
         ----------
@@ -97,11 +97,12 @@ class SuppressedTable(Result):
         return self.to_frame()
 
     def summary(self) -> str:
-        """One line: what was suppressed and by which rule.
+        """Say in one line what was suppressed and by which rule.
 
         Returns
         -------
         str
+            The number of cells and rows suppressed, and the two thresholds.
 
         Examples
         --------
@@ -141,6 +142,7 @@ def suppress_small_numbers(frame: pd.DataFrame, *, counts: Sequence[str] = (), m
     Returns
     -------
     SuppressedTable
+        The table with suppressed cells set to ``NaN``, the mask of those cells and the rule applied.
 
     Examples
     --------
