@@ -36,7 +36,7 @@ def _mix(x):
 
 @numba.njit(**NJIT_FLAGS)
 def seed_state(seed, key, stream):
-    """Initial state of the stream ``stream`` of entity ``key`` (all uint64)."""
+    """Return the initial state of the stream ``stream`` of entity ``key`` (all uint64)."""
     return _mix(_mix(seed + _GOLD) ^ _mix(key * _GOLD + stream))
 
 
@@ -83,7 +83,7 @@ def _pick(cum, lo, hi, u):
 
 @numba.njit(**NJIT_FLAGS)
 def ndtr(x, out):
-    """Standard normal distribution function of every element of ``x`` (1-D) into ``out``."""
+    """Write the standard normal distribution function of every element of ``x`` (1-D) into ``out``."""
     for i in range(x.shape[0]):
         out[i] = 0.5 * math.erfc(-x[i] * 0.7071067811865476)
 
