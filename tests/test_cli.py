@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from capitation._io import read_table
 from capitation.allocation import to_pence
 from capitation.allocation.money import half_up
 from capitation.cli import SUBCOMMANDS, main
-from capitation.persist import load_model, read_table
+from capitation.model.persist import load_model
 from conftest import make_membership, make_people
 
 TOTAL = "1234567.89"
@@ -528,3 +529,133 @@ def test_need_table_reads_thousands_separators(data, tmp_path):
     table = pd.read_csv(tmp_path / "out" / "practice_budgets.csv").set_index("practice_code").loc[codes]
     assert table["registered"].tolist() == [1234, 2000, 12]
     assert table["budget_pence"].tolist() == [100050, 200100, 99950]
+
+
+# -- the library behind the commands ------------------------------------------------------------------------
+
+def test_report_from_the_command_line_and_from_python_give_the_same_pennies(data, tmp_path, monkeypatch, capsys):
+    """``capitation report`` on your tables is committee_report on them: the same allocation to the penny."""
+    pytest.importorskip("matplotlib")
+    import capitation.report.committee as committee
+    from capitation.aggregation.membership import Membership
+
+    people = pd.read_csv(data / "people.csv")
+    people["imd_quintile"] = np.arange(len(people)) % 5 + 1
+    people.to_csv(tmp_path / "people.csv", index=False)
+    pd.DataFrame({"practice_code": sorted(people["practice_code"].unique()), "current": "90,000.50"}).to_csv(
+        tmp_path / "baseline.csv", index=False)
+    seen = {}
+    real = committee.committee_report
+
+    def spy(*args, **kwargs):
+        seen["result"] = real(*args, **kwargs)
+        return seen["result"]
+
+    monkeypatch.setattr(committee, "committee_report", spy)
+    out = tmp_path / "cli.html"
+    assert main(["report", "--people", str(tmp_path / "people.csv"), "--membership", str(data / "membership.csv"),
+                 "--baseline", str(tmp_path / "baseline.csv"), "--control-total", TOTAL, "--seed", "3",
+                 "--overspend", "0.1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("capitation ") and printed[0].endswith(" report")
+    assert [line.split()[0] for line in printed[1:]] == ["people", "model", "budgets", "report"]
+    assert printed[-1].startswith(f"  report     {out} (") and out.exists()
+    membership = Membership.from_frame(make_membership(people["practice_code"].unique()), level="consortium")
+    direct = real(tmp_path / "direct.html", TOTAL, people=people, membership=membership, seed=3, overspend=0.1,
+                  baseline=pd.Series(90_000.5, index=sorted(people["practice_code"].unique())))
+    cli = seen["result"]
+    for level in ("practice", "consortium"):
+        pd.testing.assert_frame_equal(cli.allocation.to_frame(level), direct.allocation.to_frame(level))
+    assert int(cli.allocation.practices["budget_pence"].sum()) == to_pence(TOTAL)
+    assert cli.validation.metrics == direct.validation.metrics
+    pd.testing.assert_frame_equal(cli.risk["consortia"].table, direct.risk["consortia"].table)
+    assert cli.provenance_items == {**direct.provenance_items, "data": str(tmp_path / "people.csv")}
+
+
+def test_need_tables_per_person_and_per_practice_are_read_by_the_library(data):
+    from capitation.aggregation.aggregate import Aggregation
+    from capitation.allocation import allocate, baseline_from_table, need_from_table
+    from capitation.cli import allocate as cli_allocate
+    from capitation.errors import InputError
+
+    assert cli_allocate.need_from_table is need_from_table  # the command reads --need with it
+    per_person = pd.DataFrame({"person_id": [1, 2, 3, 4], "practice_code": ["A2", "A1", "A2", "A2"],
+                               "need": ["1,000.25", "0.1", "0.2", 3]})
+    agg = need_from_table(per_person)
+    assert isinstance(agg, Aggregation)
+    assert agg.practices.index.tolist() == ["A1", "A2"] and agg.practices["registered"].tolist() == [1, 3]
+    # each person's need on the 2⁻²⁰ £ grid, summed over the list as integers
+    assert agg.need_fixed.tolist() == [round(0.1 * 2**20), sum(round(v * 2**20) for v in (1000.25, 0.2, 3.0))]
+    assert agg.practices["need"].tolist() == pytest.approx([0.1, 1003.45], abs=1e-6)
+    assert allocate(agg, 100).practices["budget_pence"].sum() == 10_000
+    per_practice = need_from_table(pd.DataFrame({"practice_code": ["A1", "A2"], "need": [1.0, 3.0],
+                                                 "registered": ["1,000", "3,000"]}))
+    assert per_practice.to_dict("list") == {"need": [1.0, 3.0], "registered": [1000, 3000]}
+    with pytest.raises(InputError, match=r"column 'need' must hold numbers.*12,34"):
+        need_from_table(per_person.assign(need=["12,34", 1, 2, 3]))
+    with pytest.raises(InputError, match="person_id"):
+        need_from_table(per_person.assign(person_id=[1, 1, 2, 3]))
+    baseline = baseline_from_table(pd.DataFrame({"code": ["Q1", "Q2"], "current": ["1,234.50", "10"]}))
+    assert baseline.to_dict() == {"Q1": 1234.5, "Q2": 10.0}
+
+
+def test_the_default_control_total_is_defined_once():
+    import argparse
+    import importlib
+
+    import capitation.cli as cli
+
+    for name in ("demo", "allocate", "report"):
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"capitation.cli.{name}").add_parser(sub)
+        assert sub.choices[name].get_default("control_total") == cli.DEFAULT_CONTROL_TOTAL == "55000000000", name
+
+
+def test_fit_takes_parquet_codes_as_categoricals_and_fits_the_same_model(data, tmp_path, monkeypatch):
+    """Dictionary-encoded Parquet columns reach the library as Categoricals (no decoding to text and factorising
+    back), and the model saved is byte for byte the one fitted from the same tables as plain text."""
+    from capitation.inputs.records import DiagnosisTable
+
+    people = pd.read_csv(data / "people.csv")
+    diagnoses = pd.read_parquet(data / "diagnoses.parquet")
+    categorical = people.astype({"practice_code": "category", "sex": "category", "lsoa_code": "category"})
+    categorical.to_parquet(tmp_path / "people.parquet", index=False)
+    diagnoses.assign(icd10=pd.Categorical(diagnoses["icd10"], categories=["Z99", *sorted(diagnoses["icd10"].unique())]),
+                     fy=diagnoses["fy"].astype("category")).to_parquet(tmp_path / "diagnoses.parquet", index=False)
+    received = []
+    real = DiagnosisTable.from_frame.__func__
+
+    def spy(cls, frame):
+        received.append(dict(frame.dtypes))
+        return real(cls, frame)
+
+    monkeypatch.setattr(DiagnosisTable, "from_frame", classmethod(spy))
+    common = ["--year", "2025/26", "--created", "2026-01-01T00:00:00Z", "--quiet"]
+    parquet = ["--people", str(tmp_path / "people.parquet"), "--diagnoses", str(tmp_path / "diagnoses.parquet")]
+    assert main(["fit", *parquet, "--out", str(tmp_path / "categorical" / "model.json"), *common]) == 0
+    assert all(isinstance(received[0][c], pd.CategoricalDtype) for c in ("icd10", "fy"))
+    assert main(["fit", "--people", str(data / "people.csv"), "--diagnoses", str(data / "diagnoses.parquet"),
+                 "--out", str(tmp_path / "plain" / "model.json"), *common]) == 0
+    assert not isinstance(received[1]["icd10"], pd.CategoricalDtype)
+    for name in ("model.json", "model.npz"):
+        assert (tmp_path / "categorical" / name).read_bytes() == (tmp_path / "plain" / name).read_bytes()
+
+
+def test_committee_report_refuses_options_of_the_other_source_before_any_work(tmp_path, monkeypatch):
+    import capitation.datasets.synthetic as synthetic
+    from capitation.errors import InputError
+    from capitation.report.committee import committee_report
+
+    pytest.importorskip("matplotlib")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the synthetic generator ran before the options were checked")
+
+    monkeypatch.setattr(synthetic, "synthetic_england", no_work)
+    with pytest.raises(InputError, match=r"\['areas', 'need'\] without 'people'"):
+        committee_report(tmp_path / "r.html", 1000, areas=pd.DataFrame({"lsoa_code": ["E01000001"]}), need=["imd"])
+    with pytest.raises(InputError, match="'icbs' with 'people'"):
+        committee_report(tmp_path / "r.html", 1000, people=make_people(50), icbs=["QE1"])
+    with pytest.raises(InputError, match="'control_total'"):
+        committee_report(tmp_path / "r.html", "55,5")
+    assert not (tmp_path / "r.html").exists()

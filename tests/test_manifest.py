@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from capitation._io import _canonical
 from capitation.cli import main
+from capitation.cli.manifest import PATH_OPTIONS, check_run_folder, read_manifest, record_run, reproduce
 from capitation.errors import ModelFileError, OutputError
-from capitation.manifest import PATH_OPTIONS, _canonical, check_run_folder, read_manifest, record_run, reproduce
 from conftest import make_membership, make_people
 from test_cli import fake_generator  # noqa: F401 - a fixture
 
@@ -263,7 +264,7 @@ def test_a_kept_work_folder_must_be_new_or_empty(runs, tmp_path, capsys):
 def test_path_options_name_real_options_and_match_the_commands_inputs():
     import importlib
 
-    from capitation.manifest import _options_of
+    from capitation.cli.manifest import _options_of
 
     for command, options in PATH_OPTIONS.items():
         known = _options_of(command)
@@ -305,3 +306,20 @@ def test_a_manifest_of_the_old_layout_with_absolute_paths_is_refused_by_its_vers
     _forge(copy / "alloc.json", lambda d: d.update(format_version=1))
     with pytest.raises(ModelFileError, match=r"format version 1.*reads format 2.*Fix: .*record the run again"):
         reproduce(copy / "alloc.json")
+
+
+def test_the_old_module_path_still_works_and_warns(monkeypatch):
+    """Manifests moved to capitation.cli.manifest; capitation.manifest hands on every name, with a warning."""
+    import importlib
+    import sys
+
+    import capitation.cli.manifest as moved
+
+    monkeypatch.delitem(sys.modules, "capitation.manifest", raising=False)
+    with pytest.warns(DeprecationWarning, match=r"capitation\.cli\.manifest"):
+        old = importlib.import_module("capitation.manifest")
+    assert old.__all__ == moved.__all__
+    for name in [*moved.__all__, "environment", "_options_of", "_checked"]:
+        assert getattr(old, name) is getattr(moved, name), name
+    with pytest.raises(AttributeError, match="no_such_name"):
+        old.no_such_name  # noqa: B018 - the attribute access is the test

@@ -161,7 +161,7 @@ _PARTIAL = r"\.{name}\.[a-z0-9_]{{8}}\.partial"
 
 
 def _umask() -> int:
-    """The process umask, read without changing it where the system allows (Linux), else set-and-restored."""
+    """Read the process umask without changing it where the system allows (Linux), else set and restore it."""
     try:
         with open(_PROC_STATUS, encoding="ascii") as handle:
             for line in handle:
@@ -187,10 +187,29 @@ def _lock(fd: int, *, wait: bool) -> bool:
 
 
 def remove_stale_partials(path) -> list[Path]:
-    """Remove the temporary files of ``path`` left by writes that were killed; returns those removed.
+    """Remove the temporary files of ``path`` left by writes that were killed.
 
     A temporary file is stale when no writer holds its lock: a live write (another thread or process writing
     the same target) keeps its file. Without file locks (not POSIX), only files a day old are removed.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The target whose ``.{name}.*.partial`` files (or folders) beside it are looked for.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files and folders removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from capitation._io import remove_stale_partials
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (pathlib.Path(d) / ".budgets.csv.abcd1234.partial").write_text("half a file")
+    ...     [p.name for p in remove_stale_partials(pathlib.Path(d) / "budgets.csv")]
+    ['.budgets.csv.abcd1234.partial']
     """
     path = Path(path)
     pattern = re.compile(_PARTIAL.format(name=re.escape(path.name)))
@@ -221,7 +240,7 @@ def remove_stale_partials(path) -> list[Path]:
 
 
 def _locked_temporary(path: Path, name: str) -> tuple[int, Path]:
-    """A new temporary file beside ``path``, locked (the lock is held until its descriptor is closed)."""
+    """Create a temporary file beside ``path``, locked (the lock is held until its descriptor is closed)."""
     for _ in range(5):
         try:
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
@@ -242,13 +261,30 @@ def _locked_temporary(path: Path, name: str) -> tuple[int, Path]:
 
 @contextlib.contextmanager
 def atomic_path(path, *, name: str = "path"):
-    """A temporary path beside ``path`` to write, renamed over ``path`` when the block ends without error.
+    """Give a temporary path beside ``path`` to write, renamed over ``path`` when the block ends without error.
 
     For writers that need a file name (pandas, pyarrow, a streamed Parquet writer). The destination is checked
     first (:func:`check_output`; missing folders are created), stale temporary files of the same target are
     removed, and the file gets mode ``0o666 & ~umask``. On an exception (or KeyboardInterrupt) the temporary
     file is removed and ``path`` is left as it was; an operating-system failure while writing (a full disk)
     is raised as :class:`~capitation.errors.OutputError` naming the file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    name : str
+        The parameter or option that named ``path``, for messages.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary file (it exists, empty): write the whole content there.
+
+    Raises
+    ------
+    OutputError
+        ``path`` cannot receive a file (see :func:`check_output`), or writing failed.
 
     Examples
     --------
@@ -282,13 +318,32 @@ def atomic_path(path, *, name: str = "path"):
 
 @contextlib.contextmanager
 def atomic_folder(path, *, overwrite: bool = False, name: str = "path"):
-    """A temporary folder beside ``path`` to fill, put in its place when the block ends without error.
+    """Give a temporary folder beside ``path`` to fill, put in its place when the block ends without error.
 
     For outputs that are folders (a Parquet dataset). The temporary folder is ``.{name}.{random}.partial``
     and is locked while it is filled, so the next write removes it if the run was killed
     (:func:`remove_stale_partials`), and a concurrent one is left alone. An existing folder at ``path`` is
     refused unless ``overwrite``; it is replaced only once the new one is complete (moved aside, the new one
     renamed in, the old one removed). The folder gets mode ``0o777 & ~umask``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The folder to write.
+    overwrite : bool
+        Whether an existing, non-empty folder at ``path`` may be replaced.
+    name : str
+        The parameter or option that named ``path``, for messages.
+
+    Yields
+    ------
+    pathlib.Path
+        The temporary folder (empty): fill it.
+
+    Raises
+    ------
+    OutputError
+        ``path`` is a file, a non-empty folder without ``overwrite``, or cannot be written.
 
     Examples
     --------
@@ -347,6 +402,7 @@ def atomic_write(path, write, *, name: str = "path") -> Path:
     Parameters
     ----------
     path : str or os.PathLike
+        The file to write.
     write : callable
         Called with the temporary file's path (str); must write the whole content there.
     name : str
@@ -356,6 +412,16 @@ def atomic_write(path, write, *, name: str = "path") -> Path:
     -------
     pathlib.Path
         ``path`` as given (not resolved).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from capitation._io import atomic_write
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     out = atomic_write(pathlib.Path(d) / "t.parquet", pd.DataFrame({"a": [1]}).to_parquet)
+    ...     pd.read_parquet(out)["a"].tolist()
+    [1]
     """
     path = Path(path)
     with atomic_path(path, name=name) as tmp:
@@ -367,17 +433,91 @@ _atomic = atomic_write  # the name the rest of the package has used
 
 
 def atomic_write_bytes(path, data: bytes, *, name: str = "path") -> Path:
-    """Write ``data`` to ``path`` through a temporary file renamed on success."""
+    """Write ``data`` to ``path`` through a temporary file renamed on success (see :func:`atomic_write`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    data : bytes
+        The whole content.
+    name : str
+        The parameter that named ``path``, for messages.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` as given.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from capitation._io import atomic_write_bytes
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     atomic_write_bytes(pathlib.Path(d) / "model.npz", b"PK").read_bytes()
+    b'PK'
+    """
     return atomic_write(path, lambda tmp: Path(tmp).write_bytes(data), name=name)
 
 
 def atomic_write_text(path, text: str, *, name: str = "path") -> Path:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file renamed on success."""
+    """Write ``text`` (UTF-8) to ``path`` through a temporary file renamed on success (see :func:`atomic_write`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    text : str
+        The whole content.
+    name : str
+        The parameter that named ``path``, for messages.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` as given.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from capitation._io import atomic_write_text
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     atomic_write_text(pathlib.Path(d) / "report.html", "<p>£55bn</p>").read_text(encoding="utf-8")
+    '<p>£55bn</p>'
+    """
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"), name=name)
 
 
 def atomic_write_csv(path, frame: pd.DataFrame, *, name: str = "path", **kwargs) -> Path:
-    """Write ``frame`` as CSV to ``path`` through a temporary file renamed on success."""
+    """Write ``frame`` as CSV to ``path`` through a temporary file renamed on success (see :func:`atomic_write`).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    frame : pandas.DataFrame
+        The table.
+    name : str
+        The parameter that named ``path``, for messages.
+    **kwargs
+        Passed to :meth:`pandas.DataFrame.to_csv` (e.g. ``index=False``).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path`` as given.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from capitation._io import atomic_write_csv
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     out = atomic_write_csv(pathlib.Path(d) / "budgets.csv", pd.DataFrame({"practice_code": ["A81001"]}),
+    ...                            index=False)
+    ...     out.read_text().splitlines()
+    ['practice_code', 'A81001']
+    """
     return atomic_write(path, lambda tmp: frame.to_csv(tmp, **kwargs), name=name)
 
 
@@ -522,9 +662,60 @@ def read_hashed_document(path, *, kind: str, version: int, what: str, label: str
     """Read a JSON document that carries a hash of its own content, refusing anything doubtful.
 
     Shared by saved models and run manifests: the file must exist, be strict JSON (no ``NaN`` or
-    ``Infinity``), declare ``format == kind`` and ``format_version == version``, and its content must hash to
-    the recorded ``content_sha256`` (any edit after writing is caught). Each refusal is a
-    :class:`ModelFileError` naming the file and the fix.
+    ``Infinity``, no repeated keys), declare ``format == kind`` and ``format_version == version``, and its
+    content must hash to the recorded ``content_sha256`` (any edit after writing is caught). The hash is the
+    SHA-256 of the document without that key, as compact JSON with sorted keys.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The document.
+    kind : str
+        The ``format`` it must declare.
+    version : int
+        The ``format_version`` it must declare.
+    what : str
+        What the file is, for messages (``"model file"``, ``"manifest"``).
+    label : str
+        What a file of the right kind is called, for the message refusing another kind.
+    fix_missing, fix_foreign, fix_version, fix_edited : str
+        The fix each message suggests: for a missing file, a file of another kind, another format version,
+        and a file whose content fails its hash.
+    name : str
+        The parameter that named ``path``, for messages.
+
+    Returns
+    -------
+    dict
+        The whole document, ``content_sha256`` included.
+
+    Raises
+    ------
+    ModelFileError
+        Each refusal, naming the file and the fix.
+
+    Examples
+    --------
+    >>> import hashlib, json, pathlib, tempfile
+    >>> from capitation._io import HASH_KEY, read_hashed_document
+    >>> document = {"format": "demo", "format_version": 1, "control_total": "55000000000"}
+    >>> document[HASH_KEY] = hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":"))
+    ...                                     .encode()).hexdigest()
+    >>> def saved(folder, content):
+    ...     path = pathlib.Path(folder) / "run.json"
+    ...     _ = path.write_text(json.dumps(content))
+    ...     return path
+    >>> expect = dict(kind="demo", version=1, what="demo file", label="demo file", fix_missing="check the path",
+    ...               fix_foreign="pass a demo file", fix_version="upgrade", fix_edited="write it again")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     read_hashed_document(saved(d, document), **expect)["control_total"]
+    '55000000000'
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     read_hashed_document(saved(d, {**document, "control_total": "56000000000"}),
+    ...                          **expect)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.ModelFileError: The demo file '...run.json' fails its content hash: ... Fix: write it again.
     """
     try:
         path = Path(os.fspath(path))
@@ -578,6 +769,29 @@ def read_parquet_columns(path: Path, *, name: str, columns: Sequence[str] | None
         The parameter that named the path, for messages.
     columns : sequence of str, optional
         Columns to read; a missing one raises :class:`SchemaError` listing what the file has.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Dictionary-encoded columns arrive as Categoricals; hive partition keys as columns.
+
+    Raises
+    ------
+    InputError
+        The file or dataset cannot be read.
+    SchemaError
+        A column asked for is missing.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import pandas as pd
+    >>> from capitation._io import read_parquet_columns
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = pathlib.Path(d) / "people.parquet"
+    ...     pd.DataFrame({"person_id": [1, 2], "age": [34, 71]}).to_parquet(path)
+    ...     read_parquet_columns(path, name="people", columns=["age"])["age"].tolist()
+    [34, 71]
     """
     import pyarrow as pa
     import pyarrow.dataset as ds
@@ -636,8 +850,8 @@ def as_frame(data, name: str, columns: Sequence[str] | None = None) -> pd.DataFr
                       f"Got {type(data).__name__} instead. Fix: build a DataFrame, e.g. pd.DataFrame(records).")
 
 
-def read_table(data, name: str, columns=None) -> pd.DataFrame:
-    """A table from a DataFrame, a Parquet file or dataset folder, or a ``.csv`` file.
+def read_table(data, name: str, columns=None, *, categorical: str = "decode") -> pd.DataFrame:
+    """Read a table from a DataFrame, a Parquet file or dataset folder, or a ``.csv`` file.
 
     Parameters
     ----------
@@ -647,6 +861,12 @@ def read_table(data, name: str, columns=None) -> pd.DataFrame:
         The parameter that named it, for error messages.
     columns : sequence of str, optional
         Columns to read from Parquet (all by default).
+    categorical : {"decode", "keep"}
+        Parquet's dictionary-encoded columns arrive as pandas Categoricals. ``"decode"`` turns each into its
+        plain values; ``"keep"`` leaves those of text (codes) as Categoricals, for the functions that take them
+        as they are (:class:`~capitation.inputs.Population`, :class:`~capitation.inputs.DiagnosisTable`,
+        :class:`~capitation.inputs.ConditionTable`, the areas of :func:`~capitation.features.encode`), and
+        still decodes those of numbers or dates, which the checks take as plain columns.
 
     Returns
     -------
@@ -662,6 +882,10 @@ def read_table(data, name: str, columns=None) -> pd.DataFrame:
     ...     read_table(p, "need").to_dict("list")
     {'practice_code': ['A81001'], 'need': [1.5]}
     """
+    if categorical not in ("decode", "keep"):
+        raise InputError(f"The 'categorical' parameter of read_table must be 'decode' or 'keep'. Got "
+                         f"{categorical!r}. Fix: categorical='keep' leaves Parquet's dictionary columns as "
+                         "Categoricals.")
     if isinstance(data, str | os.PathLike) and Path(data).suffix.lower() == ".csv":
         path = Path(data)
         if not path.is_file():
@@ -676,10 +900,12 @@ def read_table(data, name: str, columns=None) -> pd.DataFrame:
                              f"({exc}). Fix: rewrite it as CSV with a header row, or use Parquet.") from None
     frame = as_frame(data, name, columns)  # a DataFrame as it is, or Parquet
     if not isinstance(data, pd.DataFrame):
-        # Parquet dictionary columns arrive as categoricals; the input checks expect plain codes.
-        categorical = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)]
-        if categorical:
-            frame = frame.assign(**{c: frame[c].astype(frame[c].cat.categories.dtype) for c in categorical})
+        # Parquet dictionary columns arrive as categoricals; the input checks expect plain numbers and dates,
+        # and plain codes unless the caller takes categoricals.
+        dictionary = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)
+                      and not (categorical == "keep" and pd.api.types.is_string_dtype(frame[c].cat.categories))]
+        if dictionary:
+            frame = frame.assign(**{c: frame[c].astype(frame[c].cat.categories.dtype) for c in dictionary})
     return frame
 
 
@@ -689,6 +915,7 @@ def write_table(frame: pd.DataFrame, path, *, index: bool = False) -> Path:
     Parameters
     ----------
     frame : pandas.DataFrame
+        The table.
     path : str or os.PathLike
         Ending in ``.csv`` or ``.parquet``.
     index : bool

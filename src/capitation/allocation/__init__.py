@@ -3,7 +3,9 @@
 * :func:`allocate` — control total × need share, in whole pence, practices summed into consortia;
   optional :class:`ListInflation`, :class:`HealthInequalities`, :class:`UnavoidableCost` adjustments and
   distance from target against a baseline.
-* :func:`published_need` — NHS England's practice weighted populations as need, without a model.
+* :func:`published_need` — NHS England's practice weighted populations as need, without a model;
+  :func:`need_from_table`, :func:`baseline_from_table` — need and current allocations from tables;
+  :func:`need_on_published_lists` — need per head of a sample × published list sizes.
 * :func:`place_indices` — NHS England's place-based need indices.
 * :func:`pace_of_change`, :func:`project_pace` — minimum growth, floor, cap, convergence, exact totals.
 * :func:`budget_risk`, :func:`list_size_needed`, :func:`overspend_probability` — budget risk.
@@ -15,7 +17,14 @@ from ..aggregation.membership import Membership, MembershipHistory
 from .adjustments import HealthInequalities, ListInflation, UnavoidableCost
 from .allocate import Allocation, allocate
 from .explain import BudgetExplanation, explain_budgets
-from .external import COMPONENTS, published_need, read_weighted_populations
+from .external import (
+    COMPONENTS,
+    baseline_from_table,
+    need_from_table,
+    need_on_published_lists,
+    published_need,
+    read_weighted_populations,
+)
 from .geography import GeographyComparison, compare_geography
 from .money import (
     exact_weights,
@@ -47,12 +56,15 @@ __all__ = [
     "PlaceIndices",
     "UnavoidableCost",
     "allocate",
+    "baseline_from_table",
     "budget_risk",
     "compare_geography",
     "exact_weights",
     "explain_budgets",
     "format_pounds",
     "list_size_needed",
+    "need_from_table",
+    "need_on_published_lists",
     "overspend_probability",
     "pace_of_change",
     "place_indices",

@@ -1,10 +1,15 @@
-"""NHS England's published practice weighted populations, used directly as practice need.
+"""Need and current allocations from outside the model: NHS England's published practice weighted
+populations, a need table computed elsewhere, a table of current allocations.
 
 An ICB can then share its envelope among its places without fitting any model::
 
     need = published_need("2025/26", component="core")
     places = Membership.from_frame(my_places, level="place")
     allocate(need.loc[places.practices], envelope, membership=places)
+
+A need table per person (as ``capitation score`` writes) or per practice is read by :func:`need_from_table`,
+and a table of current allocations (for the distance from target) by :func:`baseline_from_table`. Need per head
+estimated on a sample of each list becomes need for the whole published lists by :func:`need_on_published_lists`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import pandas as pd
 from .._io import as_frame
 from ..errors import InputError, SchemaError
 
-__all__ = ["COMPONENTS", "published_need", "read_weighted_populations"]
+__all__ = ["COMPONENTS", "baseline_from_table", "need_from_table", "need_on_published_lists", "published_need",
+           "read_weighted_populations"]
 
 #: Component name → column of the practice frame (as :func:`~capitation.datasets.load_practices`).
 COMPONENTS = {
@@ -132,3 +138,184 @@ def published_need(source="2025/26", component: str = "core") -> pd.DataFrame:
     if "icb_code" in frame.columns:
         out["icb_code"] = frame["icb_code"].astype(object).to_numpy()
     return out
+
+
+
+def need_on_published_lists(need_per_head: pd.Series, year="2025/26", *, default_per_head: float,
+                            practices=None, whole_people: bool = False) -> pd.DataFrame:
+    """Need of each practice's whole published list: need per head (estimated on a sample) × list size.
+
+    Parameters
+    ----------
+    need_per_head : pandas.Series
+        Need per head (£) by practice code, e.g. ``aggregate(sample, need).practices["need_per_head"]``.
+    year : str
+        The year of NHS England's practice file whose registered populations are used.
+    default_per_head : float
+        Need per head of a practice that ``need_per_head`` does not give (e.g. the sample's national mean).
+    practices : sequence of str, optional
+        Only these practices (all practices of the file by default).
+    whole_people : bool
+        List sizes rounded to whole people, leaving out practices of nobody; by default they are used as
+        published (NHS England projects them forward, so they are fractional).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``practice_code``, in the file's order: ``need`` (£ a year), ``registered`` (the list size
+        used) and ``estimated`` (whether ``need_per_head`` gave the practice's need per head).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> lists = need_on_published_lists(pd.Series({"A81001": 900.0}), "2025/26", default_per_head=1000.0,
+    ...                                 practices=["A81001", "A81002"], whole_people=True)
+    >>> lists["estimated"].tolist(), bool((lists["need"] == lists["registered"] * [900.0, 1000.0]).all())
+    ([True, False], True)
+    """
+    from ..datasets import load_practices
+
+    frame = load_practices(year)
+    if whole_people:
+        frame = frame[frame["population"].round() > 0]
+    if practices is not None:
+        frame = frame[frame["practice_code"].isin(list(practices))]
+    per_head = need_per_head.reindex(frame["practice_code"])
+    estimated = per_head.notna().to_numpy()
+    per_head = per_head.fillna(default_per_head)
+    sizes = frame["population"].round() if whole_people else frame["population"]
+    registered = pd.Series(sizes.to_numpy(), index=frame["practice_code"])
+    return pd.DataFrame({"need": per_head.to_numpy() * registered.to_numpy(), "registered": registered.to_numpy(),
+                         "estimated": estimated}, index=registered.index)
+
+#: Numbers as text: plain decimals (``1234.5``, ``-2``, ``1e3``), or with commas between groups of three digits.
+_PLAIN_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_GROUPED_NUMBER = r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"
+
+
+def _numbers(frame: pd.DataFrame, column: str, name: str = "need") -> np.ndarray:
+    """The column's numbers (int64 when all are whole in an integer column or in text, else float64); text may
+    hold numbers with thousands separators (``"1,234"`` is 1234; ``"12,34"`` is refused).
+
+    Missing values, NaN, infinity and text that is not a number raise :class:`~capitation.errors.InputError`
+    naming the column, the rows and the values.
+    """
+    from .._validation import check_finite, describe_rows
+
+    series = frame[column]
+    if pd.api.types.is_integer_dtype(series.dtype) and not pd.api.types.is_extension_array_dtype(series.dtype):
+        return series.to_numpy()
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
+        return check_finite(frame, name, column)
+    text = series.astype("string").str.strip()
+    missing = (text.isna() | (text == "")).to_numpy()
+    number = (text.str.fullmatch(_PLAIN_NUMBER) | text.str.fullmatch(_GROUPED_NUMBER)).fillna(False).to_numpy()
+    bad = ~number & ~missing
+    shown = series.to_numpy(dtype=object)
+    if bad.any():
+        raise InputError(f"The {name!r} table's column {column!r} must hold numbers. Got {int(bad.sum()):,} row(s) "
+                         f"that are not: {describe_rows(frame.index, bad, shown)}. Fix: write plain numbers such as "
+                         "1234.5; commas may only separate thousands, as in 1,234,567.5.")
+    if missing.any():
+        raise InputError(f"The {name!r} table's column {column!r} is empty in {int(missing.sum()):,} row(s): "
+                         f"{describe_rows(frame.index, missing, shown)}. Fix: fill those rows, or remove them "
+                         "(nothing is dropped for you).")
+    values = pd.to_numeric(text.str.replace(",", "", regex=False).to_numpy(dtype=object), errors="raise")
+    if values.dtype.kind != "i":
+        values = values.astype(np.float64)
+    if values.dtype.kind == "f" and not np.isfinite(values).all():  # e.g. 1e999
+        bad = ~np.isfinite(values)
+        raise InputError(f"The {name!r} table's column {column!r} must hold finite numbers. Got "
+                         f"{int(bad.sum()):,} row(s) too large: {describe_rows(frame.index, bad, shown)}. "
+                         "Fix: correct those rows.")
+    return values
+
+
+def _practice_codes(frame: pd.DataFrame) -> np.ndarray:
+    """The practice_code column as text, refusing missing codes (which would otherwise become 'nan')."""
+    from .._validation import describe_rows
+
+    codes = frame["practice_code"]
+    missing = codes.isna().to_numpy()
+    if missing.any():
+        raise InputError(f"The 'need' table's column 'practice_code' is empty in {int(missing.sum()):,} row(s): "
+                         f"{describe_rows(frame.index, missing, codes.to_numpy(dtype=object))}. Fix: fill the "
+                         "practice codes, or remove those rows.")
+    return np.asarray(codes.astype(str), dtype=object)
+
+
+def need_from_table(frame: pd.DataFrame):
+    """Practice need from a table: per person, summed exactly over each list, or per practice.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Either one row per person, ``person_id``, ``practice_code`` and ``need`` (as ``capitation score``
+        writes), or one row per practice, ``practice_code``, ``need`` and ``registered``. Numbers may be text
+        with thousands separators (``"1,234"``); anything else that is not a number, missing values and a
+        person listed twice are refused, naming the column, rows and values.
+
+    Returns
+    -------
+    Aggregation or pandas.DataFrame
+        Per person: an :class:`~capitation.aggregation.Aggregation` whose need is the exact (fixed-point) sum
+        of each list, with the people counted as ``registered``. Per practice: a DataFrame indexed by practice
+        code with ``need`` and ``registered``. Either is what :func:`~capitation.allocation.allocate` takes.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation.allocation import allocate
+    >>> people = pd.DataFrame({"person_id": [1, 2, 3], "practice_code": ["A81001", "A81001", "A81002"],
+    ...                        "need": [100.0, 300.0, 400.0]})
+    >>> need_from_table(people).practices.to_dict("list")
+    {'registered': [2, 1], 'need': [400.0, 400.0]}
+    >>> practices = pd.DataFrame({"practice_code": ["A81001", "A81002"], "need": ["1,500", "500"],
+    ...                           "registered": [1000, 900]})
+    >>> allocate(need_from_table(practices), 100).practices["budget_pence"].tolist()
+    [7500, 2500]
+    """
+    from .._validation import check_unique, require_columns
+    from ..aggregation.aggregate import FIXED_POINT_SCALE, Aggregation, exact_group_sum
+
+    if "person_id" in frame.columns:
+        require_columns(frame, "need", ["practice_code", "need"])
+        check_unique(frame, "need", "person_id", frame["person_id"].to_numpy())
+        need = _numbers(frame, "need")
+        codes, practices = pd.factorize(_practice_codes(frame), sort=True)
+        fixed = exact_group_sum(need, codes.astype(np.int32), len(practices), "need")
+        table = pd.DataFrame({"registered": np.bincount(codes, minlength=len(practices)),
+                              "need": fixed / FIXED_POINT_SCALE},
+                             index=pd.Index(np.asarray(practices, dtype=object), name="practice_code"))
+        return Aggregation(table, None, fixed)
+    require_columns(frame, "need", ["practice_code", "need", "registered"])
+    return pd.DataFrame({"need": _numbers(frame, "need"), "registered": _numbers(frame, "registered")},
+                        index=_practice_codes(frame))
+
+
+def baseline_from_table(frame: pd.DataFrame) -> pd.Series:
+    """Current allocations (£) from a table whose first two columns are a code and the amount.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The code of each practice or consortium in the first column and its current allocation in pounds in
+        the second (numbers, or text with thousands separators such as ``"1,234.50"``); other columns are
+        ignored.
+
+    Returns
+    -------
+    pandas.Series
+        Pounds (float) indexed by code (text), as the ``baseline`` of :func:`~capitation.allocation.allocate`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> baseline_from_table(pd.DataFrame({"icb_code": ["QE1", "QOC"], "current": ["1,250.50", "900"]})).to_dict()
+    {'QE1': 1250.5, 'QOC': 900.0}
+    """
+    if frame.shape[1] < 2:
+        raise SchemaError(f"The 'baseline' table must have two columns, code and current allocation (£). Got "
+                          f"{[str(c) for c in frame.columns]}. Fix: e.g. practice_code,baseline.")
+    return pd.Series(_numbers(frame, frame.columns[1], "baseline").astype(float),
+                     index=frame.iloc[:, 0].astype(str).to_numpy())

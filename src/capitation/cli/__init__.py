@@ -30,15 +30,19 @@ import re
 import sys
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
 
-__all__ = ["CommandLineParser", "about", "check_outputs", "error_line", "main", "option_names", "require_module",
-           "speak_options"]
+__all__ = ["DEFAULT_CONTROL_TOTAL", "CommandLineParser", "about", "check_control_total", "check_outputs",
+           "check_table_suffix", "error_line", "main", "option_names", "require_module", "speak_options"]
 
 
 #: Subcommands in the order ``--help`` lists them; each is a module of this package with
 #: ``add_parser(sub)`` registering itself and ``run(args)`` returning the exit status.
 SUBCOMMANDS = ("demo", "synth", "fit", "score", "allocate", "report", "reproduce")
+#: The --control-total of demo, allocate and report when none is given.
+DEFAULT_CONTROL_TOTAL = "55000000000"  # £55bn: roughly England's 2025/26 hospital spend in PBRA's scope
+#: The suffixes an output table may have (capitation._io.write_table writes CSV or Parquet).
+TABLE_SUFFIXES = (".csv", ".parquet")
 
 
 # -- parsing ------------------------------------------------------------------------------------------------
@@ -305,12 +309,47 @@ def check_outputs(args: argparse.Namespace, outputs: list[tuple[str, object, str
     manifest = getattr(args, "manifest", None)
     if manifest is not None:
         # A manifest holds its run's paths inside its own folder: refuse now, not after the work is done.
-        from ..manifest import check_run_folder
+        from .manifest import check_run_folder
 
         check_run_folder(manifest, inputs={name: getattr(args, name, None) for name in inputs},
                          outputs={option.lstrip("-").replace("-", "_"): path for option, path, _ in outputs
                                   if path is not None and option != "--manifest"})
     return checked
+
+
+def check_table_suffix(path, option: str) -> None:
+    """Refuse, before the work, an output table whose name does not end in .csv or .parquet.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The table to write (:func:`capitation._io.write_table` chooses the format by the suffix).
+    option : str
+        The option that named it, for the message (``"--out"``).
+
+    Raises
+    ------
+    OutputError
+        Naming the option, the path, the suffix found and a name that would do.
+
+    Examples
+    --------
+    >>> from capitation.errors import OutputError
+    >>> check_table_suffix("need.parquet", "--out")
+    >>> try:
+    ...     check_table_suffix("need.xlsx", "--out")
+    ... except OutputError as exc:
+    ...     print(str(exc).split(";")[0])
+    The --out option names 'need.xlsx', which does not end in .csv or .parquet (got '.xlsx')
+    """
+    from ..errors import OutputError
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        got = repr(suffix) if suffix else "no suffix"
+        raise OutputError(f"The {option} option names {str(path)!r}, which does not end in .csv or .parquet (got "
+                          f"{got}); the format is chosen by the suffix. Fix: add one, e.g. "
+                          f"{str(Path(path).with_suffix('.csv'))!r}.")
 
 
 def check_control_total(args: argparse.Namespace) -> int:

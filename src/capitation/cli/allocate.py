@@ -5,104 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..allocation.external import need_from_table
+from ._inputs import add_inputs, read_membership
+
 __all__ = ["add_parser", "check_level", "need_from_table", "run"]
 
 #: Library names the options feed that are not the options' own (see capitation.cli.speak_options).
 PARAMETERS = {"outcome_year": "--year", "path": "--out", "Membership.from_frame": "--membership"}
 #: Options naming inputs (an output may not overwrite one of them).
 INPUTS = ("need", "model", "people", "diagnoses", "conditions", "areas", "membership")
-
-
-#: Numbers as text: plain decimals (``1234.5``, ``-2``, ``1e3``), or with commas between groups of three digits.
-_PLAIN_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
-_GROUPED_NUMBER = r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"
-
-
-def _numbers(frame, column: str, name: str = "need"):
-    """The column's numbers (int64 when all are whole in an integer column or in text, else float64); text may
-    hold numbers with thousands separators (``"1,234"`` is 1234; ``"12,34"`` is refused).
-
-    Missing values, NaN, infinity and text that is not a number raise :class:`~capitation.errors.InputError`
-    naming the column, the rows and the values.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from .._validation import check_finite, describe_rows
-    from ..errors import InputError
-
-    series = frame[column]
-    if pd.api.types.is_integer_dtype(series.dtype) and not pd.api.types.is_extension_array_dtype(series.dtype):
-        return series.to_numpy()
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
-        return check_finite(frame, name, column)
-    text = series.astype("string").str.strip()
-    missing = (text.isna() | (text == "")).to_numpy()
-    number = (text.str.fullmatch(_PLAIN_NUMBER) | text.str.fullmatch(_GROUPED_NUMBER)).fillna(False).to_numpy()
-    bad = ~number & ~missing
-    shown = series.to_numpy(dtype=object)
-    if bad.any():
-        raise InputError(f"The {name!r} table's column {column!r} must hold numbers. Got {int(bad.sum()):,} row(s) "
-                         f"that are not: {describe_rows(frame.index, bad, shown)}. Fix: write plain numbers such as "
-                         "1234.5; commas may only separate thousands, as in 1,234,567.5.")
-    if missing.any():
-        raise InputError(f"The {name!r} table's column {column!r} is empty in {int(missing.sum()):,} row(s): "
-                         f"{describe_rows(frame.index, missing, shown)}. Fix: fill those rows, or remove them "
-                         "(nothing is dropped for you).")
-    values = pd.to_numeric(text.str.replace(",", "", regex=False).to_numpy(dtype=object), errors="raise")
-    if values.dtype.kind != "i":
-        values = values.astype(np.float64)
-    if values.dtype.kind == "f" and not np.isfinite(values).all():  # e.g. 1e999
-        bad = ~np.isfinite(values)
-        raise InputError(f"The {name!r} table's column {column!r} must hold finite numbers. Got "
-                         f"{int(bad.sum()):,} row(s) too large: {describe_rows(frame.index, bad, shown)}. "
-                         "Fix: correct those rows.")
-    return values
-
-
-def _practice_codes(frame):
-    """The practice_code column as text, refusing missing codes (which would otherwise become 'nan')."""
-    import numpy as np
-
-    from .._validation import describe_rows
-    from ..errors import InputError
-
-    codes = frame["practice_code"]
-    missing = codes.isna().to_numpy()
-    if missing.any():
-        raise InputError(f"The 'need' table's column 'practice_code' is empty in {int(missing.sum()):,} row(s): "
-                         f"{describe_rows(frame.index, missing, codes.to_numpy(dtype=object))}. Fix: fill the "
-                         "practice codes, or remove those rows.")
-    return np.asarray(codes.astype(str), dtype=object)
-
-
-def need_from_table(frame):
-    """Practice need from a table: per person (``person_id``, ``practice_code``, ``need``) summed exactly
-    over each list, or per practice (``practice_code``, ``need``, ``registered``).
-
-    Numbers may be text with thousands separators (``"1,234"``); anything else that is not a number, and
-    missing values, are refused naming the column, rows and values.
-    """
-    import numpy as np
-    import pandas as pd
-
-    from .._validation import check_unique, require_columns
-    from ..aggregation import Aggregation, exact_group_sum
-    from ..aggregation.aggregate import FIXED_POINT_SCALE
-
-    if "person_id" in frame.columns:
-        require_columns(frame, "need", ["practice_code", "need"])
-        check_unique(frame, "need", "person_id", frame["person_id"].to_numpy())
-        need = _numbers(frame, "need")
-        codes, practices = pd.factorize(_practice_codes(frame), sort=True)
-        fixed = exact_group_sum(need, codes.astype(np.int32), len(practices), "need")
-        table = pd.DataFrame({"registered": np.bincount(codes, minlength=len(practices)),
-                              "need": fixed / FIXED_POINT_SCALE},
-                             index=pd.Index(np.asarray(practices, dtype=object), name="practice_code"))
-        return Aggregation(table, None, fixed)
-    require_columns(frame, "need", ["practice_code", "need", "registered"])
-    return pd.DataFrame({"need": _numbers(frame, "need"), "registered": _numbers(frame, "registered")},
-                        index=_practice_codes(frame))
 
 
 def check_level(level: str) -> str:
@@ -118,19 +29,6 @@ def check_level(level: str) -> str:
         raise InputError("The --level option 'practice' would write the consortium table over "
                          "practice_budgets. Fix: name the consortium level, e.g. --level ICB or --level PCN.")
     return level
-
-
-def _membership(args: argparse.Namespace):
-    from .._io import read_table
-    from ..aggregation import Membership
-
-    if not args.membership:
-        return Membership.nhs_england(args.year, level=args.level)
-    frame = read_table(args.membership, "membership")
-    if "consortium_code" not in frame.columns and "icb_code" in frame.columns:  # e.g. capitation synth's practices
-        return Membership.from_frame(frame, consortium="icb_code",
-                                     name="icb_name" if "icb_name" in frame.columns else None, level=args.level)
-    return Membership.from_frame(frame, level=args.level)
 
 
 def _pounds(pence) -> list[str]:
@@ -151,11 +49,13 @@ def run(args: argparse.Namespace) -> int:
 
     from .._io import read_table, write_table
     from .._progress import progress
-    from ..aggregation import aggregate
-    from ..allocation import allocate, format_pounds
+    from ..aggregation.aggregate import aggregate
+    from ..allocation.allocate import allocate
+    from ..allocation.money import format_pounds
     from ..errors import InputError
-    from ..manifest import record_run
     from . import check_control_total, check_outputs
+    from ._inputs import score_people
+    from .manifest import record_run
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     if (args.need is None) == (args.model is None):
@@ -175,14 +75,12 @@ def run(args: argparse.Namespace) -> int:
              "consortium": out / f"{level.lower()}_budgets.{args.format}"}
     check_outputs(args, [("--out", files["practice"], "file"), ("--out", files["consortium"], "file"),
                          ("--manifest", args.manifest, "file")], inputs=INPUTS)
-    state: dict = {"membership": _membership(args)}
+    state: dict = {"membership": read_membership(args.membership, args.year, args.level)}
 
     def need():
         if args.need is not None:
             state["need"] = need_from_table(read_table(args.need, "need"))
         else:
-            from .score import score_people
-
             people, need, _ = score_people(args)
             state["need"] = aggregate(people, need)
 
@@ -226,8 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register ``allocate`` on the subcommand parsers ``sub``."""
-    from .demo import DEFAULT_CONTROL_TOTAL
-    from .fit import add_inputs
+    from . import DEFAULT_CONTROL_TOTAL
 
     p = sub.add_parser("allocate", help="share a control total between practices and ICBs, to the penny",
                        description="Share a control total between practices in proportion to their need, in "

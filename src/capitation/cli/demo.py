@@ -6,11 +6,11 @@ import argparse
 import time
 from pathlib import Path
 
-from .. import __version__
+from .._version import __version__
+from . import DEFAULT_CONTROL_TOTAL
 
 __all__ = ["add_parser", "run"]
 
-DEFAULT_CONTROL_TOTAL = "55000000000"  # £55bn: roughly England's 2025/26 hospital spend in PBRA's scope
 #: The files written into --out.
 OUTPUTS = ("icb_budgets.csv", "practice_budgets.csv", "coefficients.csv", "README.txt")
 #: Library names the options feed that are not the options' own (see capitation.cli.speak_options).
@@ -21,11 +21,19 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import pandas as pd
 
-    from .. import CostModel, FeatureSpec, Membership, Population, aggregate, allocate, encode, score
     from .._io import atomic_write_csv, atomic_write_text
+    from ..aggregation.aggregate import aggregate
+    from ..aggregation.membership import Membership
+    from ..allocation.allocate import allocate
+    from ..allocation.external import need_on_published_lists
     from ..allocation.money import format_pounds, pence_to_text
-    from ..datasets import ATTRIBUTION, load_practices
+    from ..datasets import ATTRIBUTION
     from ..datasets.synthetic import synthetic_england
+    from ..features.encode import encode
+    from ..features.spec import FeatureSpec
+    from ..inputs.population import Population
+    from ..model.estimator import CostModel
+    from ..scoring.score import score
     from . import check_control_total, check_outputs
 
     started = time.perf_counter()
@@ -54,18 +62,13 @@ def run(args: argparse.Namespace) -> int:
         + (f"; {dropped} diagnosis group(s) with no one in the sample set to 0" if dropped else ""))
 
     need = score(model, X)
-    practices = load_practices(args.year)
     membership = Membership.nhs_england(args.year)
     sample = aggregate(pop, need, membership=membership, unassigned="line")
     # The sample estimates each practice's need per head; its budget covers its whole published list.
-    per_head = sample.practices["need_per_head"].reindex(practices["practice_code"])
-    missing = int(per_head.isna().sum())
     national = sample.practices["need"].sum() / sample.practices["registered"].sum()
-    per_head = per_head.fillna(national)
-    # NHS England projects list sizes forward, so they are fractional; they are used as published.
-    registered = pd.Series(practices["population"].to_numpy(), index=practices["practice_code"])
-    practice_need = pd.Series(per_head.to_numpy() * registered.to_numpy(), index=registered.index)
-    alloc = allocate(practice_need, args.control_total, membership=membership, registered=registered)
+    lists = need_on_published_lists(sample.practices["need_per_head"], args.year, default_per_head=national)
+    missing = int((~lists["estimated"]).sum())
+    alloc = allocate(lists["need"], args.control_total, membership=membership, registered=lists["registered"])
     off_file = sample.practices[sample.practices["consortium_code"] == "UNASSIGNED"]
     if len(off_file):
         say(f"  note       {int(off_file['registered'].sum()):,} sample people are on {len(off_file):,} practice(s) "

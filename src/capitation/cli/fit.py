@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ._inputs import add_inputs, encode_inputs, names
+
 __all__ = ["add_parser", "build_spec", "encode_inputs", "names", "run"]
 
 #: Library names the options feed that are not the options' own (see capitation.cli.speak_options).
@@ -14,15 +16,10 @@ PARAMETERS = {"outcome_year": "--year", "need": "--need-vars", "supply": "--supp
 INPUTS = ("people", "diagnoses", "conditions", "areas", "grouping")
 
 
-def names(text: str | None) -> tuple[str, ...]:
-    """``"a, b"`` → ``("a", "b")``; empty or ``None`` → ``()``."""
-    return tuple(v.strip() for v in (text or "").split(",") if v.strip())
-
-
 def build_spec(args: argparse.Namespace):
     """The :class:`~capitation.FeatureSpec` the options declare."""
-    from ..features import FeatureSpec
     from ..features.icd10 import DiagnosisGrouping
+    from ..features.spec import FeatureSpec
     from . import about
 
     if args.no_diagnoses:
@@ -34,28 +31,6 @@ def build_spec(args: argparse.Namespace):
         grouping = DiagnosisGrouping.default()
     return FeatureSpec(diagnosis_grouping=grouping, outcome_year=args.year, conditions=names(args.registers),
                        need=names(args.need_vars), supply=names(args.supply_vars))
-
-
-def encode_inputs(spec, args: argparse.Namespace, *, cost: bool):
-    """Read the people and their records named by ``args`` and encode them with ``spec``."""
-    from .._io import read_table
-    from ..errors import InputError
-    from ..features import encode
-    from ..inputs import Population
-
-    if spec.conditions and not args.conditions:
-        raise InputError(f"The model uses GP registers {list(spec.conditions)} but no --conditions table was "
-                         "given. Fix: pass --conditions FILE (person_id, register).")
-    if (spec.need or spec.supply) and not args.areas:
-        raise InputError(f"The model uses area variables {list(spec.need + spec.supply)} but no --areas table "
-                         "was given. Fix: pass --areas FILE (lsoa_code and those columns).")
-    people = Population.from_frame(read_table(args.people, "people"), outcome_year=spec.outcome_year,
-                                   cost="cost" if cost else None)
-    X = encode(spec, people,
-               diagnoses=read_table(args.diagnoses, "diagnoses") if args.diagnoses else None,
-               conditions=read_table(args.conditions, "conditions") if spec.conditions else None,
-               areas=read_table(args.areas, "areas") if (spec.need or spec.supply) else None)
-    return people, X
 
 
 def _cap(text: str | None):
@@ -85,11 +60,10 @@ def run(args: argparse.Namespace) -> int:
     from .._io import write_table
     from .._progress import progress
     from ..errors import InputError, OutputError
-    from ..manifest import record_run
-    from ..model import CostModel
-    from ..persist import save_model
-    from . import check_outputs
-    from .score import check_table_suffix
+    from ..model.estimator import CostModel
+    from ..model.persist import save_model
+    from . import check_outputs, check_table_suffix
+    from .manifest import record_run
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     out = Path(args.out)
@@ -141,16 +115,6 @@ def run(args: argparse.Namespace) -> int:
         record_run("fit", args, inputs=inputs, outputs=outputs).write(args.manifest)
         say(f"  manifest {args.manifest}")
     return 0
-
-
-def add_inputs(p: argparse.ArgumentParser, *, model_given: bool) -> None:
-    """The options naming people and their records (shared by fit, score and allocate)."""
-    p.add_argument("--people", required=not model_given, default=None,
-                   help="people table (Parquet file or folder, or CSV): person_id, practice_code, sex, age, "
-                   "lsoa_code[, exposure, cost]")
-    p.add_argument("--diagnoses", default=None, help="hospital diagnoses: person_id, fy, setting, position, icd10")
-    p.add_argument("--conditions", default=None, help="GP-recorded conditions: person_id, register")
-    p.add_argument("--areas", default=None, help="area table by lsoa_code with the --need-vars/--supply-vars")
 
 
 def add_parser(sub) -> None:

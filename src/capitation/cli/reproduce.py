@@ -10,7 +10,7 @@ __all__ = ["add_parser", "run"]
 def run(args: argparse.Namespace) -> int:
     """Re-run the manifest's command; 0 when every output is bit-identical, 1 otherwise."""
     from .._io import check_output
-    from ..manifest import read_manifest, reproduce
+    from .manifest import read_manifest, reproduce
 
     manifest = read_manifest(args.manifest_file)
     if args.keep is not None:  # before the re-run: a file there, or an earlier run's outputs, are refused

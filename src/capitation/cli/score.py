@@ -4,46 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from . import TABLE_SUFFIXES, check_table_suffix  # noqa: F401 - importable from here, as before
+from ._inputs import add_inputs, score_people
+
 __all__ = ["add_parser", "run", "score_people"]
 
 #: Library names the options feed that are not the options' own (see capitation.cli.speak_options).
 PARAMETERS = {"path": "--out"}
 #: Options naming inputs (an output may not overwrite one of them).
 INPUTS = ("model", "people", "diagnoses", "conditions", "areas")
-#: The suffixes --out may have (capitation._io.write_table writes CSV or Parquet).
-TABLE_SUFFIXES = (".csv", ".parquet")
-
-
-def score_people(args: argparse.Namespace, *, neutralise: bool = True):
-    """Load ``args.model``, encode ``args.people`` with its spec and score them: ``(people, need, model)``."""
-    from ..errors import InputError
-    from ..persist import load_model
-    from ..scoring import score
-    from . import about
-    from .fit import encode_inputs
-
-    with about("--model"):
-        model = load_model(args.model)
-    if model.spec_ is None:
-        raise InputError(f"The --model file {args.model!r} was saved without its feature spec, so it cannot "
-                         "encode people. Fix: refit it with capitation fit, which saves the spec with the model.")
-    people, X = encode_inputs(model.spec_, args, cost=False)
-    need = score(model, X) if neutralise else score(model, X, neutralise=None)
-    return people, need, model
-
-
-def check_table_suffix(path, option: str) -> None:
-    """Refuse, before the work, an output table whose name does not end in .csv or .parquet."""
-    from pathlib import Path
-
-    from ..errors import OutputError
-
-    suffix = Path(path).suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        got = repr(suffix) if suffix else "no suffix"
-        raise OutputError(f"The {option} option names {str(path)!r}, which does not end in .csv or .parquet (got "
-                          f"{got}); the format is chosen by the suffix. Fix: add one, e.g. "
-                          f"{str(Path(path).with_suffix('.csv'))!r}.")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,8 +21,8 @@ def run(args: argparse.Namespace) -> int:
 
     from .._io import write_table
     from .._progress import progress
-    from ..manifest import record_run
     from . import check_outputs
+    from .manifest import record_run
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     check_outputs(args, [("--out", args.out, "file"), ("--manifest", args.manifest, "file")], inputs=INPUTS)
@@ -84,8 +53,6 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(sub) -> None:
     """Register ``score`` on the subcommand parsers ``sub``."""
-    from .fit import add_inputs
-
     p = sub.add_parser("score", help="predict each person's need with a saved model",
                        description="Encode the people with the saved model's feature spec and predict each "
                        "person's annual hospital need (£), supply effects held at the national mean. Writes "

@@ -16,8 +16,8 @@ def run(args: argparse.Namespace) -> int:
     """Generate the population and write its tables into ``args.out``; returns the exit status."""
     from .._io import write_table
     from ..datasets.synthetic import synthetic_england, write_synthetic_england
-    from ..manifest import record_run
     from . import check_outputs
+    from .manifest import record_run
 
     out = Path(args.out)
     check_outputs(args, [("--out", out, "folder"), ("--manifest", args.manifest, "file")])

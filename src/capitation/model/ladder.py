@@ -4,14 +4,20 @@ Five models, each adding to the one before: (1) age–sex; (2) + diagnoses; (3) 
 then, ICBs here); (4) + all need and supply variables; (5) parsimonious: area effects and a few need and
 supply variables. As in the paper, each is fitted on an estimation sample of people, checked on a second
 sample of people (validation 1), and checked at practice level on practices held out whole (validation 2).
+
+The rungs are defined once, by :func:`ladder_specs`; :func:`pbra_ladder` and the finance committee's report
+(:func:`capitation.report.committee.committee_report`) both climb them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 
+from .._results import Result
 from ..errors import InputError
 from ..features.encode import encode
 from ..features.spec import FeatureSpec
@@ -19,7 +25,8 @@ from ..inputs import Population
 from .estimator import CostModel
 from .validation import split_people, split_practices, validate
 
-__all__ = ["PUBLISHED_LADDER", "LadderResult", "pbra_ladder"]
+__all__ = ["ALL_NEED", "PARSIMONIOUS_NEED", "PUBLISHED_LADDER", "RUNGS", "SUPPLY", "LadderResult", "LadderRung",
+           "ladder_specs", "pbra_ladder"]
 
 #: BMJ 2011;343:d6608, Table 1: R² in the estimation sample, validation sample 1 (people) and at practice
 #: level (validation sample 2, 797 practices).
@@ -30,50 +37,170 @@ PUBLISHED_LADDER = pd.DataFrame(
     index=pd.Index(["1 age-sex", "2 + diagnoses", "3 + area effects", "4 + needs and supply", "5 parsimonious"],
                    name="model"))
 
+#: Area need variables of model 4 (all of them), of model 5 (the parsimonious few) and the supply variables
+#: of both (neutralised when predicting need), as columns of synthetic England's areas table.
 ALL_NEED = ("imd_score", "income", "employment", "education", "health", "crime", "barriers", "environment",
             "idaci", "idaopi")
+PARSIMONIOUS_NEED = ("income", "idaopi", "health")
+SUPPLY = ("distance_acute_km", "acute_beds_per_1000")
+
+#: The rungs in ladder order: key → (name in the committee report, name in BMJ 2011 Table 1). GP-recorded
+#: conditions were not in the paper's ladder.
+RUNGS = {
+    "age_sex": ("Age–sex", "1 age-sex"),
+    "diagnoses": ("+ diagnoses", "2 + diagnoses"),
+    "area_effects": ("+ ICB effects", "3 + area effects"),
+    "need_supply": ("Full: + all need, supply", "4 + needs and supply"),
+    "parsimonious": ("Parsimonious need, supply", "5 parsimonious"),
+    "conditions": ("+ GP-recorded conditions", None),
+}
 
 
-@dataclass(frozen=True, eq=False)
-class LadderResult:
+class LadderRung(NamedTuple):
+    """One model of the ladder: its key in :data:`RUNGS`, its name and its feature spec.
+
+    Attributes
+    ----------
+    key : str
+        The rung's key in :data:`RUNGS` (``"age_sex"``, ``"diagnoses"``, ...).
+    name : str
+        Its name in the committee report (``"Age–sex"``, ``"+ diagnoses"``, ...).
+    spec : FeatureSpec
+        The design of its model.
+
+    Examples
+    --------
+    >>> rung = ladder_specs("2025/26")[1]
+    >>> rung.key, rung.name, rung.published
+    ('diagnoses', '+ diagnoses', '2 + diagnoses')
+    """
+
+    key: str
+    name: str
+    spec: FeatureSpec
+
+    @property
+    def published(self) -> str | None:
+        """The rung's name in BMJ 2011 Table 1 (the index of :data:`PUBLISHED_LADDER`), or ``None``."""
+        return RUNGS[self.key][1]
+
+
+def ladder_specs(year, *, diagnoses: bool = True, fixed_effects: bool = True, need_full=(), need=(), supply=(),
+                 conditions=(), keep_repeats: bool = False) -> list[LadderRung]:
+    """The PBRA ladder's rungs, each a :class:`FeatureSpec` adding to the one before.
+
+    Age–sex; + diagnoses; + area fixed effects (``"icb"``, given to :func:`encode` as ``groups={"icb": ...}``);
+    + all need variables and the supply variables; the parsimonious need variables with the supply variables;
+    + GP-recorded conditions (on the last of those).
+
+    Parameters
+    ----------
+    year : str or None
+        The outcome year of every spec (diagnoses of the two years before it count).
+    diagnoses : bool
+        Whether there are diagnoses: without them every rung builds on the age–sex cells.
+    fixed_effects : bool
+        Whether the rungs from the third on have area fixed effects.
+    need_full, need, supply : sequence of str
+        Area variables: the full model's need, the parsimonious model's need, and the supply of both.
+    conditions : sequence of str
+        GP registers of the last rung; none leaves it out.
+    keep_repeats : bool
+        Keep the five rungs of BMJ 2011 even where one adds nothing to the one before (no diagnoses, no fixed
+        effects, no area variables, the same need in the full and parsimonious models). By default such a
+        rung is left out, so that each rung the data can support is fitted once.
+
+    Returns
+    -------
+    list of LadderRung
+        ``(key, name, spec)`` in ladder order.
+
+    Examples
+    --------
+    >>> rungs = ladder_specs("2025/26", need_full=ALL_NEED, need=PARSIMONIOUS_NEED, supply=SUPPLY)
+    >>> [r.name for r in rungs]
+    ['Age–sex', '+ diagnoses', '+ ICB effects', 'Full: + all need, supply', 'Parsimonious need, supply']
+    >>> rungs[-1].spec.need, rungs[-1].spec.fixed_effects
+    (('income', 'idaopi', 'health'), ('icb',))
+    >>> [r.name for r in ladder_specs("2025/26", diagnoses=False, fixed_effects=False)]
+    ['Age–sex']
+    """
+    need_full, need, supply, conditions = (tuple(v) for v in (need_full, need, supply, conditions))
+    age_sex = FeatureSpec(outcome_year=year, diagnosis_grouping=None)
+    rungs = [LadderRung("age_sex", RUNGS["age_sex"][0], age_sex)]
+
+    def add(key: str, spec: FeatureSpec, wanted: bool) -> None:
+        if wanted or keep_repeats:
+            rungs.append(LadderRung(key, RUNGS[key][0], spec))
+
+    base = FeatureSpec(outcome_year=year) if diagnoses else age_sex
+    add("diagnoses", base, diagnoses)
+    effects = ("icb",) if fixed_effects else ()
+    add("area_effects", dataclasses.replace(base, fixed_effects=effects), fixed_effects)
+    add("need_supply", dataclasses.replace(base, fixed_effects=effects, need=need_full, supply=supply),
+        bool(need_full or supply))
+    add("parsimonious", dataclasses.replace(base, fixed_effects=effects, need=need, supply=supply),
+        bool(need) and need != need_full)
+    if conditions:
+        add("conditions", dataclasses.replace(rungs[-1].spec, conditions=conditions), True)
+    return rungs
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class LadderResult(Result):
     """The ladder's fit statistics beside the published ones.
 
     Attributes
     ----------
     table : pandas.DataFrame
         Per model: columns, people in each sample, R² in estimation, validation 1 and at practice level, the
-        share of held-out practices off by 10% or more, and the published figures.
+        share of held-out practices off by 10% or more, and the published figures (:meth:`to_frame` copies it;
+        :func:`capitation.report.model_ladder` draws it).
     models : dict
         The fitted :class:`CostModel` of each rung.
+    provenance : Provenance
+        The library version that fitted it.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ours = pd.DataFrame({"columns": [38], "r2_estimation": [0.04], "r2_validation": [0.04], "r2_practice": [0.3],
+    ...                      "share_practices_off_10pct": [0.6]}, index=pd.Index(["1 age-sex"], name="model"))
+    >>> LadderResult(ours.join(PUBLISHED_LADDER), {})
+    LadderResult(PBRA model ladder (ours vs BMJ 2011 Table 1))
     """
 
     table: pd.DataFrame
     models: dict
 
-    def to_frame(self) -> pd.DataFrame:
-        """The ladder table."""
-        return self.table.copy()
-
     def summary(self) -> str:
-        """The ladder as text, ours beside the BMJ's."""
+        """The ladder as text, ours beside the BMJ's.
+
+        Returns
+        -------
+        str
+            A headline, then one row per model.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> ours = pd.DataFrame({"columns": [38], "r2_estimation": [0.04], "r2_validation": [0.04],
+        ...                      "r2_practice": [0.3], "share_practices_off_10pct": [0.6]},
+        ...                     index=pd.Index(["1 age-sex"], name="model"))
+        >>> LadderResult(ours.join(PUBLISHED_LADDER), {}).summary().splitlines()[-1].split()[:4]
+        ['1', 'age-sex', '38', '0.0400']
+        """
         cols = ["columns", "r2_estimation", "r2_validation", "r2_practice", "share_practices_off_10pct",
                 "published_r2_estimation", "published_r2_validation", "published_r2_practice"]
         return "PBRA model ladder (ours vs BMJ 2011 Table 1)\n" + self.table[cols].to_string(
             float_format=lambda v: f"{v:.4f}")
 
-    def plot(self, **kwargs):
-        """The ladder beside the published figures (a matplotlib Figure)."""
-        from ..report import model_ladder
-
-        return model_ladder(self.table, **kwargs)
-
-    def __repr__(self) -> str:
-        return self.summary()
+    def _frame(self) -> pd.DataFrame:
+        return self.table
 
 
-def pbra_ladder(people, diagnoses, areas, *, outcome_year: str, icb=None, need=ALL_NEED,
-                supply=("distance_acute_km", "acute_beds_per_1000"), parsimonious_need=("income", "idaopi", "health"),
-                held_out_practices: float = 0.15, seed: int = 0) -> LadderResult:
+def pbra_ladder(people, diagnoses, areas, *, outcome_year: str, icb=None, need=ALL_NEED, supply=SUPPLY,
+                parsimonious_need=PARSIMONIOUS_NEED, held_out_practices: float = 0.15, seed: int = 0) -> LadderResult:
     """Fit and validate the five PBRA models on one population.
 
     Parameters
@@ -116,15 +243,9 @@ def pbra_ladder(people, diagnoses, areas, *, outcome_year: str, icb=None, need=A
     w = pop.exposure
     rest, held = split_practices(pop.practice_code, held_out_practices, seed=seed)
     estimation, validation = (rest[i] for i in split_people(len(rest), 0.5, seed=seed))
-    rungs = {
-        "1 age-sex": FeatureSpec(diagnosis_grouping=None, outcome_year=outcome_year),
-        "2 + diagnoses": FeatureSpec(outcome_year=outcome_year),
-        "3 + area effects": FeatureSpec(outcome_year=outcome_year, fixed_effects=("icb",)),
-        "4 + needs and supply": FeatureSpec(outcome_year=outcome_year, fixed_effects=("icb",), need=tuple(need),
-                                            supply=tuple(supply)),
-        "5 parsimonious": FeatureSpec(outcome_year=outcome_year, fixed_effects=("icb",),
-                                      need=tuple(parsimonious_need), supply=tuple(supply)),
-    }
+    rungs = {rung.published: rung.spec
+             for rung in ladder_specs(outcome_year, need_full=need, need=parsimonious_need, supply=supply,
+                                      keep_repeats=True)}
     rows, models = [], {}
     for name, spec in rungs.items():
         X = encode(spec, pop, diagnoses=diagnoses if spec.diagnosis_grouping is not None else None,
