@@ -22,7 +22,7 @@ import capitation as cp
 from capitation.allocation import published_need
 from capitation.cli import main
 from capitation.datasets.synthetic import synthetic_england, write_synthetic_england
-from capitation.persist import save_model
+from capitation.model.persist import save_model
 from capitation.stream import fit_parquet
 
 GOLDEN = Path(__file__).parent / "golden" / "golden.json"

@@ -21,7 +21,7 @@ def need_table(**columns) -> pd.DataFrame:
 
 
 def _need(frame):
-    from capitation.cli.allocate import need_from_table
+    from capitation.allocation import need_from_table
 
     return need_from_table(frame)
 
@@ -51,16 +51,16 @@ def _people_csv(tmp):
 
 def cases(tmp) -> list[Case]:
     return [
-        # ---- text numbers → capitation.cli.allocate.need_from_table (capitation allocate --need) -----------
-        Case("need-table-bad-thousands-separator", "cli.allocate.need_from_table",
+        # ---- text numbers → capitation.allocation.need_from_table (capitation allocate --need) -----------
+        Case("need-table-bad-thousands-separator", "allocation.need_from_table",
              lambda: _need(need_table(registered=["1,234", "12,34", "900"])), InputError, "'need'",
              "'registered'", "'12,34'", FIX),
-        Case("need-table-text-need", "cli.allocate.need_from_table",
+        Case("need-table-text-need", "allocation.need_from_table",
              lambda: _need(need_table(need=["1.5", "high", "2"])), InputError, "'need'", "row 1", "'high'", FIX),
-        Case("need-table-missing-practice-code", "cli.allocate.need_from_table",
+        Case("need-table-missing-practice-code", "allocation.need_from_table",
              lambda: _need(need_table(practice_code=["A81001", None, "A81003"])), InputError, "'practice_code'",
              "row 1", "empty", FIX),
-        Case("need-table-person-twice", "cli.allocate.need_from_table",
+        Case("need-table-person-twice", "allocation.need_from_table",
              lambda: _need(pd.DataFrame({"person_id": [7, 7, 14], "practice_code": ["A81001", "A81002", "A81001"],
                                          "need": [1.0, 2.0, 3.0]})), InputError, "'person_id'", "rows [0, 1]",
              "7", FIX),

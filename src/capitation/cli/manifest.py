@@ -52,6 +52,7 @@ from pathlib import Path
 import pandas as pd
 
 from .._io import _canonical, check_output, read_hashed_document, resolve_inside, sha256_path
+from .._results import Result
 from ..errors import InputError, ModelFileError, OutputError
 
 __all__ = ["MANIFEST_FORMAT", "PATH_OPTIONS", "Manifest", "Reproduction", "check_run_folder", "read_manifest",
@@ -361,8 +362,8 @@ def read_manifest(path) -> Manifest:
     return manifest
 
 
-@dataclasses.dataclass(frozen=True)
-class Reproduction:
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class Reproduction(Result):
     """The outcome of :func:`reproduce`.
 
     Attributes
@@ -404,6 +405,9 @@ class Reproduction:
         for name, (was, now) in sorted(self.environment.items()):
             lines.append(f"  version  {name}: recorded {was}, now {now}")
         return "\n".join(lines)
+
+    def _frame(self) -> pd.DataFrame:
+        return self.outputs
 
     def __repr__(self) -> str:
         return (f"Reproduction(identical={self.identical}, outputs={len(self.outputs)}, "

@@ -2,7 +2,7 @@
 
 from .compare import ModelComparison, compare_models
 from .estimator import CostModel, fit_ols
-from .ladder import PUBLISHED_LADDER, LadderResult, pbra_ladder
+from .ladder import PUBLISHED_LADDER, LadderResult, LadderRung, ladder_specs, pbra_ladder
 from .results import FitResult
 from .stats import BLOCK_SIZE, SufficientStats
 from .validation import ValidationResult, split_people, split_practices, validate
@@ -13,11 +13,13 @@ __all__ = [
     "CostModel",
     "FitResult",
     "LadderResult",
+    "LadderRung",
     "ModelComparison",
     "SufficientStats",
     "ValidationResult",
     "compare_models",
     "fit_ols",
+    "ladder_specs",
     "pbra_ladder",
     "split_people",
     "split_practices",

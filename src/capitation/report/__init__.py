@@ -1,5 +1,6 @@
 """Figures, tables and a self-contained HTML report for a finance committee.
 
+* :func:`committee_report` — fit, validate and allocate, then write the report (what ``capitation report`` does);
 * :func:`write_report` / :func:`build_report` — the whole report from whichever results are at hand;
 * one function per figure, each returning a :class:`matplotlib.figure.Figure` (:mod:`.plots`):
   :func:`model_ladder`, :func:`predictive_ratios`, :func:`actual_vs_predicted`, :func:`funnel_plot`,
@@ -11,6 +12,7 @@ matplotlib is optional: ``pip install "capitation[report]"``. It is imported whe
 """
 
 from ._mpl import NHS_BLUE, PALETTE
+from .committee import CommitteeReport, committee_report
 from .html import SECTIONS, build_report, write_report
 from .plots import (
     BMJ_2011_LADDER,
@@ -34,11 +36,13 @@ __all__ = [
     "NHS_BLUE",
     "PALETTE",
     "SECTIONS",
+    "CommitteeReport",
     "SuppressedTable",
     "actual_vs_predicted",
     "budget_risk_by_size",
     "budget_waterfall",
     "build_report",
+    "committee_report",
     "consortium_budgets",
     "funnel_control_limits",
     "funnel_plot",
