@@ -22,7 +22,7 @@ from functools import reduce
 import pandas as pd
 
 from .errors import InputError, MissingDependencyError
-from .features.encode import encode
+from .features.spec import encode
 from .features.spec import FeatureSpec
 from .inputs import Population
 from .model.estimator import CostModel, _check_params

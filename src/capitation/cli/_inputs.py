@@ -44,7 +44,7 @@ def read_records(path, name: str):
 def encode_inputs(spec, args: argparse.Namespace, *, cost: bool):
     """Read the people and their records named by ``args`` and encode them with ``spec``."""
     from ..errors import InputError
-    from ..features.encode import encode
+    from ..features.spec import encode
     from ..inputs.population import Population
 
     if spec.conditions and not args.conditions:

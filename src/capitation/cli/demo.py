@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from ..allocation.money import format_pounds, pence_to_text
     from ..datasets import ATTRIBUTION
     from ..datasets.synthetic import synthetic_england
-    from ..features.encode import encode
+    from ..features.spec import encode
     from ..features.spec import FeatureSpec
     from ..inputs.population import Population
     from ..model.estimator import CostModel

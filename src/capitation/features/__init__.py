@@ -1,9 +1,8 @@
 """Step 2 of the pipeline: records to a sparse person-level design."""
 
-from .encode import encode
 from .icd10 import DiagnosisGrouping, GroupedCodes, normalise_icd10
 from .matrix import ROLES, FeatureMatrix
-from .spec import PBRA_AGE_BANDS, FeatureSpec
+from .spec import PBRA_AGE_BANDS, FeatureSpec, encode
 
 __all__ = [
     "PBRA_AGE_BANDS",

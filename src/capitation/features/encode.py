@@ -1,8 +1,9 @@
-"""Encoding validated records into a :class:`FeatureMatrix`, block by block."""
+"""The blocks of the design: validated records into a :class:`FeatureMatrix`, block by block."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,77 +16,41 @@ from ..errors import InputError, SchemaError, UnknownCodeError, UnseenCategoryEr
 from ..inputs import ConditionTable, DiagnosisTable, Population
 from ..inputs.population import SEX_LABELS
 from .matrix import FeatureMatrix
-from .spec import FeatureSpec
 
-__all__ = ["encode"]
+if TYPE_CHECKING:  # the spec module imports this one: the type is for annotations only
+    from .spec import FeatureSpec
+
+__all__ = ["build_design"]
 
 
-def encode(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas=None,
-           groups=None) -> FeatureMatrix:
-    """Build the sparse person-level design declared by ``spec``.
+def build_design(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas=None,
+                 groups=None) -> FeatureMatrix:
+    """Build the blocks of the design ``spec`` declares (the work of :func:`~capitation.features.encode`).
+
+    ``spec`` has been checked by the caller; see :func:`~capitation.features.encode` for the parameters, the
+    result and the order in which unused records are counted.
 
     Parameters
     ----------
     spec : FeatureSpec
         The blocks to build.
-    population : Population or pandas.DataFrame or path
-        The people, one design row each, in this order.
-    diagnoses : DiagnosisTable or pandas.DataFrame or path, optional
-        Hospital diagnoses (needed when ``spec`` has a diagnosis grouping; none means nobody has one).
-    conditions : ConditionTable or pandas.DataFrame or path, optional
-        GP-recorded conditions (needed when ``spec.conditions`` is not empty).
-    areas : pandas.DataFrame or path, optional
-        One row per LSOA: ``lsoa_code`` and the ``need`` and ``supply`` columns the spec names.
-    groups : dict, optional
-        For each of ``spec.fixed_effects``, the level of each practice: a pandas Series indexed by practice
-        code, or a :class:`~capitation.aggregation.Membership`.
+    population, diagnoses, conditions, areas, groups
+        As for :func:`~capitation.features.encode`.
 
     Returns
     -------
     FeatureMatrix
-        Records that were not encoded are counted in ``exclusions`` by reason; ``spec`` holds the spec
-        with the fixed-effect levels learned here (encode new data with it).
-
-    Notes
-    -----
-    Every record that is not used is counted under exactly one reason: the first of these that applies, so
-    the ``diagnoses_*`` counts add up to the diagnosis records not used and the ``conditions_*`` counts to
-    the condition records not used. The spec's scope comes first (records it does not read are not used
-    whoever they belong to, and these tests are cheap, per category), then whose record it is, then what
-    its code says; the person lookup and the code grouping run only on the records still in play.
-
-    Diagnoses:
-
-    1. ``diagnoses_other_setting``: a setting not in ``spec.settings``;
-    2. ``diagnoses_other_position``: a position not in ``spec.positions``;
-    3. ``diagnoses_outside_window``: a financial year outside ``spec.lookback`` (with ``outcome_year``);
-    4. ``diagnoses_unknown_person``: a person not in the population (``on_unknown_person="ignore"``);
-    5. ``diagnoses_malformed_code``: not an ICD-10 code (``on_malformed="ignore"``);
-    6. ``diagnoses_ungrouped_code``: a valid code in no group of the grouping;
-    7. ``diagnoses_superseded_by_hierarchy``: records of a group switched off by a more severe one.
-
-    Conditions:
-
-    1. ``conditions_register_not_in_spec``: a register not in ``spec.conditions``;
-    2. ``conditions_recorded_in_outcome_year``: recorded on or after the start of the outcome year;
-    3. ``conditions_unknown_person``: a person not in the population (``on_unknown_person="ignore"``).
-
-    The ``on_unknown_person`` and ``on_malformed`` errors follow the same order: they concern only records
-    that no earlier reason excludes. ``fixed_effect_<name>_unseen_level`` counts people, not records.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> from capitation.features import FeatureSpec, encode
-    >>> people = pd.DataFrame({"person_id": [1, 2], "practice_code": ["A81001"] * 2, "sex": ["F", "M"],
-    ...                        "age": [3, 92], "lsoa_code": ["E01011959"] * 2})
-    >>> X = encode(FeatureSpec(diagnosis_grouping=None), people)
-    >>> X.shape, [X.column_names[i] for i in X.indices]
-    ((2, 38), ['age_sex:F_0-4', 'age_sex:M_90+'])
+    >>> from capitation.features import FeatureSpec
+    >>> from capitation.features.encode import build_design
+    >>> people = pd.DataFrame({"person_id": [1], "practice_code": ["A81001"], "sex": ["F"], "age": [3],
+    ...                        "lsoa_code": ["E01011959"]})
+    >>> build_design(FeatureSpec(diagnosis_grouping=None), people).shape
+    (1, 38)
     """
-    if not isinstance(spec, FeatureSpec):
-        raise InputError(f"The 'spec' parameter of encode must be a FeatureSpec. Got {type(spec).__name__}. "
-                         "Fix: e.g. encode(FeatureSpec(outcome_year='2025/26'), people).")
     if groups is not None and not isinstance(groups, Mapping):
         raise InputError(f"The 'groups' parameter of encode must be a dict of fixed effect → practice levels. Got "
                          f"{type(groups).__name__}. Fix: e.g. groups={{'icb': Membership.nhs_england('2025/26')}}.")

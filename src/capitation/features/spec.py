@@ -12,8 +12,10 @@ import numpy as np
 from .._validation import ascii_upper, check_names, check_option
 from ..errors import InputError
 from ..inputs.records import POSITIONS, SETTINGS, financial_year
+from .encode import build_design
+from .matrix import FeatureMatrix
 
-__all__ = ["MAX_LOOKBACK_YEARS", "PBRA_AGE_BANDS", "FeatureSpec"]
+__all__ = ["MAX_LOOKBACK_YEARS", "PBRA_AGE_BANDS", "FeatureSpec", "encode"]
 
 #: PBRA's 19 five-year bands (0–4, …, 85–89, 90+), by lower edge; × 2 sexes = 38 cells.
 PBRA_AGE_BANDS: tuple[int, ...] = tuple(range(0, 95, 5))
@@ -205,8 +207,6 @@ class FeatureSpec:
         >>> FeatureSpec(diagnosis_grouping=None).encode(people).shape
         (2, 38)
         """
-        from .encode import encode
-
         return encode(self, population, diagnoses=diagnoses, conditions=conditions, areas=areas, groups=groups)
 
     @property
@@ -360,3 +360,72 @@ def _try_names(value) -> tuple[str, ...] | None:
         return check_names(value, "interactions", _OWNER)
     except InputError:
         return None
+
+
+def encode(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas=None,
+           groups=None) -> FeatureMatrix:
+    """Build the sparse person-level design declared by ``spec``.
+
+    Parameters
+    ----------
+    spec : FeatureSpec
+        The blocks to build.
+    population : Population or pandas.DataFrame or path
+        The people, one design row each, in this order.
+    diagnoses : DiagnosisTable or pandas.DataFrame or path, optional
+        Hospital diagnoses (needed when ``spec`` has a diagnosis grouping; none means nobody has one).
+    conditions : ConditionTable or pandas.DataFrame or path, optional
+        GP-recorded conditions (needed when ``spec.conditions`` is not empty).
+    areas : pandas.DataFrame or path, optional
+        One row per LSOA: ``lsoa_code`` and the ``need`` and ``supply`` columns the spec names.
+    groups : dict, optional
+        For each of ``spec.fixed_effects``, the level of each practice: a pandas Series indexed by practice
+        code, or a :class:`~capitation.aggregation.Membership`.
+
+    Returns
+    -------
+    FeatureMatrix
+        Records that were not encoded are counted in ``exclusions`` by reason; ``spec`` holds the spec
+        with the fixed-effect levels learned here (encode new data with it).
+
+    Notes
+    -----
+    Every record that is not used is counted under exactly one reason: the first of these that applies, so
+    the ``diagnoses_*`` counts add up to the diagnosis records not used and the ``conditions_*`` counts to
+    the condition records not used. The spec's scope comes first (records it does not read are not used
+    whoever they belong to, and these tests are cheap, per category), then whose record it is, then what
+    its code says; the person lookup and the code grouping run only on the records still in play.
+
+    Diagnoses:
+
+    1. ``diagnoses_other_setting``: a setting not in ``spec.settings``;
+    2. ``diagnoses_other_position``: a position not in ``spec.positions``;
+    3. ``diagnoses_outside_window``: a financial year outside ``spec.lookback`` (with ``outcome_year``);
+    4. ``diagnoses_unknown_person``: a person not in the population (``on_unknown_person="ignore"``);
+    5. ``diagnoses_malformed_code``: not an ICD-10 code (``on_malformed="ignore"``);
+    6. ``diagnoses_ungrouped_code``: a valid code in no group of the grouping;
+    7. ``diagnoses_superseded_by_hierarchy``: records of a group switched off by a more severe one.
+
+    Conditions:
+
+    1. ``conditions_register_not_in_spec``: a register not in ``spec.conditions``;
+    2. ``conditions_recorded_in_outcome_year``: recorded on or after the start of the outcome year;
+    3. ``conditions_unknown_person``: a person not in the population (``on_unknown_person="ignore"``).
+
+    The ``on_unknown_person`` and ``on_malformed`` errors follow the same order: they concern only records
+    that no earlier reason excludes. ``fixed_effect_<name>_unseen_level`` counts people, not records.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation.features import FeatureSpec, encode
+    >>> people = pd.DataFrame({"person_id": [1, 2], "practice_code": ["A81001"] * 2, "sex": ["F", "M"],
+    ...                        "age": [3, 92], "lsoa_code": ["E01011959"] * 2})
+    >>> X = encode(FeatureSpec(diagnosis_grouping=None), people)
+    >>> X.shape, [X.column_names[i] for i in X.indices]
+    ((2, 38), ['age_sex:F_0-4', 'age_sex:M_90+'])
+    """
+    if not isinstance(spec, FeatureSpec):
+        raise InputError(f"The 'spec' parameter of encode must be a FeatureSpec. Got {type(spec).__name__}. "
+                         "Fix: e.g. encode(FeatureSpec(outcome_year='2025/26'), people).")
+    return build_design(spec, population, diagnoses=diagnoses, conditions=conditions, areas=areas, groups=groups)

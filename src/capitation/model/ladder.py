@@ -19,7 +19,7 @@ import pandas as pd
 
 from .._results import Result
 from ..errors import InputError
-from ..features.encode import encode
+from ..features.spec import encode
 from ..features.spec import FeatureSpec
 from ..inputs import Population
 from .estimator import CostModel

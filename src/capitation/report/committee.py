@@ -35,7 +35,7 @@ from ..allocation.external import need_on_published_lists, published_need
 from ..allocation.money import to_pence
 from ..allocation.risk import BudgetRisk, budget_risk
 from ..errors import InputError
-from ..features.encode import encode
+from ..features.spec import encode
 from ..inputs.population import Population
 from ..inputs.records import ConditionTable, DiagnosisTable
 from ..model.estimator import CostModel
