@@ -13,7 +13,7 @@ from capitation.allocation import to_pence
 from capitation.allocation.money import half_up
 from capitation.cli import SUBCOMMANDS, main
 from capitation.model.persist import load_model
-from conftest import make_membership, make_people
+from helpers import make_membership, make_people
 
 TOTAL = "1234567.89"
 

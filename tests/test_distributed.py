@@ -13,7 +13,7 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
 from capitation.distributed import fit_dask, partial_stats, score_dask  # noqa: E402
-from conftest import make_membership, make_people  # noqa: E402
+from helpers import make_membership, make_people  # noqa: E402
 from test_features import make_diagnoses  # noqa: E402
 
 SPEC = FeatureSpec(outcome_year="2025/26")

@@ -13,8 +13,11 @@ import capitation.errors as errors
 SOURCE = Path(errors.__file__).parent
 
 #: Built-in exceptions that would reach a user raw; the package raises its own subclasses of them instead.
+#: Python's own protocols are left out: a module's or class's ``__getattr__`` must raise AttributeError, an
+#: abstract method NotImplementedError, an iterator StopIteration — signals to Python, not errors of input.
 BUILTIN_ERRORS = {name for name, value in vars(builtins).items()
-                  if isinstance(value, type) and issubclass(value, Exception)} - {"StopIteration"}
+                  if isinstance(value, type) and issubclass(value, Exception)} - {"StopIteration", "AttributeError",
+                                                                                    "NotImplementedError"}
 
 
 def _raised_builtins(path: Path) -> list[str]:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from capitation import FeatureSpec, Population, encode
 from capitation.errors import InputError, SchemaError, UnknownCodeError, UnseenCategoryError
-from conftest import make_people
+from helpers import make_people
 
 REGISTERS = ("DM", "HYP", "COPD")
 

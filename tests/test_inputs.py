@@ -512,6 +512,6 @@ def test_every_option_and_column_refuses_garbage_with_capitation_errors():
 
 
 def make_people_small() -> pd.DataFrame:
-    from conftest import make_people
+    from helpers import make_people
 
     return make_people(10, n_practices=2, seed=5)

@@ -12,7 +12,7 @@ from capitation.aggregation.membership import Membership
 from capitation.datasets import load_practices
 from capitation.model import PUBLISHED_LADDER, pbra_ladder
 from capitation.model.ladder import ALL_NEED, PARSIMONIOUS_NEED, RUNGS, SUPPLY, ladder_specs
-from conftest import make_membership, make_people
+from helpers import make_membership, make_people
 
 synthetic = pytest.importorskip("capitation.datasets.synthetic")
 

@@ -15,7 +15,7 @@ from capitation._io import _canonical
 from capitation.cli import main
 from capitation.cli.manifest import PATH_OPTIONS, check_run_folder, read_manifest, record_run, reproduce
 from capitation.errors import ModelFileError, OutputError
-from conftest import make_membership, make_people
+from helpers import make_membership, make_people
 from test_cli import fake_generator  # noqa: F401 - a fixture
 
 

@@ -15,7 +15,7 @@ from capitation.errors import InputError, ModelFileError, OutputError
 from capitation.features.icd10 import DiagnosisGrouping
 from capitation.features.serialize import grouping_from_dict, grouping_to_dict, spec_from_dict, spec_to_dict
 from capitation.model.persist import load_model, read_model_document, save_model, training_fingerprint
-from conftest import make_people
+from helpers import make_people
 
 
 def _diagnoses(people: pd.DataFrame, seed: int = 1) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import capitation as cp
 from capitation._config import threads
 from capitation.aggregation.aggregate import aggregation_from_totals, exact_group_sum
-from conftest import make_membership, make_people
+from helpers import make_membership, make_people
 
 SETTINGS = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
             "derandomize": True}

@@ -31,7 +31,7 @@ from capitation.report import (
     suppress_small_numbers,
     write_report,
 )
-from conftest import make_membership, make_people
+from helpers import make_membership, make_people
 
 #: Sections that must carry a figure when every result is given.
 FIGURE_SECTIONS = ("ladder", "predictive-ratios", "actual-vs-predicted", "funnel", "consortium-budgets",

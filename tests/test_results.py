@@ -23,7 +23,7 @@ from capitation.allocation import (
 from capitation.model import compare_models, split_people, validate
 from capitation.model.results import spec_sha256
 from capitation.report import suppress_small_numbers
-from conftest import make_membership, make_people
+from helpers import make_membership, make_people
 
 SPEC = FeatureSpec(diagnosis_grouping=None, age_bands=(0, 45, 75))
 
@@ -140,9 +140,8 @@ def test_rescaled_risk_keeps_the_provenance(made):
 
 
 def test_a_fitted_models_result_records_the_hash_of_its_spec():
-    from capitation.model.results import spec_sha256
-
     import capitation as cp
+    from capitation.model.results import spec_sha256
 
     people = cp.Population.from_frame(make_people(300, n_practices=3, seed=2))
     X = cp.encode(cp.FeatureSpec(diagnosis_grouping=None, age_bands=(0, 40, 80)), people)

@@ -47,7 +47,7 @@ NO_NETWORK = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     import capitation as cp
     import capitation.model.persist, capitation.stream, capitation.report  # everything importable at run time
-    from conftest import make_people
+    from helpers import make_people
     people = make_people(300)
     pop = cp.Population.from_frame(people)
     X = cp.encode(cp.FeatureSpec(diagnosis_grouping=None, age_bands=(0, 40, 80)), pop)

@@ -10,7 +10,7 @@ from capitation import FeatureSpec, Membership, Population, aggregate, encode, f
 from capitation.errors import InputError
 from capitation.model import BLOCK_SIZE
 from capitation.stream import fit_parquet, iter_batches, score_parquet
-from conftest import make_membership, make_people
+from helpers import make_membership, make_people
 from test_features import make_diagnoses
 
 SPEC = FeatureSpec(outcome_year="2025/26")

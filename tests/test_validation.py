@@ -10,7 +10,7 @@ import statsmodels.api as sm
 from capitation import CostModel, FeatureSpec, Population, score
 from capitation.errors import InputError
 from capitation.model import split_people, split_practices, validate
-from conftest import make_people
+from helpers import make_people
 
 
 def test_metrics_by_hand():

@@ -24,7 +24,7 @@ from capitation.errors import (
     UnknownCodeError,
     UnseenCategoryError,
 )
-from conftest import make_membership, make_people
+from helpers import make_membership, make_people
 
 FIX = "Fix:"
 

@@ -19,7 +19,7 @@ from capitation.allocation import (
     thousands,
 )
 from capitation.errors import InputError, UnknownCodeError
-from conftest import make_membership, make_people
+from helpers import make_membership, make_people
 
 CODES = ["A1", "A2", "A3"]
 NEED = pd.Series([100.0, 200.0, 300.0], index=CODES)

@@ -18,7 +18,7 @@ import capitation as cp
 from capitation._io import atomic_write_csv
 from capitation.errors import InputError
 from capitation.stream import fit_parquet, iter_batches, score_parquet
-from conftest import make_people
+from helpers import make_people
 
 SPEC = cp.FeatureSpec(diagnosis_grouping=None, age_bands=(0, 40, 80))
 TESTS = Path(__file__).parent

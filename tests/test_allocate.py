@@ -14,7 +14,7 @@ import naive
 from capitation import CostModel, FeatureSpec, Membership, Population, aggregate, allocate, encode, score
 from capitation.allocation import split_pence, to_pence
 from capitation.errors import InputError, UnknownCodeError
-from conftest import make_membership, make_people
+from helpers import make_membership, make_people
 
 HAND = pd.DataFrame({
     "person_id": [1, 2, 3, 4, 5],
