@@ -263,17 +263,21 @@ def _age_bands(value) -> tuple[int, ...]:
     return tuple(int(b) for b in bands)
 
 
+def _items(value, parameter: str, rule: str, fix: str) -> tuple:
+    """``value`` as a tuple of its items; a single string, or something that is not a collection, is refused."""
+    if isinstance(value, (str, bytes)):
+        raise InputError(f"The {parameter!r} parameter of FeatureSpec must be {rule}. Got the string {value!r}. {fix}")
+    try:
+        return tuple(value)
+    except TypeError:
+        raise InputError(f"The {parameter!r} parameter of FeatureSpec must be {rule}. Got {type(value).__name__} "
+                         f"{value!r}. {fix}") from None
+
+
 def _levels(value, fixed_effects: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """``((effect, (level, ...)), ...)``, each effect declared and given once, its levels distinct."""
     fix = "Fix: e.g. levels=(('icb', ('QE1', 'QF7')),), or leave it empty to learn the levels at the first encoding."
-    if isinstance(value, (str, bytes)):
-        raise InputError(f"The 'levels' parameter of FeatureSpec must be pairs of (fixed effect, levels). Got the "
-                         f"string {value!r}. {fix}")
-    try:
-        pairs = tuple(value)
-    except TypeError:
-        raise InputError(f"The 'levels' parameter of FeatureSpec must be pairs of (fixed effect, levels). Got "
-                         f"{type(value).__name__} {value!r}. {fix}") from None
+    pairs = _items(value, "levels", "pairs of (fixed effect, levels)", fix)
     out = []
     for pair in pairs:
         if isinstance(pair, (str, bytes)) or not hasattr(pair, "__len__") or len(pair) != 2:
@@ -304,14 +308,7 @@ def _levels(value, fixed_effects: tuple[str, ...]) -> tuple[tuple[str, tuple[str
 def _hierarchies(value, grouping) -> tuple[tuple[str, ...], ...]:
     """Chains of at least two diagnosis groups (of ``grouping``, when there is one)."""
     fix = "Fix: e.g. hierarchies=(('diabetes_complicated', 'diabetes_uncomplicated'),), a tuple of chains."
-    if isinstance(value, (str, bytes)):
-        raise InputError(f"The 'hierarchies' parameter of FeatureSpec must be a list of chains of group names. Got "
-                         f"the string {value!r}. {fix}")
-    try:
-        chains = tuple(value)
-    except TypeError:
-        raise InputError(f"The 'hierarchies' parameter of FeatureSpec must be a list of chains of group names. Got "
-                         f"{type(value).__name__} {value!r}. {fix}") from None
+    chains = _items(value, "hierarchies", "a list of chains of group names", fix)
     out = []
     for chain in chains:
         if isinstance(chain, (str, bytes)):
@@ -336,14 +333,7 @@ def _hierarchies(value, grouping) -> tuple[tuple[str, ...], ...]:
 def _interactions(value) -> tuple[tuple[str, str], ...]:
     """Pairs of column names; whether the design has them is checked by encode, before any pass over data."""
     fix = "Fix: e.g. interactions=(('gp:DM', 'gp:HYP'),), a tuple of pairs of column names."
-    if isinstance(value, (str, bytes)):
-        raise InputError(f"The 'interactions' parameter of FeatureSpec must be a list of pairs of column names. "
-                         f"Got the string {value!r}. {fix}")
-    try:
-        pairs = tuple(value)
-    except TypeError:
-        raise InputError(f"The 'interactions' parameter of FeatureSpec must be a list of pairs of column names. "
-                         f"Got {type(value).__name__} {value!r}. {fix}") from None
+    pairs = _items(value, "interactions", "a list of pairs of column names", fix)
     out = []
     for pair in pairs:
         # A pair given as one string of two characters would otherwise pass as two one-letter names.
