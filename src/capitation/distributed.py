@@ -22,8 +22,7 @@ from functools import reduce
 import pandas as pd
 
 from .errors import InputError, MissingDependencyError
-from .features.spec import encode
-from .features.spec import FeatureSpec
+from .features.spec import FeatureSpec, encode
 from .inputs import Population
 from .model.estimator import CostModel, _check_params
 from .model.ols import result_from_stats

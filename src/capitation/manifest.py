@@ -1,5 +1,7 @@
-"""Deprecated alias of :mod:`capitation.cli.manifest`, where run manifests now live (the command line records
-them). Importing this module warns (:class:`DeprecationWarning`); every name it had is still here.
+"""Deprecated alias of :mod:`capitation.cli.manifest`, where run manifests now live.
+
+The command line records them. Importing this module warns (:class:`DeprecationWarning`); every name it had
+is still here.
 
 Examples
 --------
@@ -36,7 +38,7 @@ warnings.warn("capitation.manifest is deprecated: import from capitation.cli.man
 
 
 def __getattr__(name: str):
-    """The other names of :mod:`capitation.cli.manifest` (private helpers included), as before the move."""
+    """Look up the other names of :mod:`capitation.cli.manifest` (private helpers included), as before the move."""
     try:
         return getattr(_manifest, name)
     except AttributeError:

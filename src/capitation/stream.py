@@ -29,8 +29,7 @@ from ._validation import _plain
 from .aggregation.aggregate import Aggregation, aggregation_from_totals, practice_totals
 from .aggregation.membership import Membership
 from .errors import InputError, SchemaError
-from .features.spec import encode
-from .features.spec import FeatureSpec
+from .features.spec import FeatureSpec, encode
 from .inputs import Population
 from .model.estimator import CostModel, _check_params
 from .model.ols import result_from_stats

@@ -1,7 +1,8 @@
-"""Need and current allocations from outside the model: NHS England's published practice weighted
-populations, a need table computed elsewhere, a table of current allocations.
+"""Need and current allocations from outside the model.
 
-An ICB can then share its envelope among its places without fitting any model::
+The sources are NHS England's published practice weighted populations, a need table computed elsewhere and
+a table of current allocations. With the published weighted populations an ICB can share its envelope among
+its places without fitting any model::
 
     need = published_need("2025/26", component="core")
     places = Membership.from_frame(my_places, level="place")
@@ -51,7 +52,7 @@ _RAW = {
 
 
 def read_weighted_populations(source) -> pd.DataFrame:
-    """A practice weighted-population table in the package's column names.
+    """Read a practice weighted-population table into the package's column names.
 
     Parameters
     ----------
@@ -194,11 +195,11 @@ _GROUPED_NUMBER = r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?"
 
 
 def _numbers(frame: pd.DataFrame, column: str, name: str = "need") -> np.ndarray:
-    """The column's numbers (int64 when all are whole in an integer column or in text, else float64); text may
-    hold numbers with thousands separators (``"1,234"`` is 1234; ``"12,34"`` is refused).
+    """Read the column's numbers: int64 when all are whole in an integer column or in text, else float64.
 
-    Missing values, NaN, infinity and text that is not a number raise :class:`~capitation.errors.InputError`
-    naming the column, the rows and the values.
+    Text may hold numbers with thousands separators (``"1,234"`` is 1234; ``"12,34"`` is refused). Missing
+    values, NaN, infinity and text that is not a number raise :class:`~capitation.errors.InputError` naming
+    the column, the rows and the values.
     """
     from .._validation import check_finite, describe_rows
 
@@ -232,7 +233,7 @@ def _numbers(frame: pd.DataFrame, column: str, name: str = "need") -> np.ndarray
 
 
 def _practice_codes(frame: pd.DataFrame) -> np.ndarray:
-    """The practice_code column as text, refusing missing codes (which would otherwise become 'nan')."""
+    """Return the practice_code column as text, refusing missing codes (which would otherwise become 'nan')."""
     from .._validation import describe_rows
 
     codes = frame["practice_code"]
@@ -294,7 +295,7 @@ def need_from_table(frame: pd.DataFrame):
 
 
 def baseline_from_table(frame: pd.DataFrame) -> pd.Series:
-    """Current allocations (£) from a table whose first two columns are a code and the amount.
+    """Read current allocations (£) from a table whose first two columns are a code and the amount.
 
     Parameters
     ----------

@@ -48,9 +48,53 @@ TABLE_SUFFIXES = (".csv", ".parquet")
 # -- parsing ------------------------------------------------------------------------------------------------
 
 class CommandLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line, ``capitation: error: ...``, with exit status 2."""
+    """An ArgumentParser whose usage errors are one line, ``capitation: error: ...``, with exit status 2.
+
+    It takes :class:`argparse.ArgumentParser`'s arguments; the ``capitation`` command and each of its
+    subcommands are parsed by one.
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> parser = CommandLineParser(prog="capitation fit")
+    >>> _ = parser.add_argument("--out", required=True)
+    >>> parser.parse_args(["--out", "model.json"]).out
+    'model.json'
+    >>> err = io.StringIO()
+    >>> with contextlib.redirect_stderr(err):
+    ...     try:
+    ...         parser.parse_args([])
+    ...     except SystemExit as exc:
+    ...         status = exc.code
+    >>> status, err.getvalue().strip()
+    (2, "capitation: error: the following arguments are required: --out. See 'capitation fit --help'.")
+    """
 
     def error(self, message: str):
+        """Print ``message`` as one line on stderr and exit with status 2 (argparse calls it on a usage error).
+
+        Parameters
+        ----------
+        message : str
+            What argparse found wrong; whitespace, newlines included, is collapsed to single spaces.
+
+        Returns
+        -------
+        NoReturn
+            It never returns: it raises :class:`SystemExit` with code 2, as argparse's own ``error`` does.
+
+        Examples
+        --------
+        >>> import contextlib, io
+        >>> err = io.StringIO()
+        >>> with contextlib.redirect_stderr(err):
+        ...     try:
+        ...         CommandLineParser(prog="capitation").error("unrecognized arguments: --nope")
+        ...     except SystemExit as exc:
+        ...         status = exc.code
+        >>> status, err.getvalue().strip()
+        (2, "capitation: error: unrecognized arguments: --nope. See 'capitation --help'.")
+        """
         self.exit(2, f"capitation: error: {_one_line(message)}. See '{self.prog} --help'.\n")
 
 
@@ -66,27 +110,27 @@ def _number(kind, text: str, rule: str, ok, shown: str | None = None) -> float |
 
 
 def fraction(text: str) -> float:
-    """An argparse type: a share in (0, 1]."""
+    """Parse a share in (0, 1], for argparse's ``type=``."""
     return _number(float, text, "a share in (0, 1], e.g. 0.01 for 1%", lambda v: 0 < v <= 1)
 
 
 def positive_int(text: str) -> int:
-    """An argparse type: a whole number >= 1."""
+    """Parse a whole number >= 1, for argparse's ``type=``."""
     return _number(int, text, "a whole number >= 1", lambda v: v >= 1)
 
 
 def non_negative_int(text: str) -> int:
-    """An argparse type: a whole number >= 0."""
+    """Parse a whole number >= 0, for argparse's ``type=``."""
     return _number(int, text, "a whole number >= 0", lambda v: v >= 0)
 
 
 def positive_float(text: str) -> float:
-    """An argparse type: a finite number > 0."""
+    """Parse a finite number > 0, for argparse's ``type=``."""
     return _number(float, text, "a finite number > 0", lambda v: 0 < v < float("inf"))
 
 
 def non_negative_float(text: str) -> float:
-    """An argparse type: a finite number >= 0."""
+    """Parse a finite number >= 0, for argparse's ``type=``."""
     return _number(float, text, "a finite number >= 0", lambda v: 0 <= v < float("inf"))
 
 
@@ -109,12 +153,33 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
 
 def option_names(parser: argparse.ArgumentParser, extra: dict[str, str] | None = None
                  ) -> tuple[dict[str, str], frozenset[str]]:
-    """The library names a subcommand's options feed, and which of those names are on/off switches.
+    """Map the library names a subcommand's options feed to the options, and name its on/off switches.
 
-    Returns ``(names, switches)``: ``names`` maps each option's destination (``control_total``), each option
-    itself (``--control-total``) and every name in ``extra`` (``{"outcome_year": "--year"}``) to the option;
-    ``switches`` holds the destinations of ``store_true`` options (``overwrite``), written ``overwrite=True``
-    in Python.
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The subcommand's parser; its long options (``--control-total``) are mapped, ``--help`` and
+        ``--version`` are not.
+    extra : dict of str → str, optional
+        Library names that are not an option's own destination, and the option each feeds (a subcommand
+        module's ``PARAMETERS``, e.g. ``{"outcome_year": "--year"}``).
+
+    Returns
+    -------
+    names : dict of str → str
+        Each option's destination (``control_total``), each option itself (``--control-total``) and every name
+        in ``extra`` → the option.
+    switches : frozenset of str
+        The destinations of ``store_true`` options (``overwrite``), written ``overwrite=True`` in Python.
+
+    Examples
+    --------
+    >>> parser = CommandLineParser(prog="capitation allocate")
+    >>> _ = parser.add_argument("--control-total")
+    >>> _ = parser.add_argument("--overwrite", action="store_true")
+    >>> names, switches = option_names(parser, {"outcome_year": "--year"})
+    >>> names["control_total"], names["outcome_year"], sorted(switches)
+    ('--control-total', '--year', ['overwrite'])
     """
     names: dict[str, str] = {}
     switches = set()
@@ -145,7 +210,7 @@ _PHRASES = {"overwrite": (re.compile(r"\ballow(?:ing)? overwriting\b"), "pass --
 
 
 def speak_options(message: str, names: dict[str, str], switches: frozenset[str] = frozenset()) -> str:
-    """``message`` with the library's names of parameters and tables replaced by the options that feed them.
+    r"""Replace, in ``message``, the library's names of parameters and tables by the options that feed them.
 
     Only the library's quoted forms are rewritten: ``The 'x' parameter [of F]`` and ``The 'x' table`` (when
     ``x`` is in ``names``), the keyword ``x=True`` for a switch and ``x='value'`` for an option (written
@@ -153,13 +218,27 @@ def speak_options(message: str, names: dict[str, str], switches: frozenset[str] 
     (``Membership.from_frame`` → ``--membership``). Other quoted words (columns, values) are left alone.
     Whitespace, newlines included, is collapsed to single spaces.
 
+    Parameters
+    ----------
+    message : str
+        A library error message.
+    names : dict of str → str
+        Library name → option, as :func:`option_names` gives them.
+    switches : frozenset of str
+        The names in ``names`` that are on/off switches (``overwrite=True`` becomes ``--overwrite``).
+
+    Returns
+    -------
+    str
+        The message in one line, speaking in options.
+
     Examples
     --------
     >>> names = {"control_total": "--control-total", "people": "--people", "outcome_year": "--year",
     ...          "overwrite": "--overwrite"}
     >>> speak_options("The 'control_total' parameter of allocate must be >= 0.", names)
     'The --control-total option must be >= 0.'
-    >>> speak_options("The 'people' table's column 'people' has\\n NaN.", names)
+    >>> speak_options("The 'people' table's column 'people' has\n NaN.", names)
     "The --people table's column 'people' has NaN."
     >>> speak_options("Fix: pass outcome_year='2025/26', or overwrite=True.", names, frozenset({"overwrite"}))
     'Fix: pass --year 2025/26, or --overwrite.'
@@ -198,11 +277,37 @@ def _one_line(text: str) -> str:
 
 def error_line(exc: BaseException, names: dict[str, str] | None = None,
                switches: frozenset[str] = frozenset()) -> str:
-    """The one line the command prints for ``exc`` (without the ``capitation: error:`` prefix).
+    """Word the one line the command prints for ``exc`` (without the ``capitation: error:`` prefix).
 
     A :class:`~capitation.errors.CapitationError` is spoken in options (:func:`speak_options`); an
     operating-system error (no space left, permission denied) names the file and the reason; anything else is
     a bug in capitation, and the line says how to report it.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The error that stopped the subcommand.
+    names : dict of str → str, optional
+        Library name → option, as :func:`option_names` gives them (none by default).
+    switches : frozenset of str
+        The names in ``names`` that are on/off switches.
+
+    Returns
+    -------
+    str
+        One line; an error whose message names no option but whose ``parameter`` is an option's is prefixed
+        with that option.
+
+    Examples
+    --------
+    >>> from capitation.errors import InputError
+    >>> names = {"control_total": "--control-total", "overwrite": "--overwrite"}
+    >>> error_line(InputError("The 'control_total' parameter must be >= 0."), names)
+    'The --control-total option must be >= 0.'
+    >>> error_line(InputError("The amount must be >= 0.", parameter="control_total"), names)
+    '--control-total: The amount must be >= 0.'
+    >>> print(error_line(ValueError("boom")))  # doctest: +ELLIPSIS
+    unexpected failure, a bug in capitation ...: boom. Please report it ... (capitation --debug ...).
     """
     from ..errors import CapitationError
 
@@ -238,6 +343,26 @@ def about(parameter: str):
     names the option even when the library's message names only the file (``The model file 'm.json' ...``).
     An operating-system error about a file (missing, a folder, no permission) becomes an
     :class:`~capitation.errors.InputError` naming the option, the path and the reason.
+
+    Parameters
+    ----------
+    parameter : str
+        The option the work inside is about, as the user typed it (``"--model"``).
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        A context for a ``with`` block; it changes no error but those above, and leaves the others as raised.
+
+    Examples
+    --------
+    >>> from capitation.errors import InputError
+    >>> try:
+    ...     with about("--model"):
+    ...         open("no-such-model.json")
+    ... except InputError as exc:
+    ...     print(exc.parameter, "|", str(exc).split(":")[0])
+    --model | The --model option names 'no-such-model.json', which cannot be read
     """
     from ..errors import CapitationError, InputError
 
@@ -259,6 +384,30 @@ def require_module(module: str, extra: str, purpose: str) -> None:
 
     ``purpose`` says what needs it (``"capitation report draws its figures with"``); the message names the
     extra that installs it (``pip install "capitation[report]"``). Nothing is imported.
+
+    Parameters
+    ----------
+    module : str
+        The module's import name (``"matplotlib"``).
+    extra : str
+        The extra of capitation that installs it (``"report"``).
+    purpose : str
+        The start of the message, saying what needs the module; the module's name follows it.
+
+    Raises
+    ------
+    MissingDependencyError
+        ``module`` cannot be found.
+
+    Examples
+    --------
+    >>> from capitation.errors import MissingDependencyError
+    >>> require_module("numpy", "dev", "capitation computes with")
+    >>> try:
+    ...     require_module("no_such_module", "report", "capitation report draws its figures with")
+    ... except MissingDependencyError as exc:
+    ...     print(str(exc).split(". Fix")[0])
+    capitation report draws its figures with no_such_module, which is not installed
     """
     import importlib.util
 
@@ -281,7 +430,45 @@ def check_outputs(args: argparse.Namespace, outputs: list[tuple[str, object, str
     way of a folder, an unwritable location; an existing file, or a non-empty folder, unless
     ``args.overwrite``). Two outputs at the same place, or an output at the place of one of the ``inputs``
     options (``"people"``, ...), are refused: the run would overwrite its own input or output. ``None``
-    paths (options not given) are skipped. Returns the resolved paths, in order.
+    paths (options not given) are skipped. With ``args.manifest`` set, the manifest's folder is checked too
+    (:func:`capitation.cli.manifest.check_run_folder`).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options: ``overwrite``, ``manifest`` and the ``inputs`` options are read when present.
+    outputs : list of (str, path or None, str)
+        Each output as ``(option, path, kind)``: the option naming it (``"--out"``), where it goes, and
+        ``"file"`` or ``"folder"``.
+    inputs : tuple of str
+        Destinations of the options naming inputs (``("people", "diagnoses")``).
+
+    Returns
+    -------
+    list of pathlib.Path
+        The outputs' resolved paths, in order (``None`` paths left out).
+
+    Raises
+    ------
+    OutputError
+        An output is unusable, exists (without ``--overwrite``), or is at the place of another output or of
+        an input.
+
+    Examples
+    --------
+    >>> import argparse, pathlib, tempfile
+    >>> from capitation.errors import OutputError
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     args = argparse.Namespace(people=f"{d}/people.csv", overwrite=False)
+    ...     paths = check_outputs(args, [("--out", f"{d}/need.csv", "file"), ("--manifest", None, "file")],
+    ...                           inputs=("people",))
+    ...     print([p.name for p in paths])
+    ...     try:
+    ...         check_outputs(args, [("--out", f"{d}/people.csv", "file")], inputs=("people",))
+    ...     except OutputError as exc:
+    ...         print(str(exc).split(": ")[1].split(".")[0])
+    ['need.csv']
+    the run would overwrite what it reads
     """
     from .._io import check_output
     from ..errors import OutputError
@@ -353,7 +540,29 @@ def check_table_suffix(path, option: str) -> None:
 
 
 def check_control_total(args: argparse.Namespace) -> int:
-    """``args.control_total`` in pence, so that a malformed total is refused before the work."""
+    """Convert ``args.control_total`` to pence, so that a malformed total is refused before the work.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed options; ``control_total`` is text such as ``"55000000000"`` or ``"£1,000.50"``.
+
+    Returns
+    -------
+    int
+        The control total in whole pence.
+
+    Raises
+    ------
+    InputError
+        The total is not an amount of pounds in an accepted form.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> check_control_total(argparse.Namespace(control_total="1,000.50"))
+    100050
+    """
     from ..allocation.money import to_pence
 
     return to_pence(args.control_total, "control_total")
@@ -362,7 +571,42 @@ def check_control_total(args: argparse.Namespace) -> int:
 # -- the command --------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``capitation`` command; returns the exit status."""
+    """Run the ``capitation`` command: parse ``argv``, run the subcommand and turn its errors into one line.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        The arguments after ``capitation`` (``sys.argv[1:]`` by default).
+
+    Returns
+    -------
+    int
+        The exit status: 0 on success, 1 after an error (printed on stderr as ``capitation: error: ...``),
+        2 when no subcommand is given (the help is printed), 130 when interrupted. A usage error exits with
+        status 2 (:class:`SystemExit`); with ``--debug`` an error is raised instead.
+
+    Examples
+    --------
+    >>> import contextlib, io, pathlib, tempfile
+    >>> import pandas as pd
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     d = pathlib.Path(d)
+    ...     pd.DataFrame({"practice_code": ["A81001", "A81002"], "need": [3.0, 1.0],
+    ...                   "registered": [30, 10]}).to_csv(d / "need.csv", index=False)
+    ...     pd.DataFrame({"practice_code": ["A81001", "A81002"], "consortium_code": ["Q1", "Q1"]}).to_csv(
+    ...         d / "icbs.csv", index=False)
+    ...     status = main(["allocate", "--need", str(d / "need.csv"), "--membership", str(d / "icbs.csv"),
+    ...                    "--control-total", "1000", "--out", str(d / "out"), "--quiet"])
+    ...     budgets = pd.read_csv(d / "out" / "practice_budgets.csv", dtype={"budget": str})
+    ...     err = io.StringIO()
+    ...     with contextlib.redirect_stderr(err):
+    ...         failed = main(["allocate", "--need", str(d / "need.csv"), "--control-total", "55,5",
+    ...                        "--out", str(d / "out"), "--quiet"])
+    >>> status, budgets["budget"].tolist()
+    (0, ['750.00', '250.00'])
+    >>> failed, err.getvalue().split(" is not")[0]
+    (1, "capitation: error: The --control-total option '55,5'")
+    """
     import importlib
 
     parser, subparsers = _parser()

@@ -1,6 +1,8 @@
-"""Options and readers shared by the subcommands that take people and their records (fit, score, allocate,
-report): the options themselves, reading and encoding the tables they name, scoring with a saved model and
-reading a membership table."""
+"""Options and readers shared by the subcommands that take people and their records.
+
+The subcommands fit, score, allocate and report share the options themselves, reading and encoding the tables
+they name, scoring with a saved model and reading a membership table.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +15,12 @@ _CATEGORICAL_TABLES = ("people", "diagnoses", "conditions", "areas")
 
 
 def names(text: str | None) -> tuple[str, ...]:
-    """``"a, b"`` → ``("a", "b")``; empty or ``None`` → ``()``."""
+    """Split a comma-separated option: ``"a, b"`` → ``("a", "b")``; empty or ``None`` → ``()``."""
     return tuple(v.strip() for v in (text or "").split(",") if v.strip())
 
 
 def add_inputs(p: argparse.ArgumentParser, *, model_given: bool) -> None:
-    """The options naming people and their records (shared by fit, score and allocate)."""
+    """Add the options naming people and their records (shared by fit, score and allocate)."""
     p.add_argument("--people", required=not model_given, default=None,
                    help="people table (Parquet file or folder, or CSV): person_id, practice_code, sex, age, "
                    "lsoa_code[, exposure, cost]")
@@ -28,7 +30,7 @@ def add_inputs(p: argparse.ArgumentParser, *, model_given: bool) -> None:
 
 
 def read_records(path, name: str):
-    """The table ``--<name>`` names (CSV or Parquet), or ``None`` when the option was not given.
+    """Read the table ``--<name>`` names (CSV or Parquet), or return ``None`` when the option was not given.
 
     People and their records (``people``, ``diagnoses``, ``conditions``, ``areas``) keep Parquet's dictionary
     columns of codes as Categoricals, which the library validates and encodes as they are; other tables are
@@ -80,9 +82,11 @@ def score_people(args: argparse.Namespace, *, neutralise: bool = True):
 
 
 def read_membership(path, year: str, level: str):
-    """The membership ``--membership`` names (``practice_code``, ``consortium_code[, consortium_name]``, or a
-    practices table with ``icb_code[, icb_name]`` such as ``capitation synth`` writes), or NHS England's of
-    ``year`` when it is not given; its grouping is called ``level``."""
+    """Read the membership ``--membership`` names, or NHS England's of ``year`` when it is not given.
+
+    The table has ``practice_code``, ``consortium_code[, consortium_name]``, or it is a practices table with
+    ``icb_code[, icb_name]`` such as ``capitation synth`` writes; its grouping is called ``level``.
+    """
     from .._io import read_table
     from ..aggregation.membership import Membership
 

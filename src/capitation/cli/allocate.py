@@ -17,7 +17,35 @@ INPUTS = ("need", "model", "people", "diagnoses", "conditions", "areas", "member
 
 
 def check_level(level: str) -> str:
-    """``--level`` names the consortium file (``<level>_budgets``): a plain name, not ``practice``."""
+    """Check ``--level``, which names the consortium file (``<level>_budgets``): a plain name, not ``practice``.
+
+    Parameters
+    ----------
+    level : str
+        The name of the consortium level (``"ICB"``, ``"PCN"``, ``"place"``).
+
+    Returns
+    -------
+    str
+        ``level``, unchanged.
+
+    Raises
+    ------
+    InputError
+        ``level`` is not a plain name of letters, digits, ``-`` and ``_``, or is ``practice`` (in any case),
+        whose file would overwrite the practice table.
+
+    Examples
+    --------
+    >>> from capitation.errors import InputError
+    >>> check_level("PCN")
+    'PCN'
+    >>> try:
+    ...     check_level("Practice")
+    ... except InputError as exc:
+    ...     print(str(exc).split(". Fix")[0])
+    The --level option 'practice' would write the consortium table over practice_budgets
+    """
     import re
 
     from ..errors import InputError
@@ -44,7 +72,45 @@ def _table(alloc, level: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    """Allocate the control total and write the practice and consortium tables; returns the exit status."""
+    """Allocate the control total and write the practice and consortium tables into ``args.out``.
+
+    Need comes from ``--need`` (per person, summed exactly over each list, or per practice; see
+    :func:`~capitation.allocation.external.need_from_table`) or from ``--model`` scoring ``--people``.
+    ``--level``, the control total and every output are checked before any work. The tables,
+    ``practice_budgets`` and ``<level>_budgets``, hold each budget in pounds and pence (``budget``, exact,
+    as text) and in whole £'000 (``budget_000``, adding up to the control total).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options as the ``allocate`` parser defines them (:func:`add_parser`).
+
+    Returns
+    -------
+    int
+        The exit status, 0. Errors are raised (:class:`~capitation.errors.CapitationError`), and
+        :func:`capitation.cli.main` prints them as one line with status 1.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from capitation.cli import CommandLineParser
+    >>> sub = CommandLineParser(prog="capitation").add_subparsers(dest="command")
+    >>> add_parser(sub)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     pd.DataFrame({"practice_code": ["A81001", "A81002", "A81003"], "need": [3.0, 1.0, 2.0],
+    ...                   "registered": [30, 10, 20]}).to_csv(f"{d}/need.csv", index=False)
+    ...     pd.DataFrame({"practice_code": ["A81001", "A81002", "A81003"], "consortium_code": ["P1", "P1", "P2"]}
+    ...                  ).to_csv(f"{d}/places.csv", index=False)
+    ...     args = sub.choices["allocate"].parse_args(["--need", f"{d}/need.csv", "--membership", f"{d}/places.csv",
+    ...                                                "--level", "place", "--control-total", "1000",
+    ...                                                "--out", f"{d}/out", "--quiet"])
+    ...     status = run(args)
+    ...     places = pd.read_csv(f"{d}/out/place_budgets.csv", dtype={"budget": str})
+    >>> status, places["consortium_code"].tolist(), places["budget"].tolist()
+    (0, ['P1', 'P2'], ['666.67', '333.33'])
+    """
     import pandas as pd
 
     from .._io import read_table, write_table
@@ -123,7 +189,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
-    """Register ``allocate`` on the subcommand parsers ``sub``."""
+    """Register ``allocate`` on the subcommand parsers ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of the ``capitation`` parser, as ``ArgumentParser.add_subparsers`` returns
+        them; the ``allocate`` parser is added with :func:`run` as its ``run`` default.
+
+    Examples
+    --------
+    >>> from capitation.cli import CommandLineParser
+    >>> sub = CommandLineParser(prog="capitation").add_subparsers(dest="command")
+    >>> add_parser(sub)
+    >>> args = sub.choices["allocate"].parse_args(["--need", "need.csv", "--out", "budgets"])
+    >>> args.control_total, args.level, args.unassigned, args.format, args.run is run
+    ('55000000000', 'ICB', 'raise', 'csv', True)
+    """
     from . import DEFAULT_CONTROL_TOTAL
 
     p = sub.add_parser("allocate", help="share a control total between practices and ICBs, to the penny",

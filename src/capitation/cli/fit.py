@@ -17,7 +17,36 @@ INPUTS = ("people", "diagnoses", "conditions", "areas", "grouping")
 
 
 def build_spec(args: argparse.Namespace):
-    """The :class:`~capitation.FeatureSpec` the options declare."""
+    """Build the :class:`~capitation.FeatureSpec` the options declare.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options as the ``fit`` parser defines them: ``no_diagnoses`` and ``grouping`` choose the diagnosis
+        grouping (none, a CSV, or the package's), ``year`` the outcome year, and ``registers``, ``need_vars``
+        and ``supply_vars`` (comma-separated) the GP registers and area variables.
+
+    Returns
+    -------
+    FeatureSpec
+        The design the model is fitted on, saved with it.
+
+    Raises
+    ------
+    CapitationError
+        The ``--grouping`` file cannot be read, or is not a diagnosis grouping (the error names ``--grouping``).
+
+    Examples
+    --------
+    >>> from capitation.cli import CommandLineParser
+    >>> sub = CommandLineParser(prog="capitation").add_subparsers(dest="command")
+    >>> add_parser(sub)
+    >>> args = sub.choices["fit"].parse_args(["--people", "people.csv", "--out", "model.json", "--year", "2025/26",
+    ...                                       "--registers", "DM, CHD", "--no-diagnoses"])
+    >>> spec = build_spec(args)
+    >>> spec.outcome_year, spec.conditions, spec.diagnosis_grouping is None
+    ('2025/26', ('DM', 'CHD'), True)
+    """
     from ..features.icd10 import DiagnosisGrouping
     from ..features.spec import FeatureSpec
     from . import about
@@ -41,7 +70,7 @@ def _cap(text: str | None):
 
 
 def cap_option(text: str) -> str:
-    """An argparse type: ``--cap`` is a positive amount of pounds or a percentile ``pNN``; kept as text."""
+    """Check ``--cap`` for argparse: a positive amount of pounds or a percentile ``pNN``, kept as text."""
     from . import _number
 
     if text.startswith("p"):
@@ -54,7 +83,47 @@ def cap_option(text: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Fit the model and save it to ``args.out``; returns the exit status."""
+    """Fit the model and save it to ``args.out`` (JSON, its arrays in a ``.npz`` beside it).
+
+    Every output (``--out`` and its ``.npz``, ``--coefficients``, ``--manifest``) is checked before the
+    tables are read. The people are encoded with :func:`build_spec`'s spec, the model is fitted on annual
+    cost weighted by exposure and its first summary lines are printed (unless ``--quiet``).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options as the ``fit`` parser defines them (:func:`add_parser`). ``args.created``, when ``None``,
+        is set to the current time, so that a manifest records it and a re-run writes the same bytes.
+
+    Returns
+    -------
+    int
+        The exit status, 0. Errors are raised (:class:`~capitation.errors.CapitationError`), and
+        :func:`capitation.cli.main` prints them as one line with status 1.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation.cli import CommandLineParser
+    >>> from capitation.model.persist import load_model
+    >>> rng = np.random.default_rng(0)
+    >>> people = pd.DataFrame({"person_id": np.arange(200), "practice_code": rng.choice(["A81001", "A81002"], 200),
+    ...                        "sex": rng.choice(["F", "M"], 200), "age": rng.integers(0, 95, 200),
+    ...                        "lsoa_code": "E01000001", "cost": rng.gamma(0.5, 900, 200).round(2)})
+    >>> sub = CommandLineParser(prog="capitation").add_subparsers(dest="command")
+    >>> add_parser(sub)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     people.to_csv(f"{d}/people.csv", index=False)
+    ...     args = sub.choices["fit"].parse_args(["--people", f"{d}/people.csv", "--no-diagnoses",
+    ...                                           "--out", f"{d}/model.json", "--quiet"])
+    ...     status = run(args)
+    ...     model = load_model(f"{d}/model.json")
+    ...     written = sorted(p.name for p in pathlib.Path(d).iterdir())
+    >>> status, written, model.result_.n, len(model.result_.params)
+    (0, ['model.json', 'model.npz', 'people.csv'], 200, 38)
+    """
     import datetime as dt
 
     from .._io import write_table
@@ -118,7 +187,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
-    """Register ``fit`` on the subcommand parsers ``sub``."""
+    """Register ``fit`` on the subcommand parsers ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of the ``capitation`` parser, as ``ArgumentParser.add_subparsers`` returns
+        them; the ``fit`` parser is added with :func:`run` as its ``run`` default.
+
+    Examples
+    --------
+    >>> from capitation.cli import CommandLineParser
+    >>> sub = CommandLineParser(prog="capitation").add_subparsers(dest="command")
+    >>> add_parser(sub)
+    >>> args = sub.choices["fit"].parse_args(["--people", "people.csv", "--out", "model.json", "--cap", "p99.5"])
+    >>> args.people, args.cap, args.cov_type, args.on_aliased, args.run is run
+    ('people.csv', 'p99.5', 'nonrobust', 'drop', True)
+    """
     p = sub.add_parser("fit", help="fit the person-level cost model and save it (JSON + .npz)",
                        description="Encode the people's age-sex cells and diagnosis groups (and optional GP "
                        "registers and area variables), fit the cost model by least squares on annual cost "

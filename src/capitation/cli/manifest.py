@@ -131,6 +131,16 @@ class Manifest:
         The manifest file it was read from.
     folder : pathlib.Path or None
         The folder its paths are relative to: the folder of the manifest file (written or read).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> m = Manifest("score", {"out": "need.csv", "observed": False}, {}, [], {"capitation": "0.1.0"},
+    ...              "2025-04-01T09:00:00Z")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     back = read_manifest(m.write(pathlib.Path(d) / "run.json"))
+    >>> back.command, back.parameters == m.parameters, back.source.name
+    ('score', True, 'run.json')
     """
 
     command: str
@@ -143,18 +153,53 @@ class Manifest:
     folder: Path | None = None
 
     def to_dict(self) -> dict:
-        """The manifest as JSON types (without its content hash)."""
+        """Return the manifest as JSON types (without its content hash).
+
+        Returns
+        -------
+        dict
+            ``format``, ``format_version``, ``command``, ``parameters``, ``inputs``, ``outputs``,
+            ``environment`` and ``created``: the document :meth:`write` hashes and writes.
+
+        Examples
+        --------
+        >>> m = Manifest("score", {"out": "need.csv"}, {}, [], {"capitation": "0.1.0"}, "2025-04-01T09:00:00Z")
+        >>> document = m.to_dict()
+        >>> document["format"], document["format_version"], document["parameters"]
+        ('capitation.RunManifest', 2, {'out': 'need.csv'})
+        """
         return {"format": _KIND, "format_version": MANIFEST_FORMAT, "command": self.command,
                 "parameters": self.parameters, "inputs": self.inputs, "outputs": self.outputs,
                 "environment": self.environment, "created": self.created}
 
     def write(self, path) -> Path:
-        """Write the manifest as JSON with its content hash, atomically; returns the path.
+        """Write the manifest as JSON with its content hash, atomically.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The manifest file; when the manifest has a :attr:`folder`, it must be in that folder. An existing
+            file is replaced.
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
 
         Raises
         ------
         OutputError
             ``path`` is a folder, or is not in the folder the manifest's paths are relative to.
+
+        Examples
+        --------
+        >>> import json, pathlib, tempfile
+        >>> m = Manifest("score", {"out": "need.csv"}, {}, [], {"capitation": "0.1.0"}, "2025-04-01T09:00:00Z")
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = m.write(pathlib.Path(d) / "run.json")
+        ...     document = json.loads(path.read_text(encoding="utf-8"))
+        >>> path.name, document["command"], len(document["content_sha256"])
+        ('run.json', 'score', 64)
         """
         from .._io import atomic_write_text
 
@@ -241,7 +286,7 @@ def check_run_folder(manifest, *, inputs: dict, outputs: dict) -> Path:
 
 
 def record_run(command: str, args: argparse.Namespace, *, inputs: dict, outputs: dict, root=None) -> Manifest:
-    """The manifest of a finished run: parameters from ``args``, hashes of ``inputs`` and ``outputs``.
+    r"""Record the manifest of a finished run: parameters from ``args``, hashes of ``inputs`` and ``outputs``.
 
     Parameters
     ----------
@@ -273,7 +318,7 @@ def record_run(command: str, args: argparse.Namespace, *, inputs: dict, outputs:
     >>> from capitation.cli.manifest import record_run
     >>> with tempfile.TemporaryDirectory() as d:
     ...     out = pathlib.Path(d) / "need.csv"
-    ...     _ = out.write_text("practice_code,need\\nA81001,1.0\\n")
+    ...     _ = out.write_text("practice_code,need\nA81001,1.0\n")
     ...     m = record_run("score", argparse.Namespace(out=str(out), observed=False), inputs={},
     ...                    outputs={"out": [out]}, root=d)
     >>> m.parameters["out"], m.outputs[0]["file"], m.outputs[0]["root"]
@@ -339,6 +384,24 @@ def read_manifest(path) -> Manifest:
     ------
     ModelFileError
         The file is missing, not a manifest, of another format version, or edited after it was written.
+
+    Examples
+    --------
+    >>> import json, pathlib, tempfile
+    >>> from capitation.errors import ModelFileError
+    >>> m = Manifest("score", {"out": "need.csv"}, {}, [], {"capitation": "0.1.0"}, "2025-04-01T09:00:00Z")
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = m.write(pathlib.Path(d) / "run.json")
+    ...     print(read_manifest(path).created)
+    ...     edited = json.loads(path.read_text(encoding="utf-8"))
+    ...     edited["parameters"]["out"] = "elsewhere.csv"
+    ...     _ = path.write_text(json.dumps(edited), encoding="utf-8")
+    ...     try:
+    ...         read_manifest(path)
+    ...     except ModelFileError as exc:
+    ...         print("refused:", "restore the original manifest" in str(exc))
+    2025-04-01T09:00:00Z
+    refused: True
     """
     document = read_hashed_document(
         path, kind=_KIND, version=MANIFEST_FORMAT, what="manifest", label="capitation run manifest",
@@ -380,6 +443,17 @@ class Reproduction(Result):
         Why the re-run failed, if it did.
     workdir : pathlib.Path or None
         Where the outputs were re-created, when kept.
+    provenance : Provenance
+        The library version that checked the run.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> outputs = pd.DataFrame({"parameter": ["out"], "file": ["need.csv"], "recorded": ["ab" * 32],
+    ...                         "reproduced": ["ab" * 32], "identical": [True]})
+    >>> inputs = pd.DataFrame(columns=["parameter", "path", "recorded", "found", "identical"])
+    >>> Reproduction(True, inputs, outputs, {})
+    Reproduction(identical=True, outputs=1, differing=0)
     """
 
     identical: bool
@@ -390,7 +464,26 @@ class Reproduction(Result):
     workdir: Path | None = None
 
     def summary(self) -> str:
-        """Plain text: the verdict, then any changed inputs, differing outputs and version differences."""
+        """Describe the outcome in plain text: the verdict, then changed inputs, each output and version differences.
+
+        Returns
+        -------
+        str
+            The verdict on the first line (``bit-identical: ...`` or ``NOT reproduced``), then one line per
+            changed input, the re-run's error if any, one line per output (``same`` or ``DIFFERS``, with the
+            first digits of both hashes) and one per package whose version differs.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> outputs = pd.DataFrame({"parameter": ["out"], "file": ["need.csv"], "recorded": ["ab" * 32],
+        ...                         "reproduced": ["cd" * 32], "identical": [False]})
+        >>> inputs = pd.DataFrame(columns=["parameter", "path", "recorded", "found", "identical"])
+        >>> print(Reproduction(False, inputs, outputs, {"numpy": ("1.26.4", "2.1.0")}).summary())
+        NOT reproduced
+          DIFFERS need.csv  abababababab... -> cdcdcdcdcdcd...
+          version  numpy: recorded 1.26.4, now 2.1.0
+        """
         lines = ["bit-identical: every output has the recorded sha256" if self.identical
                  else "NOT reproduced"]
         changed = self.inputs[~self.inputs["identical"]] if len(self.inputs) else self.inputs
@@ -415,7 +508,7 @@ class Reproduction(Result):
 
 
 def _options_of(command: str) -> set[str]:
-    """The options of a subcommand, as its parser defines them (argparse lists them only in ``_actions``)."""
+    """Name the options of a subcommand, as its parser defines them (argparse lists them only in ``_actions``)."""
     import importlib
 
     module = importlib.import_module(f"capitation.cli.{command}")
@@ -489,7 +582,7 @@ def _checked(manifest: Manifest) -> tuple[Path, dict[str, Path]]:
 
 
 def reproduce(manifest, *, workdir=None) -> Reproduction:
-    """Re-run a recorded command into a fresh folder and compare every output's sha256.
+    r"""Re-run a recorded command into a fresh folder and compare every output's sha256.
 
     Parameters
     ----------
@@ -514,7 +607,26 @@ def reproduce(manifest, *, workdir=None) -> Reproduction:
 
     Examples
     --------
-    See the module docstring.
+    >>> import pathlib, tempfile
+    >>> import pandas as pd
+    >>> from capitation.cli import main
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     d = pathlib.Path(d)
+    ...     pd.DataFrame({"practice_code": ["A81001", "A81002"], "need": [3.0, 1.0],
+    ...                   "registered": [30, 10]}).to_csv(d / "need.csv", index=False)
+    ...     pd.DataFrame({"practice_code": ["A81001", "A81002"], "consortium_code": ["Q1", "Q1"]}).to_csv(
+    ...         d / "icbs.csv", index=False)
+    ...     status = main(["allocate", "--need", str(d / "need.csv"), "--membership", str(d / "icbs.csv"),
+    ...                    "--control-total", "1000", "--out", str(d / "out"), "--manifest", str(d / "run.json"),
+    ...                    "--quiet"])
+    ...     kept = reproduce(d / "run.json", workdir=d / "again")
+    ...     again = sorted(p.relative_to(kept.workdir).as_posix() for p in kept.workdir.rglob("*.csv"))
+    ...     _ = (d / "need.csv").write_text("practice_code,need,registered\nA81001,1.0,30\nA81002,1.0,10\n")
+    ...     changed = reproduce(d / "run.json")
+    >>> kept.identical, again
+    (True, ['out/out/icb_budgets.csv', 'out/out/practice_budgets.csv'])
+    >>> changed.identical, changed.error
+    (False, 'inputs differ from the recorded ones, so the command was not re-run')
     """
     import importlib
 

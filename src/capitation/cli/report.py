@@ -60,7 +60,47 @@ def _tables(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Write the report to ``args.out``; returns the exit status."""
+    """Fit, validate and allocate, and write the self-contained HTML report to ``args.out``.
+
+    matplotlib, the control total and ``--out`` are checked before any work. Without ``--people`` the report
+    runs on synthetic England (``--fraction``, ``--validation-practices``, ``--icbs``); with it, on your
+    tables. The work is :func:`capitation.report.committee.committee_report`'s.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options as the ``report`` parser defines them (:func:`add_parser`).
+
+    Returns
+    -------
+    int
+        The exit status, 0. Errors are raised (:class:`~capitation.errors.CapitationError`), and
+        :func:`capitation.cli.main` prints them as one line with status 1.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation.cli import CommandLineParser
+    >>> rng = np.random.default_rng(1)
+    >>> people = pd.DataFrame({"person_id": np.arange(2_000), "practice_code": rng.choice(["A81001", "A81002"],
+    ...     2_000), "sex": rng.choice(["F", "M"], 2_000), "age": rng.integers(0, 95, 2_000),
+    ...     "lsoa_code": "E01000001", "cost": rng.gamma(0.5, 900, 2_000)})
+    >>> sub = CommandLineParser(prog="capitation").add_subparsers(dest="command")
+    >>> add_parser(sub)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     people.to_csv(f"{d}/people.csv", index=False)
+    ...     pd.DataFrame({"practice_code": ["A81001", "A81002"], "consortium_code": ["Q1", "Q2"]}).to_csv(
+    ...         f"{d}/groups.csv", index=False)
+    ...     args = sub.choices["report"].parse_args(["--people", f"{d}/people.csv", "--membership",
+    ...                                              f"{d}/groups.csv", "--control-total", "1000", "--no-ladder",
+    ...                                              "--out", f"{d}/report.html", "--quiet"])
+    ...     status = run(args)
+    ...     html = pathlib.Path(d, "report.html").read_text(encoding="utf-8")
+    >>> status, html.lstrip().lower().startswith("<!doctype html>")
+    (0, True)
+    """
     from ..report.committee import committee_report
     from . import check_control_total, check_outputs, require_module
 
@@ -85,7 +125,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
-    """Register ``report`` on the subcommand parsers ``sub``."""
+    """Register ``report`` on the subcommand parsers ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of the ``capitation`` parser, as ``ArgumentParser.add_subparsers`` returns
+        them; the ``report`` parser is added with :func:`run` as its ``run`` default.
+
+    Examples
+    --------
+    >>> from capitation.cli import CommandLineParser
+    >>> sub = CommandLineParser(prog="capitation").add_subparsers(dest="command")
+    >>> add_parser(sub)
+    >>> args = sub.choices["report"].parse_args(["--icbs", "QE1,QOC", "--fraction", "0.005"])
+    >>> args.out, args.icbs, args.fraction, args.min_count, args.run is run
+    ('capitation-report.html', 'QE1,QOC', 0.005, 5, True)
+    """
     from . import DEFAULT_CONTROL_TOTAL, fraction, non_negative_float, non_negative_int, positive_float, positive_int
 
     p = sub.add_parser("report", help="fit, validate and allocate, and write a self-contained HTML report",

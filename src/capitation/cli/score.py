@@ -16,7 +16,46 @@ INPUTS = ("model", "people", "diagnoses", "conditions", "areas")
 
 
 def run(args: argparse.Namespace) -> int:
-    """Score the people and write one row per person to ``args.out``; returns the exit status."""
+    """Score the people with a saved model and write one row per person to ``args.out``.
+
+    The outputs are checked before any work (``--out`` must end in .csv or .parquet). The people are encoded
+    with the model's saved spec and their need predicted with supply held at the national mean, or as
+    observed with ``--observed``; the file has ``person_id``, ``practice_code``, ``exposure`` and ``need``.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options as the ``score`` parser defines them (:func:`add_parser`).
+
+    Returns
+    -------
+    int
+        The exit status, 0. Errors are raised (:class:`~capitation.errors.CapitationError`), and
+        :func:`capitation.cli.main` prints them as one line with status 1.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation.cli import CommandLineParser, main
+    >>> rng = np.random.default_rng(0)
+    >>> people = pd.DataFrame({"person_id": np.arange(200), "practice_code": rng.choice(["A81001", "A81002"], 200),
+    ...                        "sex": rng.choice(["F", "M"], 200), "age": rng.integers(0, 95, 200),
+    ...                        "lsoa_code": "E01000001", "cost": rng.gamma(0.5, 900, 200).round(2)})
+    >>> sub = CommandLineParser(prog="capitation").add_subparsers(dest="command")
+    >>> add_parser(sub)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     people.to_csv(f"{d}/people.csv", index=False)
+    ...     fitted = main(["fit", "--people", f"{d}/people.csv", "--no-diagnoses", "--out", f"{d}/model.json",
+    ...                    "--quiet"])
+    ...     args = sub.choices["score"].parse_args(["--model", f"{d}/model.json", "--people", f"{d}/people.csv",
+    ...                                             "--out", f"{d}/need.csv", "--quiet"])
+    ...     status = run(args)
+    ...     need = pd.read_csv(f"{d}/need.csv")
+    >>> fitted, status, list(need.columns), len(need)
+    (0, 0, ['person_id', 'practice_code', 'exposure', 'need'], 200)
+    """
     import pandas as pd
 
     from .._io import write_table
@@ -52,7 +91,24 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
-    """Register ``score`` on the subcommand parsers ``sub``."""
+    """Register ``score`` on the subcommand parsers ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of the ``capitation`` parser, as ``ArgumentParser.add_subparsers`` returns
+        them; the ``score`` parser is added with :func:`run` as its ``run`` default.
+
+    Examples
+    --------
+    >>> from capitation.cli import CommandLineParser
+    >>> sub = CommandLineParser(prog="capitation").add_subparsers(dest="command")
+    >>> add_parser(sub)
+    >>> args = sub.choices["score"].parse_args(["--model", "model.json", "--people", "people.csv",
+    ...                                         "--out", "need.parquet", "--observed"])
+    >>> args.model, args.out, args.observed, args.run is run
+    ('model.json', 'need.parquet', True, True)
+    """
     p = sub.add_parser("score", help="predict each person's need with a saved model",
                        description="Encode the people with the saved model's feature spec and predict each "
                        "person's annual hospital need (£), supply effects held at the national mean. Writes "

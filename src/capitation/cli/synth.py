@@ -13,7 +13,45 @@ PARAMETERS = {"outcome_year": "--year", "path": "--out"}
 
 
 def run(args: argparse.Namespace) -> int:
-    """Generate the population and write its tables into ``args.out``; returns the exit status."""
+    """Generate the population and write its tables into ``args.out``, as Parquet or CSV.
+
+    The outputs are checked first: a ``--out`` folder that is not empty (or a ``--manifest`` file that exists)
+    is refused, before any work, unless ``--overwrite``. The tables are ``people``, ``diagnoses``,
+    ``conditions``, ``areas`` and ``practices``; Parquet is streamed into partitioned folders (with the
+    generator's truth tables), so all England fits in bounded memory. A small run, such as
+    ``capitation synth --fraction 0.0005 --practices A81001 --out se``, takes a few seconds after the
+    generator's numba kernels have compiled (about 15 seconds, once per process).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options as the ``synth`` parser defines them (:func:`add_parser`): ``out``, ``fraction``,
+        ``seed``, ``year``, ``practices``, ``list_inflation``, ``format``, ``overwrite``, ``manifest`` and
+        ``quiet``.
+
+    Returns
+    -------
+    int
+        The exit status, 0. Errors are raised (:class:`~capitation.errors.CapitationError`), and
+        :func:`capitation.cli.main` prints them as one line with status 1.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from capitation.cli import CommandLineParser
+    >>> from capitation.errors import OutputError
+    >>> sub = CommandLineParser(prog="capitation").add_subparsers(dest="command")
+    >>> add_parser(sub)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = (pathlib.Path(d) / "notes.txt").write_text("an earlier run")
+    ...     args = sub.choices["synth"].parse_args(["--fraction", "0.0005", "--practices", "A81001",
+    ...                                             "--out", d, "--quiet"])
+    ...     try:
+    ...         run(args)
+    ...     except OutputError as exc:
+    ...         print("refused before any work: --out", str(exc).split("which ")[1].split(",")[0])
+    refused before any work: --out is not empty
+    """
     from .._io import write_table
     from ..datasets.synthetic import synthetic_england, write_synthetic_england
     from . import check_outputs
@@ -42,7 +80,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
-    """Register ``synth`` on the subcommand parsers ``sub``."""
+    """Register ``synth`` on the subcommand parsers ``sub``.
+
+    Parameters
+    ----------
+    sub : argparse._SubParsersAction
+        The subcommand parsers of the ``capitation`` parser, as ``ArgumentParser.add_subparsers`` returns
+        them; the ``synth`` parser is added with :func:`run` as its ``run`` default.
+
+    Examples
+    --------
+    >>> from capitation.cli import CommandLineParser
+    >>> sub = CommandLineParser(prog="capitation").add_subparsers(dest="command")
+    >>> add_parser(sub)
+    >>> args = sub.choices["synth"].parse_args(["--out", "se", "--fraction", "0.0005", "--practices", "A81001"])
+    >>> args.fraction, args.practices, args.format, args.year, args.run is run
+    (0.0005, 'A81001', 'parquet', '2025/26', True)
+    """
     from . import fraction, non_negative_int
 
     p = sub.add_parser("synth", help="write a synthetic registered population (people, diagnoses, ...)",

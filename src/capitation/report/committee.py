@@ -113,7 +113,7 @@ class CommitteeReport(Result):
     provenance_items: dict = field(default_factory=dict)
 
     def summary(self) -> str:
-        """The report in a few lines: the file, each rung's fit and the budgets.
+        """Describe the report in a few lines: the file, each rung's fit and the budgets.
 
         Returns
         -------
