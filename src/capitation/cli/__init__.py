@@ -33,7 +33,8 @@ from pathlib import Path
 from .._version import __version__
 
 __all__ = ["DEFAULT_CONTROL_TOTAL", "CommandLineParser", "about", "check_control_total", "check_outputs",
-           "check_table_suffix", "error_line", "main", "option_names", "require_module", "speak_options"]
+           "check_table_suffix", "error_line", "main", "option_names", "require_module", "speak_options",
+           "write_manifest"]
 
 
 #: Subcommands in the order ``--help`` lists them; each is a module of this package with
@@ -420,6 +421,39 @@ def require_module(module: str, extra: str, purpose: str) -> None:
     if not found:
         raise MissingDependencyError(f"{purpose} {module}, which is not installed. Fix: pip install "
                                      f"\"capitation[{extra}]\" (or pip install {module}).", name=module)
+
+
+def write_manifest(command: str, args: argparse.Namespace, outputs: dict, say, inputs: tuple[str, ...] = ()) -> None:
+    """Record a finished run in ``args.manifest``, when the option was given, and say where.
+
+    Parameters
+    ----------
+    command : str
+        The subcommand that ran.
+    args : argparse.Namespace
+        Its parsed options.
+    outputs : dict of str → list of path
+        The files written, by the option naming their location.
+    say : callable
+        Prints a line (or nothing, with ``--quiet``).
+    inputs : tuple of str
+        The subcommand's input options (its ``INPUTS``); those given are hashed.
+
+    Returns
+    -------
+    None
+
+    Examples
+    --------
+    >>> import argparse
+    >>> write_manifest("score", argparse.Namespace(manifest=None), {}, print)  # no --manifest: nothing to do
+    """
+    if not getattr(args, "manifest", None):
+        return
+    from .manifest import record_run
+
+    record_run(command, args, inputs={k: getattr(args, k) for k in inputs}, outputs=outputs).write(args.manifest)
+    say(f"  manifest {args.manifest}")
 
 
 def check_outputs(args: argparse.Namespace, outputs: list[tuple[str, object, str]],

@@ -119,9 +119,8 @@ def run(args: argparse.Namespace) -> int:
     from ..allocation.allocate import allocate
     from ..allocation.money import format_pounds
     from ..errors import InputError
-    from . import check_control_total, check_outputs
+    from . import check_control_total, check_outputs, write_manifest
     from ._inputs import score_people
-    from .manifest import record_run
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     if (args.need is None) == (args.model is None):
@@ -180,11 +179,7 @@ def run(args: argparse.Namespace) -> int:
     if unfunded:
         say(f"{unfunded:,} practice(s) of the membership have no registered people in the need data: they are "
             f"listed in {files['practice'].name} with a budget of 0 and the reason.")
-    if args.manifest:
-        inputs = {k: getattr(args, k) for k in ("need", "model", "people", "diagnoses", "conditions", "areas",
-                                                "membership")}
-        record_run("allocate", args, inputs=inputs, outputs={"out": state["written"]}).write(args.manifest)
-        say(f"manifest {args.manifest}")
+    write_manifest("allocate", args, {"out": state["written"]}, say, INPUTS)
     return 0
 
 

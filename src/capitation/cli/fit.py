@@ -131,8 +131,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import InputError, OutputError
     from ..model.estimator import CostModel
     from ..model.persist import save_model
-    from . import check_outputs, check_table_suffix
-    from .manifest import record_run
+    from . import check_outputs, check_table_suffix, write_manifest
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     out = Path(args.out)
@@ -176,13 +175,8 @@ def run(args: argparse.Namespace) -> int:
             "coefficients 0 (listed in the model file)")
     say(f"  design   {state['X'].summary().splitlines()[0]}")
     say(f"  saved    {out} (+ {out.with_suffix('.npz').name})")
-    if args.manifest:
-        inputs = {k: getattr(args, k) for k in ("people", "diagnoses", "conditions", "areas", "grouping")}
-        outputs = {"out": state["written"][:2]}
-        if args.coefficients:
-            outputs["coefficients"] = state["written"][2:]
-        record_run("fit", args, inputs=inputs, outputs=outputs).write(args.manifest)
-        say(f"  manifest {args.manifest}")
+    outputs = {"out": state["written"][:2], **({"coefficients": state["written"][2:]} if args.coefficients else {})}
+    write_manifest("fit", args, outputs, say, INPUTS)
     return 0
 
 

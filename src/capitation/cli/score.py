@@ -60,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .._io import write_table
     from .._progress import progress
-    from . import check_outputs
-    from .manifest import record_run
+    from . import check_outputs, write_manifest
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     check_outputs(args, [("--out", args.out, "file"), ("--manifest", args.manifest, "file")], inputs=INPUTS)
@@ -83,10 +82,7 @@ def run(args: argparse.Namespace) -> int:
     need = state["need"]
     say(f"capitation score: {len(need):,} people, mean need £{need.mean():,.2f} per year "
         f"({'as observed' if args.observed else 'supply neutralised'}); written to {args.out}")
-    if args.manifest:
-        inputs = {k: getattr(args, k) for k in ("model", "people", "diagnoses", "conditions", "areas")}
-        record_run("score", args, inputs=inputs, outputs={"out": state["written"]}).write(args.manifest)
-        say(f"  manifest {args.manifest}")
+    write_manifest("score", args, {"out": state["written"]}, say, INPUTS)
     return 0
 
 

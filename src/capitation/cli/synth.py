@@ -54,8 +54,7 @@ def run(args: argparse.Namespace) -> int:
     """
     from .._io import write_table
     from ..datasets.synthetic import synthetic_england, write_synthetic_england
-    from . import check_outputs
-    from .manifest import record_run
+    from . import check_outputs, write_manifest
 
     out = Path(args.out)
     check_outputs(args, [("--out", out, "folder"), ("--manifest", args.manifest, "file")])
@@ -73,9 +72,7 @@ def run(args: argparse.Namespace) -> int:
         written = [write_table(getattr(synth, name), out / f"{name}.csv") for name in TABLES]
     say(f"capitation synth: {args.fraction:.2%} of {args.year} England (seed {args.seed}) written to {out}/ as "
         f"{args.format}: {', '.join(TABLES)}")
-    if args.manifest:
-        record_run("synth", args, inputs={}, outputs={"out": written}).write(args.manifest)
-        say(f"  manifest {args.manifest}")
+    write_manifest("synth", args, {"out": written}, say)
     return 0
 
 
