@@ -12,6 +12,7 @@ from capitation._io import read_table
 from capitation.allocation import to_pence
 from capitation.allocation.money import half_up
 from capitation.cli import SUBCOMMANDS, main
+from capitation.errors import CapitationError
 from capitation.model.persist import load_model
 from helpers import make_membership, make_people
 
@@ -196,7 +197,7 @@ def test_errors_are_one_line_with_status_1_and_tracebacks_only_with_debug(data, 
     err = capsys.readouterr().err
     assert err.startswith("capitation: error: ") and err.count("\n") == 1 and "Traceback" not in err
     assert "absent.parquet" in err
-    with pytest.raises(Exception, match=r"absent\.parquet"):
+    with pytest.raises(CapitationError, match=r"absent\.parquet"):
         main(["--debug", *argv])
     # allocate needs exactly one source of need
     assert main(["allocate", "--out", str(tmp_path / "o"), "--quiet"]) == 1

@@ -14,6 +14,7 @@ pytest.importorskip("matplotlib")
 
 from capitation import CostModel, FeatureSpec, Membership, Population, aggregate, allocate, encode, score
 from capitation.allocation import budget_risk, explain_budgets, thousands
+from capitation.errors import InputError
 from capitation.model import split_people, validate
 from capitation.report import (
     BMJ_2011_LADDER,
@@ -154,7 +155,7 @@ def test_suppress_small_numbers_by_hand():
     assert every.mask.loc["A81002"].tolist() == [False, True, True, True]
     zero = suppress_small_numbers(t, counts=["deaths"], suppress_zero=True)
     assert zero.mask["deaths"].tolist() == [True, False, True]
-    with pytest.raises(Exception, match="not in the table"):
+    with pytest.raises(InputError, match="not in the table"):
         suppress_small_numbers(t, counts=["nope"])
     with pytest.raises(ValueError, match="min_count"):
         suppress_small_numbers(t, min_count=0)
@@ -182,7 +183,7 @@ def test_each_plot_returns_a_figure_outside_pyplot(results):
     assert all(isinstance(f, Figure) for f in figures)
     assert plt.get_fignums() == before
     assert figures[0]._repr_png_().startswith(b"\x89PNG")  # shows itself in Jupyter without pyplot
-    with pytest.raises(Exception, match="not in the explanation"):
+    with pytest.raises(InputError, match="not in the explanation"):
         budget_waterfall(results["explanation"], "NOPE")
 
 
