@@ -1,9 +1,12 @@
-"""The blocks of the design: validated records into a :class:`FeatureMatrix`, block by block."""
+"""The blocks of the design: validated records into a :class:`FeatureMatrix`, block by block.
+
+The spec module imports this one (``FeatureSpec.encode``), so this one names no spec type: each block takes
+the spec it is given, a :class:`~capitation.features.FeatureSpec`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,13 +20,10 @@ from ..inputs import ConditionTable, DiagnosisTable, Population
 from ..inputs.population import SEX_LABELS
 from .matrix import FeatureMatrix
 
-if TYPE_CHECKING:  # the spec module imports this one: the type is for annotations only
-    from .spec import FeatureSpec
-
 __all__ = ["build_design"]
 
 
-def build_design(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas=None,
+def build_design(spec, population, diagnoses=None, conditions=None, areas=None,
                  groups=None) -> FeatureMatrix:
     """Build the blocks of the design ``spec`` declares (the work of :func:`~capitation.features.encode`).
 
@@ -116,7 +116,7 @@ class _Builder:
         )
 
 
-def _age_sex(spec: FeatureSpec, pop: Population, builder: _Builder) -> None:
+def _age_sex(spec, pop: Population, builder: _Builder) -> None:
     labels = spec.age_band_labels()
     offset = builder.add_columns([f"age_sex:{s}_{band}" for s in SEX_LABELS for band in labels],
                                  "age_sex", "demographic")
@@ -141,7 +141,7 @@ def _check_id_types(pop: Population, person_id: np.ndarray, table: str) -> None:
         )
 
 
-def _person_rows(spec: FeatureSpec, pop: Population, person_id: np.ndarray, keep: np.ndarray, table: str,
+def _person_rows(spec, pop: Population, person_id: np.ndarray, keep: np.ndarray, table: str,
                  builder: _Builder) -> tuple[np.ndarray, np.ndarray]:
     """Positions of the ``keep`` records whose person is in the population, and those people's rows.
 
@@ -181,7 +181,7 @@ def _flags(rows: np.ndarray, groups: np.ndarray, n_rows: int, n_groups: int, val
     return out_rows[:k], out_groups[:k], vals, counts[:k]
 
 
-def _diagnoses(spec: FeatureSpec, pop: Population, diagnoses, builder: _Builder) -> None:
+def _diagnoses(spec, pop: Population, diagnoses, builder: _Builder) -> None:
     grouping = spec.diagnosis_grouping
     n_groups = len(grouping.groups)
     offset = builder.add_columns([f"dx:{g}" for g in grouping.groups], "diagnoses", "morbidity")
@@ -249,7 +249,7 @@ def _malformed(table: DiagnosisTable, at: np.ndarray) -> UnknownCodeError:
         "FeatureMatrix.exclusions.")
 
 
-def _apply_hierarchies(spec: FeatureSpec, rows: np.ndarray, groups: np.ndarray, n_rows: int) -> np.ndarray:
+def _apply_hierarchies(spec, rows: np.ndarray, groups: np.ndarray, n_rows: int) -> np.ndarray:
     """Mask of (row, group) pairs kept once more severe groups switch off milder ones in each chain."""
     position = {g: k for k, g in enumerate(spec.diagnosis_grouping.groups)}
     keep = np.ones(len(rows), dtype=bool)
@@ -262,7 +262,7 @@ def _apply_hierarchies(spec: FeatureSpec, rows: np.ndarray, groups: np.ndarray, 
     return keep
 
 
-def _conditions(spec: FeatureSpec, pop: Population, conditions, builder: _Builder) -> None:
+def _conditions(spec, pop: Population, conditions, builder: _Builder) -> None:
     offset = builder.add_columns([f"gp:{r}" for r in spec.conditions], "conditions", "primary-care")
     if conditions is None:
         raise InputError(f"FeatureSpec(conditions={spec.conditions!r}) needs a 'conditions' table. "
@@ -283,7 +283,7 @@ def _conditions(spec: FeatureSpec, pop: Population, conditions, builder: _Builde
     builder.add_entries(r, offset + g, v)
 
 
-def _areas(spec: FeatureSpec, pop: Population, areas, builder: _Builder) -> None:
+def _areas(spec, pop: Population, areas, builder: _Builder) -> None:
     variables = list(spec.need) + list(spec.supply)
     if areas is None:
         raise InputError(f"FeatureSpec declares area variables {variables} but no 'areas' table was given. "
@@ -325,7 +325,7 @@ def _areas(spec: FeatureSpec, pop: Population, areas, builder: _Builder) -> None
                         np.column_stack(values).ravel())
 
 
-def _fixed_effects(spec: FeatureSpec, pop: Population, groups, builder: _Builder) -> FeatureSpec:
+def _fixed_effects(spec, pop: Population, groups, builder: _Builder):
     """Dummies for each fixed effect's levels (the first level is the reference), aligned to the spec."""
     from dataclasses import replace
 
@@ -386,7 +386,7 @@ def _check_levels(mapping: pd.Series, name: str) -> None:
                           f"same spelling. Fix: convert all to one type, e.g. groups[{name!r}].astype(str).")
 
 
-def _check_interactions(spec: FeatureSpec) -> None:
+def _check_interactions(spec) -> None:
     """Refuse interactions of columns the spec cannot make, from the spec alone (no data needed)."""
     if not spec.interactions:
         return
@@ -406,7 +406,7 @@ def _check_interactions(spec: FeatureSpec) -> None:
                          f"Fix: use column names such as {names[:3]} (see FeatureMatrix.column_names).")
 
 
-def _interactions(spec: FeatureSpec, builder: _Builder) -> None:
+def _interactions(spec, builder: _Builder) -> None:
     """Product columns for declared pairs, appended after every other block."""
     names = [n for n, _, _ in builder.names]
     roles = {n: role for n, _, role in builder.names}
