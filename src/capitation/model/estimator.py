@@ -153,7 +153,8 @@ def fit_ols(X, y, weights=None, *, cov_type: str = "nonrobust", on_aliased: str 
         Classical covariance, or White's heteroscedasticity-robust covariance with the n/(n−k) correction
         (as statsmodels' ``HC1``); HC1 takes a second pass over the data.
     on_aliased : {"raise", "drop"}
-        What to do with empty or aliased columns (see :func:`capitation.model.ols.solve`).
+        What to do with aliased columns; empty ones are always dropped and reported (see
+        :func:`capitation.model.ols.solve`).
     block_size : int
         Rows per block of the accumulation kernel (results depend on it, never on the thread count).
     stats : SufficientStats, optional
@@ -204,7 +205,8 @@ class CostModel(RegressorMixin, BaseEstimator):
     cov_type : {"nonrobust", "HC1"}
         Covariance of the coefficients.
     on_aliased : {"raise", "drop"}
-        Empty or aliased design columns raise, or are dropped and reported.
+        Aliased design columns raise, or are dropped and reported. Empty columns (no one in the data has
+        them, normal in a sample) are always dropped and listed on ``result_.empty``.
     block_size : int
         Rows per accumulation block (determinism is per block size, whatever the thread count).
 

@@ -90,9 +90,10 @@ def solve(stats: SufficientStats, *, on_aliased: str = "raise", tol: float = ALI
     ----------
     stats : SufficientStats
     on_aliased : {"raise", "drop"}
-        Empty columns (no person has them) and aliased columns (exact linear combinations of earlier
-        columns) raise :class:`~capitation.errors.DesignError` naming them, or are dropped (coefficient 0)
-        and reported on the result.
+        Aliased columns (exact linear combinations of earlier columns, usually a modelling mistake such as a
+        fixed effect without a reference level) raise :class:`~capitation.errors.DesignError` naming them, or
+        are dropped (coefficient 0) and reported on the result. Empty columns (no person has them: normal in
+        a sample, e.g. a rare diagnosis group) are always dropped and reported on the result's ``empty``.
     tol : float
         Aliasing tolerance on the scaled problem.
 
@@ -103,7 +104,7 @@ def solve(stats: SufficientStats, *, on_aliased: str = "raise", tol: float = ALI
     Raises
     ------
     DesignError
-        Empty or aliased columns, with ``on_aliased="raise"``.
+        Aliased columns, with ``on_aliased="raise"``.
 
     Examples
     --------
@@ -122,15 +123,12 @@ def solve(stats: SufficientStats, *, on_aliased: str = "raise", tol: float = ALI
     Gs = G * scale[:, None] * scale[None, :]
     factor, kept = _cholesky_dropping(Gs, tol)
     aliased = ~kept & ~empty
-    if on_aliased == "raise" and (empty.any() or aliased.any()):
-        parts = []
-        if empty.any():
-            parts.append(f"{int(empty.sum())} empty column(s) that no one has: {names[empty][:10].tolist()}")
-        if aliased.any():
-            parts.append(f"{int(aliased.sum())} aliased column(s), exact combinations of earlier columns: "
-                         f"{names[aliased][:10].tolist()}")
-        raise DesignError("The design 'X' cannot identify every coefficient: " + "; ".join(parts) + ". Fix: "
-                          "remove or merge those columns (e.g. a reference level for fixed effects), or fit "
+    if on_aliased == "raise" and aliased.any():
+        also = (f" ({int(empty.sum())} empty column(s) that no one has are dropped and reported as usual)"
+                if empty.any() else "")
+        raise DesignError(f"The design 'X' cannot identify every coefficient: {int(aliased.sum())} aliased "
+                          f"column(s), exact combinations of earlier columns: {names[aliased][:10].tolist()}{also}. "
+                          "Fix: remove or merge those columns (e.g. a reference level for fixed effects), or fit "
                           "with on_aliased='drop' to drop them and report them on the result.")
     if on_aliased not in ("raise", "drop"):
         raise InputError(f"The 'on_aliased' parameter must be 'raise' or 'drop'. Got {on_aliased!r} instead.")
@@ -159,7 +157,7 @@ def result_from_stats(stats: SufficientStats, roles: pd.Series | None = None, *,
     roles : pandas.Series, optional
         Role of each column, by name; from ``stats.roles`` (or ``"demographic"``) when ``None``.
     on_aliased : {"raise", "drop"}
-        What to do with empty or aliased columns (see :func:`solve`).
+        What to do with aliased columns; empty ones are always dropped and reported (see :func:`solve`).
 
     Returns
     -------
@@ -168,7 +166,7 @@ def result_from_stats(stats: SufficientStats, roles: pd.Series | None = None, *,
     Raises
     ------
     DesignError
-        Empty or aliased columns, with ``on_aliased="raise"``.
+        Aliased columns, with ``on_aliased="raise"``.
     InputError
         No residual degrees of freedom (no more people than identified coefficients).
 
