@@ -147,3 +147,13 @@ def test_a_fitted_models_result_records_the_hash_of_its_spec():
     X = cp.encode(cp.FeatureSpec(diagnosis_grouping=None, age_bands=(0, 40, 80)), people)
     model = cp.CostModel().fit(X, people.cost / people.exposure, sample_weight=people.exposure)
     assert model.result_.provenance.spec_sha256 == spec_sha256(X.spec) is not None
+
+
+def test_the_coefficient_table_has_a_named_index_so_its_csv_has_no_blank_header(tmp_path):
+    import capitation as cp
+
+    people = cp.Population.from_frame(make_people(300, n_practices=3, seed=2))
+    X = cp.encode(cp.FeatureSpec(diagnosis_grouping=None, age_bands=(0, 40, 80)), people)
+    model = cp.CostModel().fit(X, people.cost / people.exposure, sample_weight=people.exposure)
+    model.result_.to_frame().to_csv(tmp_path / "coefficients.csv")
+    assert (tmp_path / "coefficients.csv").read_text().splitlines()[0].startswith("column,coef,")

@@ -150,13 +150,15 @@ class FitResult(Result):
 
         est = self.params.reindex(self.bse.index)
         t = est / self.bse
-        return pd.DataFrame({
+        table = pd.DataFrame({
             "coef": est,
             "std_err": self.bse,
             "t": t,
             "p_value": 2 * stats.t.sf(np.abs(t), self.df_resid),
             "role": self.roles.reindex(self.bse.index),
         })
+        table.index.name = "column"  # a named index, so a CSV of the table has no blank first header
+        return table
 
     def _frame(self) -> pd.DataFrame:
         return self.to_frame()
