@@ -94,15 +94,22 @@ def fake_generator(monkeypatch):
     monkeypatch.setattr(synthetic, "write_synthetic_england", fake_write)
 
 
-def test_synth_writes_tables_that_fit_and_allocate_read(fake_generator, tmp_path):
-    args = ["--fraction", "0.05", "--practices", "A81001,A81002", "--seed", "3", "--quiet"]
+def test_synth_writes_tables_that_fit_and_allocate_read(fake_generator, tmp_path, capsys):
+    args = ["--fraction", "0.05", "--practices", "A81001,A81002", "--seed", "3"]
     assert main(["synth", *args, "--format", "csv", "--out", str(tmp_path / "csv")]) == 0
+    said_csv = capsys.readouterr().out
     assert main(["synth", *args, "--out", str(tmp_path / "pq")]) == 0
+    said_parquet = capsys.readouterr().out
+    args.append("--quiet")
     assert sorted(p.name for p in (tmp_path / "csv").iterdir()) == ["areas.csv", "conditions.csv", "diagnoses.csv",
                                                                      "people.csv", "practices.csv"]
     from_csv = read_table(tmp_path / "csv" / "people.csv", "people")
     from_parquet = read_table(tmp_path / "pq" / "people", "people")
     assert from_csv.equals(from_parquet) and sorted(from_csv["practice_code"].unique()) == ["A81001", "A81002"]
+    # it says how many people and records it wrote, the same for both formats
+    records = len(read_table(tmp_path / "csv" / "diagnoses.csv", "diagnoses"))
+    for said in (said_csv, said_parquet):
+        assert f"{len(from_csv):,} people and {records:,} diagnosis records" in said
     pq = tmp_path / "pq"
     assert main(["fit", "--people", str(pq / "people"), "--diagnoses", str(pq / "diagnoses"), "--year", "2025/26",
                  "--out", str(tmp_path / "m.json"), "--quiet"]) == 0

@@ -66,12 +66,16 @@ def run(args: argparse.Namespace) -> int:
         write_synthetic_england(out, args.fraction, seed=args.seed, outcome_year=args.year, practices=practices,
                                 list_inflation=args.list_inflation, progress=show, overwrite=True)
         written = sorted(p for p in out.rglob("*") if p.is_file())
+        import pyarrow.dataset as ds
+
+        people, records = ds.dataset(out / "people").count_rows(), ds.dataset(out / "diagnoses").count_rows()
     else:
         synth = synthetic_england(args.fraction, seed=args.seed, outcome_year=args.year, practices=practices,
                                   list_inflation=args.list_inflation, progress=show)
         written = [write_table(getattr(synth, name), out / f"{name}.csv") for name in TABLES]
-    say(f"capitation synth: {args.fraction:.2%} of {args.year} England (seed {args.seed}) written to {out}/ as "
-        f"{args.format}: {', '.join(TABLES)}")
+        people, records = len(synth.people), len(synth.diagnoses)
+    say(f"capitation synth: {people:,} people and {records:,} diagnosis records ({args.fraction:.2%} of "
+        f"{args.year} England, seed {args.seed}) written to {out}/ as {args.format}: {', '.join(TABLES)}")
     write_manifest("synth", args, {"out": written}, say)
     return 0
 
