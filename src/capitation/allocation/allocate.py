@@ -95,7 +95,8 @@ class Allocation(Result):
             return False
         if self.consortia is None:
             return True
-        by_consortium = p.groupby("consortium_code")["budget_pence"].sum()
+        by_consortium = roll_up({"budget_pence": p["budget_pence"].to_numpy()},
+                                p["consortium_code"].to_numpy(dtype=object))["budget_pence"]
         return bool((by_consortium.reindex(self.consortia.index).to_numpy() == self.consortia["budget_pence"]).all())
 
     def to_frame(self, level: str = "practice", units: str = "£") -> pd.DataFrame:

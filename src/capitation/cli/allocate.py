@@ -172,9 +172,8 @@ def run(args: argparse.Namespace) -> int:
         "£ per head": c["budget_per_head"].map("{:,.2f}".format),
     })
     say(shown.to_string(index=False))
-    reconciles = int(alloc.practices["budget_pence"].sum()) == alloc.control_total_pence
     say(f"\n{alloc.control_total} to {len(alloc.practices):,} practices in {len(c)} consortia; practice pence sum "
-        f"to the control total: {reconciles}. Written to {out}/")
+        f"to the control total: {alloc.reconciles}. Written to {out}/")
     unfunded = alloc.parameters["unfunded_practices"]
     if unfunded:
         say(f"{unfunded:,} practice(s) of the membership have no registered people in the need data: they are "

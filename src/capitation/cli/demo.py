@@ -120,9 +120,8 @@ def run(args: argparse.Namespace) -> int:
     })
     say("")
     say(table.to_string(index=False))
-    reconciles = int(alloc.practices["budget_pence"].sum()) == alloc.control_total_pence
     say(f"\n  total      {alloc.control_total} to {len(alloc.practices):,} practices in {len(icb)} ICBs; "
-        f"practice pence sum to the control total: {reconciles}")
+        f"practice pence sum to the control total: {alloc.reconciles}")
 
     # budget_000: whole £'000 by largest remainder, so each column adds up to the control total in £'000
     icb_out = alloc.to_frame("consortium", units="£000")
