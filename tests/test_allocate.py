@@ -123,3 +123,23 @@ def test_negative_need_is_refused():
     with pytest.raises(InputError, match="negative need"):
         allocate(pd.Series([1.0, -1.0], index=["B00001", "B00002"]), 100,
                  registered=pd.Series([1, 1], index=["B00001", "B00002"]))
+
+
+def test_the_budget_table_has_published_names_whole_amounts_without_pound_signs_and_a_total():
+    from capitation._results import text_table
+    from capitation.allocation import published_need
+
+    icbs = Membership.nhs_england("2025/26")
+    need = published_need("2025/26", "core")
+    alloc = allocate(need, "55000000000", membership=icbs)
+    table = alloc.budget_table()
+    body, total = table.iloc[:-1], table.iloc[-1]
+    assert body["name"].tolist() == [icbs.names()[c] for c in body["ICB"]]  # whole and as published
+    assert not table[["budget £", "£'000", "£ per head"]].apply(lambda c: c.str.contains("£")).any().any()
+    assert total["ICB"] == "Total" and total["name"] == "all 42 ICBs"
+    pence = sum(to_pence(v.replace(",", "")) for v in body["budget £"])
+    assert pence == to_pence(total["budget £"].replace(",", "")) == alloc.control_total_pence
+    assert sum(int(v.replace(",", "")) for v in body["£'000"]) == int(total["£'000"].replace(",", "")) == 55_000_000
+    text = text_table(table)
+    assert all(len(line) <= len(text.splitlines()[0]) + 40 for line in text.splitlines())
+    assert text.splitlines()[-1].startswith("Total")

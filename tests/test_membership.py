@@ -127,3 +127,33 @@ def test_financial_years_are_ascii_digits():
     assert as_date("2024/25") == pd.Timestamp("2024-04-01")
     with pytest.raises(InputError, match="'２０２４/25'"):
         as_date("２０２４/25")
+
+
+def test_nhs_englands_membership_carries_the_published_list_sizes_and_practice_names():
+    from capitation.datasets import load_practices
+
+    m = Membership.nhs_england("2025/26")
+    published = load_practices("2025/26").set_index("practice_code")
+    assert m.list_sizes.to_dict() == published["population"].to_dict()
+    assert m.practice_names.to_dict() == published["practice_name"].to_dict()
+    assert m.list_source == "NHS England's 2025/26 practice file"
+    moved = m.move(m.practices[0], "QOQ")
+    assert moved.list_sizes.equals(m.list_sizes)  # moving a practice keeps its list
+
+
+def test_a_membership_period_is_shown_by_its_last_day():
+    m = Membership.nhs_england("2025/26")
+    assert repr(m).endswith("in force 2025-04-01 to 2026-03-31)")
+    assert m.valid_to == pd.Timestamp("2026-04-01")  # still exclusive underneath
+
+
+def test_a_membership_table_can_give_list_sizes_and_refuses_bad_ones():
+    frame = pd.DataFrame({"practice_code": ["A81001", "A81002"], "consortium_code": ["P1", "P1"],
+                          "list_size": [1200.5, 800]})
+    m = Membership.from_frame(frame, list_size="list_size")
+    assert m.list_sizes.to_dict() == {"A81001": 1200.5, "A81002": 800.0}
+    assert Membership.from_frame(frame).list_sizes is None  # only when asked for
+    with pytest.raises(InputError, match="'list_size' must not be negative"):
+        Membership.from_frame(frame.assign(list_size=[-1, 800]), list_size="list_size")
+    with pytest.raises(InputError, match="must hold numbers"):
+        Membership.from_frame(frame.assign(list_size=["a", "b"]), list_size="list_size")

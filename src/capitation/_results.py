@@ -31,7 +31,7 @@ import pandas as pd
 
 from ._version import __version__
 
-__all__ = ["HTML_ROWS", "Provenance", "Result"]
+__all__ = ["HTML_ROWS", "Provenance", "Result", "text_table"]
 
 #: Rows of the table shown by a result's ``_repr_html_`` in a notebook.
 HTML_ROWS = 10
@@ -196,3 +196,33 @@ class Result:
         return (f"<div class=\"capitation-result\"><p><strong>{html.escape(type(self).__name__)}</strong>: "
                 f"{html.escape(self._headline())}</p>{table}"
                 f"<p><small>{html.escape(shown + self.provenance.text())}</small></p></div>")
+
+
+def text_table(frame: pd.DataFrame, left: int = 2) -> str:
+    """Lay out a table of text cells for a terminal: the first ``left`` columns aligned left, the rest right.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Cells already written as text (e.g. :meth:`~capitation.allocation.Allocation.budget_table`).
+    left : int
+        How many leading columns are words (codes, names), aligned left; numbers are aligned right.
+
+    Returns
+    -------
+    str
+        The heading line and one line per row, columns two spaces apart, no index.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(text_table(pd.DataFrame({"ICB": ["QHM", "Total"], "budget £": ["5.00", "10.00"]}), left=1))
+    ICB    budget £
+    QHM        5.00
+    Total     10.00
+    """
+    cells = [[str(c) for c in frame.columns]] + [[str(v) for v in row] for row in frame.itertuples(index=False)]
+    widths = [max(len(row[j]) for row in cells) for j in range(frame.shape[1])]
+    return "\n".join("  ".join(v.ljust(w) if j < left else v.rjust(w) for j, (v, w) in
+                                enumerate(zip(row, widths, strict=True))).rstrip() for row in cells)
+

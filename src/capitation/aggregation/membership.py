@@ -18,7 +18,7 @@ from .._io import as_frame
 from .._validation import parse_dates, require_columns
 from ..errors import InputError, UnknownCodeError
 
-__all__ = ["UNASSIGNED", "Membership", "MembershipHistory", "as_date"]
+__all__ = ["UNASSIGNED", "Membership", "MembershipHistory", "as_date", "as_list_sizes"]
 
 #: Consortium code given to practices outside the membership when ``unassigned="line"``.
 UNASSIGNED = "UNASSIGNED"
@@ -26,6 +26,76 @@ UNASSIGNED = "UNASSIGNED"
 _FINANCIAL_YEAR = re.compile(r"^[0-9]{4}([/-][0-9]{2}|/[0-9]{4}|[0-9]{2})?$")  # ASCII digits only
 
 _NHSE_LEVELS = {"ICB": ("icb_code", "icb_name"), "region": ("region", "region")}
+
+
+def list_sizes_column(frame: pd.DataFrame, column: str, name: str) -> np.ndarray:
+    """Return a column of list sizes as float64, refusing missing, infinite, negative and non-numeric values."""
+    from .._validation import check_finite, describe_rows
+
+    if not pd.api.types.is_numeric_dtype(frame[column].dtype) or pd.api.types.is_bool_dtype(frame[column].dtype):
+        raise InputError(f"The {name!r} table's column {column!r} must hold numbers (people on each list). Got "
+                         f"dtype {frame[column].dtype}, e.g. {frame[column].head(3).tolist()}. Fix: convert it "
+                         "first, e.g. pd.to_numeric(...) after removing thousands separators.")
+    values = check_finite(frame, name, column)
+    negative = values < 0
+    if negative.any():
+        raise InputError(f"The {name!r} table's column {column!r} must not be negative: "
+                         f"{describe_rows(frame.index, negative, values)}. Fix: a list size counts people.")
+    return values
+
+
+def as_list_sizes(values, name: str = "list_sizes") -> pd.Series:
+    """Read registered list sizes by practice code: a Series, a mapping, or a table with ``list_size``.
+
+    Parameters
+    ----------
+    values : pandas.Series, dict or pandas.DataFrame
+        People on each practice's registered list, indexed (or keyed) by practice code; or a table with
+        columns ``practice_code`` and ``list_size``. Sizes may be fractional (NHS England projects its
+        list sizes forward) and must be finite and non-negative.
+    name : str
+        The parameter's name, for messages.
+
+    Returns
+    -------
+    pandas.Series
+        float64, indexed by ``practice_code`` (text), sorted.
+
+    Raises
+    ------
+    InputError
+        A practice listed twice, a missing code, or a size that is missing, infinite, negative or not a number.
+
+    Examples
+    --------
+    >>> as_list_sizes({"A81002": 1200, "A81001": 950.5}).to_dict()
+    {'A81001': 950.5, 'A81002': 1200.0}
+    """
+    if isinstance(values, pd.DataFrame):
+        require_columns(values, name, ["practice_code", "list_size"])
+        frame = pd.DataFrame({"practice_code": values["practice_code"].to_numpy(dtype=object),
+                              "list_size": values["list_size"].to_numpy()}, index=values.index)
+    elif isinstance(values, (pd.Series, dict)):
+        series = pd.Series(values)
+        frame = pd.DataFrame({"practice_code": series.index.to_numpy(dtype=object),
+                              "list_size": series.to_numpy()})
+    else:
+        raise InputError(f"The {name!r} parameter must be a Series or dict of list sizes by practice code, or a "
+                         f"table with columns practice_code and list_size. Got {type(values).__name__}. Fix: "
+                         "e.g. pd.Series({'A81001': 9512.0}).")
+    codes = frame["practice_code"]
+    if codes.isna().any():
+        raise InputError(f"The {name!r} list sizes have missing practice codes at rows "
+                         f"{frame.index[codes.isna().to_numpy()][:5].tolist()}. Fix: fill or remove them.")
+    codes = codes.astype(str)
+    if codes.duplicated().any():
+        raise InputError(f"The {name!r} list sizes repeat practices {codes[codes.duplicated()].head(5).tolist()}. "
+                         "Fix: one list size per practice.")
+    if not pd.api.types.is_numeric_dtype(frame["list_size"].dtype):
+        frame["list_size"] = pd.to_numeric(frame["list_size"], errors="coerce")
+    sizes = list_sizes_column(frame, "list_size", name)
+    return pd.Series(sizes, index=pd.Index(codes.to_numpy(dtype=object), name="practice_code"),
+                     name="list_size").sort_index()
 
 
 def as_date(value, name: str = "date") -> pd.Timestamp:
@@ -79,11 +149,15 @@ class Membership:
     Attributes
     ----------
     table : pandas.DataFrame
-        Columns ``practice_code``, ``consortium_code``, ``consortium_name``; one row per practice.
+        Columns ``practice_code``, ``consortium_code``, ``consortium_name`` and, when the membership knows
+        them, ``list_size`` (the registered list of each practice) and ``practice_name``; one row per
+        practice.
     level : str
         What the consortia are, e.g. ``"ICB"``.
     valid_from, valid_to : pandas.Timestamp or None
         The period the membership is in force, ``[valid_from, valid_to)``; ``None`` is open-ended.
+    list_source : str
+        Where the list sizes come from (``""`` without them), e.g. ``"NHS England's 2025/26 practice file"``.
 
     Examples
     --------
@@ -99,6 +173,7 @@ class Membership:
     level: str = "consortium"
     valid_from: pd.Timestamp | None = None
     valid_to: pd.Timestamp | None = None
+    list_source: str = ""
 
     def __post_init__(self) -> None:
         if self.valid_from is not None and self.valid_to is not None and self.valid_to <= self.valid_from:
@@ -109,7 +184,7 @@ class Membership:
     @classmethod
     def from_frame(cls, frame, *, practice: str = "practice_code", consortium: str = "consortium_code",
                    name: str | None = None, level: str = "consortium", valid_from=None, valid_to=None,
-                   year=None) -> Membership:
+                   year=None, list_size: str | None = None, practice_name: str | None = None) -> Membership:
         """Validate a practice → consortium table (one row per practice).
 
         Parameters
@@ -126,6 +201,11 @@ class Membership:
             The period the membership is in force, ``[valid_from, valid_to)``.
         year : str, optional
             Shorthand for a whole financial year: ``year='2024/25'`` is 1 April 2024 to 1 April 2025.
+        list_size : str, optional
+            Column of each practice's registered list size (people; fractional when projected). With it,
+            :func:`~capitation.aggregation.aggregate` funds these lists by default (see :attr:`list_sizes`).
+        practice_name : str, optional
+            Column of practice names, carried into budget tables (``practice_name`` is used when present).
 
         Returns
         -------
@@ -150,7 +230,7 @@ class Membership:
         (datetime.date(2024, 4, 1), datetime.date(2025, 4, 1))
         """
         frame = as_frame(frame, "membership")
-        require_columns(frame, "membership", [practice, consortium])
+        require_columns(frame, "membership", [practice, consortium] + ([list_size] if list_size else []))
         if name is None and "consortium_name" in frame.columns:
             name = "consortium_name"
         table = pd.DataFrame({
@@ -159,6 +239,13 @@ class Membership:
             "consortium_name": (frame[name].astype(object).to_numpy() if name else
                                 frame[consortium].astype(object).to_numpy()),
         })
+        if list_size:
+            table["list_size"] = list_sizes_column(frame, list_size, "membership")
+        if practice_name is None and "practice_name" in frame.columns:
+            practice_name = "practice_name"
+        if practice_name:
+            require_columns(frame, "membership", [practice_name])
+            table["practice_name"] = frame[practice_name].astype(object).to_numpy()
         for column in ("practice_code", "consortium_code"):
             missing = table[column].isna().to_numpy()
             if missing.any():
@@ -187,7 +274,8 @@ class Membership:
             valid_to = valid_from + pd.DateOffset(years=1)
         start = None if valid_from is None else as_date(valid_from, "valid_from")
         end = None if valid_to is None else as_date(valid_to, "valid_to")
-        return cls(table.sort_values("practice_code", ignore_index=True), level, start, end)
+        source = f"the membership table's column {list_size!r}" if list_size else ""
+        return cls(table.sort_values("practice_code", ignore_index=True), level, start, end, source)
 
     @classmethod
     def nhs_england(cls, year: str = "2025/26", level: str = "ICB") -> Membership:
@@ -204,7 +292,8 @@ class Membership:
         -------
         Membership
             Every practice of the year's file (see :func:`~capitation.datasets.load_practices`), in force from
-            1 April of ``year`` to the next 1 April.
+            1 April of ``year`` to the next 1 April, with the file's registered list sizes (NHS England's
+            ``Population``, projected forward, so fractional) as :attr:`list_sizes`.
 
         Examples
         --------
@@ -220,7 +309,9 @@ class Membership:
                              "locations pass your own table to Membership.from_frame.")
         code, label = _NHSE_LEVELS[level]
         practices = load_practices(year)
-        return cls.from_frame(practices, consortium=code, name=label, level=level, year=year)
+        membership = cls.from_frame(practices, consortium=code, name=label, level=level, year=year,
+                                    list_size="population")
+        return replace(membership, list_source=f"NHS England's {year} practice file")
 
     @property
     def consortia(self) -> list[str]:
@@ -231,6 +322,42 @@ class Membership:
     def practices(self) -> list[str]:
         """Practice codes, sorted."""
         return self.table["practice_code"].tolist()
+
+    @property
+    def practice_names(self) -> pd.Series | None:
+        """Each practice's name by practice code, or ``None`` when the membership has none.
+
+        Examples
+        --------
+        >>> from capitation.aggregation import Membership
+        >>> Membership.nhs_england("2025/26").practice_names.iloc[0]
+        'THE DENSHAM SURGERY'
+        """
+        if "practice_name" not in self.table.columns:
+            return None
+        return pd.Series(self.table["practice_name"].to_numpy(dtype=object),
+                         index=pd.Index(self.table["practice_code"].to_numpy(dtype=object), name="practice_code"),
+                         name="practice_name")
+
+    @property
+    def list_sizes(self) -> pd.Series | None:
+        """Each practice's registered list size (people), or ``None`` when the membership has none.
+
+        These are the lists :func:`~capitation.aggregation.aggregate` funds by default: for
+        :meth:`nhs_england`, NHS England's published registered populations of that year.
+
+        Examples
+        --------
+        >>> from capitation.aggregation import Membership
+        >>> lists = Membership.nhs_england("2025/26").list_sizes
+        >>> len(lists), round(lists.sum(), -5)
+        (6348, np.float64(63800000.0))
+        """
+        if "list_size" not in self.table.columns:
+            return None
+        return pd.Series(self.table["list_size"].to_numpy(dtype=np.float64),
+                         index=pd.Index(self.table["practice_code"].to_numpy(dtype=object), name="practice_code"),
+                         name="list_size")
 
     def in_force(self, when) -> bool:
         """Tell whether the membership is in force on a day.
@@ -458,7 +585,8 @@ class Membership:
         if self.valid_from is None and self.valid_to is None:
             return ""
         start = "…" if self.valid_from is None else str(self.valid_from.date())
-        end = "…" if self.valid_to is None else str(self.valid_to.date())
+        # valid_to is exclusive: people read a period by its last day (2025-04-01 to 2026-03-31)
+        end = "…" if self.valid_to is None else str((self.valid_to - pd.Timedelta(days=1)).date())
         return f" in force {start} to {end}"
 
     def __repr__(self) -> str:
@@ -523,7 +651,7 @@ class MembershipHistory:
         --------
         >>> from capitation.aggregation import MembershipHistory
         >>> MembershipHistory.nhs_england(["2024/25", "2025/26"])
-        MembershipHistory(2 snapshots: 2024-04-01 to 2025-04-01, 2025-04-01 to 2026-04-01)
+        MembershipHistory(2 snapshots: 2024-04-01 to 2025-03-31, 2025-04-01 to 2026-03-31)
         """
         from ..datasets import PRACTICE_YEARS
 

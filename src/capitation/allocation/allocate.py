@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from .._results import Result
+from .._results import Result, text_table
 from ..aggregation.aggregate import Aggregation, roll_up
 from ..aggregation.membership import Membership
 from ..errors import InputError, SchemaError, UnknownCodeError
@@ -28,7 +28,9 @@ class Allocation(Result):
     Attributes
     ----------
     practices : pandas.DataFrame
-        Indexed by ``practice_code``: ``consortium_code``, ``registered``, ``need``, ``need_index`` (need
+        Indexed by ``practice_code``: ``consortium_code``, ``registered`` (the list size funded; with need
+        from an :class:`~capitation.aggregation.Aggregation` also ``observed``, the people in the data whose
+        need per head it is), ``need``, ``need_index`` (need
         per head ÷ national need per head), ``weighted_population`` (registered × need index; sums to the
         national registered population), ``share``, ``budget_pence`` (int64), ``budget`` (£) and
         ``budget_per_head`` (£). With a baseline: ``baseline_pence``, ``baseline``,
@@ -143,10 +145,12 @@ class Allocation(Result):
             if self.unfunded is not None:
                 table["funded"] = True
                 table["reason"] = ""
-                lines = self.unfunded.assign(funded=False, registered=0, need=0.0, budget_pence=0, budget=0.0,
-                                             share=0.0).drop(columns="consortium_name")
+                lines = self.unfunded.assign(funded=False, registered=0, observed=0, need=0.0, budget_pence=0,
+                                             budget=0.0, share=0.0).drop(columns="consortium_name")
                 table = pd.concat([table, lines[[c for c in lines.columns if c in table.columns]]])
-                table["budget_pence"] = table["budget_pence"].astype(np.int64)
+                for column in ("budget_pence", "observed"):
+                    if column in table:
+                        table[column] = table[column].astype(np.int64)
         else:
             table = self.consortia.copy()
         if units in ("£000", "£'000"):
@@ -184,23 +188,76 @@ class Allocation(Result):
                  f"£{self.control_total_pence / 100 / p.registered.sum():,.2f} per head on average",
                  f"  practices' pence sum to the control total: {self.reconciles}"]
         if self.unfunded is not None and len(self.unfunded):
-            lines.append(f"  {len(self.unfunded):,} practices of the membership get no budget: "
-                         f"{UNFUNDED_REASON} (listed in to_frame() and on the result's 'unfunded')")
+            for reason, group in self.unfunded.groupby("reason", sort=True):
+                lines.append(f"  {len(group):,} practices of the membership get no budget: {reason} (listed in "
+                             "to_frame() and on the result's 'unfunded')")
         for record in self.parameters.get("adjustments", []):
             lines.append(f"  adjustment {record['adjustment']}: {record['formula']}")
         if self.consortia is not None:
-            c = self.consortia
-            table = pd.DataFrame({
-                "name": c["consortium_name"].astype(str).str.slice(0, 44),
-                "registered": c["registered"].map("{:,.0f}".format),
-                "budget £": c["budget_pence"].map(format_pounds),
-                "£ per head": c["budget_per_head"].map("{:,.2f}".format),
-                "need index": c["need_index"].map("{:.3f}".format),
-            })
-            if "distance_from_target_pct" in c:
-                table["DFT %"] = c["distance_from_target_pct"].map("{:+.2f}".format)
-            lines.append(table.to_string())
+            lines.append(text_table(self.budget_table()))
         return "\n".join(lines)
+
+    def budget_table(self, level: str = "consortium") -> pd.DataFrame:
+        """Lay out the budgets as people read them: one row per consortium (or practice), then the total.
+
+        The one table every command prints. Names are as published, whole; amounts have thousands
+        separators, and the ``£`` is in the headings, not in the cells. ``registered`` is rounded to whole
+        people (published list sizes are projected forward, so fractional); ``£ per head`` is the budget over
+        the list funded.
+
+        Parameters
+        ----------
+        level : {"consortium", "practice"}
+            Consortia need an allocation made with a membership.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Text cells: the code, ``name``, ``registered``, ``budget £`` (exact pence), ``£'000`` (whole
+            £'000 adding up to the control total in £'000), ``£ per head``, ``need index`` and, with a
+            baseline, ``DFT %``; the last row is the total.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation import Membership, allocate
+        >>> need = pd.Series([1.0, 3.0], index=["A81001", "A81002"])
+        >>> icbs = Membership.from_frame(pd.DataFrame({"practice_code": ["A81001", "A81002"],
+        ...                                            "consortium_code": ["QHM", "QOQ"]}), level="ICB")
+        >>> alloc = allocate(need, 1000, registered=pd.Series([1, 2], index=need.index), membership=icbs)
+        >>> alloc.budget_table()["budget £"].tolist()
+        ['250.00', '750.00', '1,000.00']
+        >>> from capitation._results import text_table
+        >>> print(text_table(alloc.budget_table()))
+        ICB    name        registered  budget £  £'000  £ per head  need index
+        QHM    QHM                  1    250.00      0      250.00       0.750
+        QOQ    QOQ                  2    750.00      1      375.00       1.125
+        Total  all 2 ICBs           3  1,000.00      1      333.33       1.000
+        """
+        frame = self.to_frame(level, units="£000")
+        if level == "practice":
+            frame = frame[frame.get("funded", pd.Series(True, index=frame.index)).astype(bool)]
+            names = frame["practice_name"] if "practice_name" in frame else pd.Series("", index=frame.index)
+            label = "practice"
+        else:
+            names = frame["consortium_name"]
+            label = self.parameters.get("level") or "consortium"
+        registered = float(frame["registered"].sum())
+        total_pence = int(frame["budget_pence"].sum())
+        per_head = total_pence / 100 / registered
+        table = pd.DataFrame({
+            label: [*frame.index, "Total"],
+            "name": [*names.astype(str), f"all {len(frame):,} {_plural(label)}" if len(frame) > 1 else f"1 {label}"],
+            "registered": [f"{v:,.0f}" for v in [*frame["registered"], registered]],
+            "budget £": [format_pounds(v, symbol=False) for v in [*frame["budget_pence"], total_pence]],
+            "£'000": [f"{v:,}" for v in [*frame["budget_000"], int(frame["budget_000"].sum())]],
+            "£ per head": [f"{v:,.2f}" for v in [*frame["budget_per_head"], per_head]],
+            "need index": [*(f"{v:.3f}" for v in frame["need_index"]), "1.000"],
+        })
+        if "distance_from_target_pct" in frame:
+            gap = 100 * (frame["baseline_pence"].sum() - total_pence) / total_pence
+            table["DFT %"] = [f"{v:+.2f}" for v in [*frame["distance_from_target_pct"], gap]]
+        return table
 
     def __repr__(self) -> str:
         """One line: the control total, practices and consortia."""
@@ -259,9 +316,13 @@ def allocate(need, control_total, *, membership: Membership | None = None, regis
                          "Fix: Membership.nhs_england(year) or Membership.from_frame(table).")
     pence = to_pence(control_total)
     if isinstance(need, Aggregation):
-        table = need.practices[["registered", "need"]].copy()
-        # Person amounts were summed exactly on the 2⁻²⁰ £ grid: those integers are the exact practice need.
-        weights, unit = [int(v) for v in need.need_fixed.tolist()], Fraction(1, 2**20)
+        if need.on_lists:  # need per head × list size: the exact shares of those amounts
+            table, weights, unit = _from_series(need.practices["need"], need.practices["registered"])
+        else:
+            table = need.practices[["registered", "need"]].copy()
+            # Person amounts were summed exactly on the 2⁻²⁰ £ grid: those integers are the exact practice need.
+            weights, unit = [int(v) for v in need.need_fixed.tolist()], Fraction(1, 2**20)
+        table.insert(1, "observed", need.practices["observed"].reindex(table.index).to_numpy())
     elif isinstance(need, pd.Series):
         table, weights, unit = _from_series(need, registered)
     elif isinstance(need, pd.DataFrame):
@@ -312,12 +373,15 @@ def allocate(need, control_total, *, membership: Membership | None = None, regis
     consortia = unfunded = None
     if membership is not None:
         table.insert(0, "consortium_code", membership.consortium_of(table.index, unassigned=unassigned))
-        unfunded = _unfunded(table, membership)
+        if membership.practice_names is not None:
+            table.insert(0, "practice_name", membership.practice_names.reindex(table.index).to_numpy(dtype=object))
+        unfunded = _unfunded(table, membership, need.not_funded if isinstance(need, Aggregation) else None)
         consortia = _consortia(table, weights, unit, membership, steps is not None, unfunded)
     baseline_level = None
     if baseline is not None:
         baseline_level = _distance_from_target(table, consortia, baseline)
     parameters = {"control_total_pence": pence, "method": "largest remainder on exact need shares",
+                  "list_source": need.list_source if isinstance(need, Aggregation) else "given with the need",
                   "level": membership.level if membership is not None else None, "unassigned": unassigned,
                   "adjustments": records, "baseline_level": baseline_level,
                   "membership_period": None if membership is None else membership._period().strip() or None,
@@ -439,19 +503,28 @@ def _from_series(need: pd.Series, registered) -> tuple[pd.DataFrame, list[int], 
     return table, weights, Fraction(2) ** exponent
 
 
-def _unfunded(table: pd.DataFrame, membership: Membership) -> pd.DataFrame:
+def _plural(level: str) -> str:
+    return {"consortium": "consortia"}.get(level, level if level.endswith("s") else level + "s")
+
+
+def _unfunded(table: pd.DataFrame, membership: Membership, not_funded: pd.DataFrame | None) -> pd.DataFrame:
     """Practices of the membership that the need does not cover: each on a line of its own, with the reason."""
     members = membership.table.set_index("practice_code")
     absent = members.index.difference(table.index, sort=False)
-    frame = members.loc[absent, ["consortium_code", "consortium_name"]].sort_index()
+    kept = ["consortium_code", "consortium_name"] + (["practice_name"] if "practice_name" in members else [])
+    frame = members.loc[absent, kept].sort_index()
     frame.index.name = "practice_code"
-    frame["reason"] = UNFUNDED_REASON
+    known = pd.Series(dtype=object) if not_funded is None else not_funded["reason"]
+    frame["reason"] = known.reindex(frame.index).fillna(UNFUNDED_REASON).to_numpy(dtype=object)
     return frame
 
 
 def _consortia(table: pd.DataFrame, weights: list[int], unit: Fraction, membership: Membership,
                adjusted: bool, unfunded: pd.DataFrame):
-    columns = {"registered": table["registered"].to_numpy(), "budget_pence": table["budget_pence"].to_numpy()}
+    columns = {"registered": table["registered"].to_numpy()}
+    if "observed" in table:
+        columns["observed"] = table["observed"].to_numpy()
+    columns["budget_pence"] = table["budget_pence"].to_numpy()
     if "registered_list" in table:
         columns["registered_list"] = table["registered_list"].to_numpy()
     if adjusted:

@@ -245,7 +245,7 @@ def _practice_codes(frame: pd.DataFrame) -> np.ndarray:
     return np.asarray(codes.astype(str), dtype=object)
 
 
-def need_from_table(frame: pd.DataFrame):
+def need_from_table(frame: pd.DataFrame, *, membership=None, list_sizes=None, unassigned: str = "raise"):
     """Practice need from a table: per person, summed exactly over each list, or per practice.
 
     Parameters
@@ -255,12 +255,15 @@ def need_from_table(frame: pd.DataFrame):
         writes), or one row per practice, ``practice_code``, ``need`` and ``registered``. Numbers may be text
         with thousands separators (``"1,234"``); anything else that is not a number, missing values and a
         person listed twice are refused, naming the column, rows and values.
+    membership, list_sizes, unassigned
+        Per person: the lists to fund, as in :func:`~capitation.aggregation.aggregate` (by default the
+        membership's list sizes when it has them, else the people in the table).
 
     Returns
     -------
     Aggregation or pandas.DataFrame
-        Per person: an :class:`~capitation.aggregation.Aggregation` whose need is the exact (fixed-point) sum
-        of each list, with the people counted as ``registered``. Per practice: a DataFrame indexed by practice
+        Per person: an :class:`~capitation.aggregation.Aggregation` of the people's need over the lists
+        funded (see :func:`~capitation.aggregation.aggregate`). Per practice: a DataFrame indexed by practice
         code with ``need`` and ``registered``. Either is what :func:`~capitation.allocation.allocate` takes.
 
     Examples
@@ -269,7 +272,7 @@ def need_from_table(frame: pd.DataFrame):
     >>> from capitation.allocation import allocate
     >>> people = pd.DataFrame({"person_id": [1, 2, 3], "practice_code": ["A81001", "A81001", "A81002"],
     ...                        "need": [100.0, 300.0, 400.0]})
-    >>> need_from_table(people).practices.to_dict("list")
+    >>> need_from_table(people).practices[["registered", "need"]].to_dict("list")
     {'registered': [2, 1], 'need': [400.0, 400.0]}
     >>> practices = pd.DataFrame({"practice_code": ["A81001", "A81002"], "need": ["1,500", "500"],
     ...                           "registered": [1000, 900]})
@@ -277,18 +280,18 @@ def need_from_table(frame: pd.DataFrame):
     [7500, 2500]
     """
     from .._validation import check_unique, require_columns
-    from ..aggregation.aggregate import FIXED_POINT_SCALE, Aggregation, exact_group_sum
+    from ..aggregation.aggregate import FIXED_POINT_SCALE, aggregation_from_totals, exact_group_sum
 
     if "person_id" in frame.columns:
         require_columns(frame, "need", ["practice_code", "need"])
         check_unique(frame, "need", "person_id", frame["person_id"].to_numpy())
         need = _numbers(frame, "need")
         codes, practices = pd.factorize(_practice_codes(frame), sort=True)
-        fixed = exact_group_sum(need, codes.astype(np.int32), len(practices), "need")
-        table = pd.DataFrame({"registered": np.bincount(codes, minlength=len(practices)),
-                              "need": fixed / FIXED_POINT_SCALE},
-                             index=pd.Index(np.asarray(practices, dtype=object), name="practice_code"))
-        return Aggregation(table, None, fixed)
+        people = np.bincount(codes, minlength=len(practices)).astype(np.int64)
+        totals = {"registered": people, "person_years": people * int(FIXED_POINT_SCALE),  # a year each
+                  "need": exact_group_sum(need, codes.astype(np.int32), len(practices), "need")}
+        return aggregation_from_totals(np.asarray(practices, dtype=object), totals, membership=membership,
+                                       list_sizes=list_sizes, unassigned=unassigned)
     require_columns(frame, "need", ["practice_code", "need", "registered"])
     return pd.DataFrame({"need": _numbers(frame, "need"), "registered": _numbers(frame, "registered")},
                         index=_practice_codes(frame))

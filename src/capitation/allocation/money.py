@@ -281,13 +281,15 @@ def pence_to_text(pence: int) -> str:
     return f"{sign}{pounds}.{p:02d}"
 
 
-def format_pounds(pence: int) -> str:
+def format_pounds(pence: int, symbol: bool = True) -> str:
     """Write pence as pounds for people to read: ``123456`` → ``'£1,234.56'``.
 
     Parameters
     ----------
     pence : int
         Whole pence, e.g. a practice's ``budget_pence`` or a control total; may be negative.
+    symbol : bool
+        Write the ``£`` sign; a table whose heading says "£" leaves it out of its cells.
 
     Returns
     -------
@@ -296,12 +298,12 @@ def format_pounds(pence: int) -> str:
 
     Examples
     --------
-    >>> format_pounds(5_500_000_000_000), format_pounds(-5)
-    ('£55,000,000,000.00', '-£0.05')
+    >>> format_pounds(5_500_000_000_000), format_pounds(-5), format_pounds(123456, symbol=False)
+    ('£55,000,000,000.00', '-£0.05', '1,234.56')
     """
     sign = "-" if pence < 0 else ""
     pounds, p = divmod(abs(int(pence)), 100)
-    return f"{sign}£{pounds:,}.{p:02d}"
+    return f"{sign}{'£' if symbol else ''}{pounds:,}.{p:02d}"
 
 
 def pounds_to_pence_half_up(values) -> np.ndarray:
