@@ -288,6 +288,7 @@ def dx_reasons(spec: FeatureSpec, people: pd.DataFrame, diagnoses: pd.DataFrame)
     return reason
 
 
+@pytest.mark.filterwarnings("ignore::capitation.errors.CapitationWarning")  # random records leave blocks empty
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 400), p_unknown=st.floats(0, 1), p_bad_code=st.floats(0, 1),
        p_out_of_scope=st.floats(0, 1), values=st.sampled_from(["flag", "count"]), hierarchy=st.booleans(),
@@ -324,6 +325,7 @@ def test_every_unused_diagnosis_is_counted_once(seed, n, p_unknown, p_bad_code, 
 
 
 
+@pytest.mark.filterwarnings("ignore::capitation.errors.CapitationWarning")  # random records leave blocks empty
 @settings(max_examples=40, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), n=st.integers(0, 300), p_unknown=st.floats(0, 1),
        dated=st.booleans())
@@ -375,3 +377,46 @@ def test_groups_with_a_practice_twice_or_mixed_level_types_are_refused(setup):
     mixed = {"icb": groups["icb"].astype(object).where(groups["icb"] != "Q1", 1)}
     with pytest.raises(SchemaError, match=r"groups\['icb'\] mixes text levels with.*: 1\).*Fix:"):
         encode(spec, people, conditions=conditions, areas=areas, groups=mixed)
+
+
+# --- Records not used, in words; a whole block left empty is a warning naming the likely cause ----------------
+
+import warnings  # noqa: E402
+
+from capitation.errors import CapitationWarning  # noqa: E402
+from capitation.features.matrix import EXCLUSION_WORDS, describe_exclusions  # noqa: E402
+
+
+def _diagnoses_of(people: pd.DataFrame, fy: str) -> pd.DataFrame:
+    ids = people["person_id"].to_numpy()[:50]
+    return pd.DataFrame({"person_id": ids, "fy": fy, "setting": "inpatient", "position": "primary",
+                         "icd10": "I21.9"})
+
+
+def test_a_wrong_outcome_year_warns_that_no_one_has_any_diagnosis_group_and_says_why():
+    people = make_people(200)
+    records = _diagnoses_of(people, "2024/25")
+    with pytest.warns(CapitationWarning, match="outcome_year='2030/31' reads diagnoses of 2028/29, 2029/30, and "
+                                               "the records are of 2024/25") as caught:
+        X = encode(FeatureSpec(outcome_year="2030/31"), people, diagnoses=records)
+    assert "outcome_year='2025/26'" in str(caught[0].message)  # the year after the records
+    assert X.warnings and X.warnings[0] == str(caught[0].message)
+    assert "warning: No one has any diagnosis group" in X.summary()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CapitationWarning)  # the right year: no warning
+        right = encode(FeatureSpec(outcome_year="2025/26"), people, diagnoses=records)
+    assert right.warnings == () and right.nnz > X.nnz
+
+
+def test_an_empty_register_block_warns_too():
+    people = make_people(100)
+    conditions = pd.DataFrame({"person_id": people["person_id"][:5], "register": "HYP"})
+    with pytest.warns(CapitationWarning, match=r"No one has any GP condition of \['DM'\]"):
+        encode(FeatureSpec(diagnosis_grouping=None, conditions=("DM",)), people, conditions=conditions)
+
+
+def test_exclusions_are_described_in_words_largest_first():
+    text = describe_exclusions({"diagnoses_ungrouped_code": 3, "diagnoses_outside_window": 1_234})
+    assert text == ("1,234 diagnosis records outside the look-back years; 3 diagnosis records whose code is in no "
+                    "diagnosis group")
+    assert "_" not in describe_exclusions(dict.fromkeys(EXCLUSION_WORDS, 1))

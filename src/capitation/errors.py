@@ -190,3 +190,21 @@ class MissingDependencyError(CapitationError, ImportError):
     >>> isinstance(error, ImportError), error.name
     (True, 'matplotlib')
     """
+
+
+class CapitationWarning(UserWarning):
+    """Something will run but is probably not what was meant, e.g. a whole block of the design came out empty.
+
+    The message says what happened, the likely cause and the fix, as errors do.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from capitation.errors import CapitationWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("No one has any diagnosis group.", CapitationWarning)
+    >>> caught[0].category.__name__
+    'CapitationWarning'
+    """
+

@@ -81,6 +81,7 @@ class _Builder:
         self.vals: list[np.ndarray] = []
         self.names: list[tuple[str, str, str]] = []
         self.exclusions: dict[str, int] = {}
+        self.warnings: list[str] = []
 
     def add_columns(self, names, block: str, role: str) -> int:
         offset = len(self.names)
@@ -113,7 +114,12 @@ class _Builder:
             row_ids=row_ids,
             exclusions=dict(self.exclusions),
             spec=spec,
+            warnings=tuple(self.warnings),
         )
+
+    def block_is_empty(self, offset: int) -> bool:
+        """Whether no entry has been added to the columns from ``offset`` on (the block being built)."""
+        return not any(((c >= offset) & (v != 0)).any() for c, v in zip(self.cols, self.vals, strict=True))
 
 
 def _age_sex(spec, pop: Population, builder: _Builder) -> None:
@@ -219,6 +225,32 @@ def _diagnoses(spec, pop: Population, diagnoses, builder: _Builder) -> None:
         builder.exclude("diagnoses_superseded_by_hierarchy", records[~kept].sum())
         r, g, v = r[kept], g[kept], v[kept]
     builder.add_entries(r, offset + g, v)
+    if len(table.person_id) and builder.block_is_empty(offset):
+        builder.warnings.append(_empty_diagnoses(spec, table, builder.exclusions))
+
+
+def _empty_diagnoses(spec, table: DiagnosisTable, exclusions: dict) -> str:
+    """Why no one has any diagnosis group, naming the likely cause."""
+    from .matrix import describe_exclusions
+
+    mine = {k: v for k, v in exclusions.items() if k.startswith("diagnoses_")}
+    text = (f"No one has any diagnosis group: none of the {len(table.person_id):,} diagnosis records was used "
+            f"({describe_exclusions(mine)}).")
+    outside = mine.get("diagnoses_outside_window", 0)
+    years = [] if table.fy is None else sorted(str(y) for y in pd.unique(np.asarray(table.fy, dtype=object))
+                                               if isinstance(y, str))
+    if outside and outside == max(mine.values()) and years:
+        text += (f" The likely cause is the outcome year: outcome_year='{spec.outcome_year}' reads diagnoses "
+                 f"of {', '.join(spec.lookback)}, and the records are of {', '.join(years)}. Fix: pass the year "
+                 f"that follows the records, outcome_year='{_next_year(years[-1])}'.")
+    else:
+        text += " Fix: check that the diagnoses table belongs to these people and the spec's settings."
+    return text
+
+
+def _next_year(year: str) -> str:
+    start = int(year[:4]) + 1
+    return f"{start}/{(start + 1) % 100:02d}"
 
 
 def _by_category(values: pd.Categorical, per_category, missing) -> np.ndarray:
@@ -281,6 +313,13 @@ def _conditions(spec, pop: Population, conditions, builder: _Builder) -> None:
     at, rows = _person_rows(spec, pop, table.person_id, keep, "conditions", builder)
     r, g, v, _ = _flags(rows, code[at], pop.n_people, len(spec.conditions), "flag")
     builder.add_entries(r, offset + g, v)
+    if len(table.person_id) and builder.block_is_empty(offset):
+        from .matrix import describe_exclusions
+
+        mine = {k: n for k, n in builder.exclusions.items() if k.startswith("conditions_")}
+        builder.warnings.append(f"No one has any GP condition of {list(spec.conditions)}: none of the "
+                                f"{len(table.person_id):,} condition records was used ({describe_exclusions(mine)}). "
+                                "Fix: check the registers named in the spec and the outcome year.")
 
 
 def _areas(spec, pop: Population, areas, builder: _Builder) -> None:

@@ -9,10 +9,58 @@ import pandas as pd
 
 from ..errors import InputError
 
-__all__ = ["ROLES", "FeatureMatrix"]
+__all__ = ["EXCLUSION_WORDS", "ROLES", "FeatureMatrix", "describe_exclusions"]
 
 #: What a column stands for; scoring neutralises the ``supply`` and ``fixed-effect`` roles.
 ROLES = ("demographic", "morbidity", "primary-care", "need", "supply", "fixed-effect")
+
+
+#: Each reason a record is not encoded (the keys of ``FeatureMatrix.exclusions``), in words.
+EXCLUSION_WORDS = {
+    "diagnoses_other_setting": "diagnosis records of a setting the spec does not read",
+    "diagnoses_other_position": "diagnosis records in a position the spec does not read",
+    "diagnoses_outside_window": "diagnosis records outside the look-back years",
+    "diagnoses_unknown_person": "diagnosis records of people not in the population",
+    "diagnoses_malformed_code": "diagnosis records whose code is not ICD-10",
+    "diagnoses_ungrouped_code": "diagnosis records whose code is in no diagnosis group",
+    "diagnoses_superseded_by_hierarchy": "diagnosis records of a group outranked by a more severe one",
+    "conditions_register_not_in_spec": "GP condition records of a register the spec does not use",
+    "conditions_recorded_in_outcome_year": "GP condition records made in or after the outcome year",
+    "conditions_unknown_person": "GP condition records of people not in the population",
+}
+
+
+def describe_exclusions(exclusions: dict) -> str:
+    """Say in words which records were not used, with how many, largest first.
+
+    Parameters
+    ----------
+    exclusions : dict of str → int
+        Counts by reason, as :attr:`FeatureMatrix.exclusions`.
+
+    Returns
+    -------
+    str
+        ``"none"``, or one clause per reason separated by semicolons.
+
+    Examples
+    --------
+    >>> print(describe_exclusions({"diagnoses_ungrouped_code": 21525, "diagnoses_other_setting": 259382}))
+    259,382 diagnosis records of a setting the spec does not read; 21,525 diagnosis records whose code is in no ...
+    >>> describe_exclusions({})
+    'none'
+    """
+    if not exclusions:
+        return "none"
+    words = []
+    for reason, count in sorted(exclusions.items(), key=lambda item: (-item[1], item[0])):
+        if reason in EXCLUSION_WORDS:
+            words.append(f"{count:,} {EXCLUSION_WORDS[reason]}")
+        elif reason.startswith("fixed_effect_") and reason.endswith("_unseen_level"):
+            words.append(f"{count:,} people in a {reason[13:-13]!r} level not seen in fitting")
+        else:
+            words.append(f"{count:,} {reason.replace('_', ' ')}")
+    return "; ".join(words)
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +88,10 @@ class FeatureMatrix:
         is dropped silently.
     spec : FeatureSpec or None
         The spec that built the matrix, with any learned fixed-effect levels: encode new data with it.
+    warnings : tuple of str
+        What probably went wrong, with its likely cause, e.g. a block of the design in which no one has any
+        column although its table was given (:func:`~capitation.features.encode` also issues each as a
+        :class:`~capitation.errors.CapitationWarning`).
 
     Examples
     --------
@@ -63,6 +115,7 @@ class FeatureMatrix:
     row_ids: np.ndarray
     exclusions: dict = field(default_factory=dict)
     spec: object = None
+    warnings: tuple = ()
 
     @property
     def n_rows(self) -> int:
@@ -179,7 +232,7 @@ class FeatureMatrix:
         np.cumsum(lengths, out=indptr[1:])
         gather = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1])
         return FeatureMatrix(indptr, self.indices[gather], self.data[gather], self.columns,
-                             self.row_ids[rows], dict(self.exclusions), self.spec)
+                             self.row_ids[rows], dict(self.exclusions), self.spec, self.warnings)
 
     def summary(self) -> str:
         """Describe the matrix in plain text: size, density, columns by block, exclusions.
@@ -205,7 +258,8 @@ class FeatureMatrix:
                  f"({self.nnz / max(self.n_rows, 1):.2f} per person)"]
         lines += [f"  {block:<16}{count:>6} columns" for block, count in blocks.items()]
         if self.exclusions:
-            lines.append("  excluded records: " + ", ".join(f"{k} {v:,}" for k, v in self.exclusions.items()))
+            lines.append("  records not used: " + describe_exclusions(self.exclusions))
+        lines += [f"  warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import itertools
 import numbers
+import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from .._validation import ascii_upper, check_names, check_option
-from ..errors import InputError
+from ..errors import CapitationWarning, InputError
 from ..inputs.records import POSITIONS, SETTINGS, financial_year
 from .encode import build_design
 from .matrix import FeatureMatrix
@@ -418,4 +419,7 @@ def encode(spec: FeatureSpec, population, diagnoses=None, conditions=None, areas
     if not isinstance(spec, FeatureSpec):
         raise InputError(f"The 'spec' parameter of encode must be a FeatureSpec. Got {type(spec).__name__}. "
                          "Fix: e.g. encode(FeatureSpec(outcome_year='2025/26'), people).")
-    return build_design(spec, population, diagnoses=diagnoses, conditions=conditions, areas=areas, groups=groups)
+    X = build_design(spec, population, diagnoses=diagnoses, conditions=conditions, areas=areas, groups=groups)
+    for message in X.warnings:
+        warnings.warn(message, CapitationWarning, stacklevel=2)
+    return X
