@@ -195,7 +195,7 @@ def test_allocate_from_need_per_practice_in_parquet(data, tmp_path, capsys):
     others = table.drop(index=["A81001", "A81002", "A81003"])
     assert (others["budget_pence"] == 0).all() and (~others["funded"]).all()
     assert set(others["reason"]) == {"no registered people in the need data"}
-    assert f"{len(others):,} practice(s) of the membership have no registered people" in printed
+    assert f"{len(others):,} practice(s) of the membership get no budget" in printed
 
 
 def test_errors_are_one_line_with_status_1_and_tracebacks_only_with_debug(data, tmp_path, capsys):
@@ -568,7 +568,7 @@ def test_report_from_the_command_line_and_from_python_give_the_same_pennies(data
     assert printed[0].startswith("capitation ") and printed[0].endswith(" report")
     assert [line.split()[0] for line in printed[1:]] == ["people", "model", "budgets", "report"]
     assert printed[-1].startswith(f"  report     {out} (") and out.exists()
-    membership = Membership.from_frame(make_membership(people["practice_code"].unique()), level="consortium")
+    membership = Membership.from_frame(make_membership(people["practice_code"].unique()), level="ICB")
     direct = real(tmp_path / "direct.html", TOTAL, people=people, membership=membership, seed=3, overspend=0.1,
                   baseline=pd.Series(90_000.5, index=sorted(people["practice_code"].unique())))
     cli = seen["result"]
@@ -576,7 +576,7 @@ def test_report_from_the_command_line_and_from_python_give_the_same_pennies(data
         pd.testing.assert_frame_equal(cli.allocation.to_frame(level), direct.allocation.to_frame(level))
     assert int(cli.allocation.practices["budget_pence"].sum()) == to_pence(TOTAL)
     assert cli.validation.metrics == direct.validation.metrics
-    pd.testing.assert_frame_equal(cli.risk["consortia"].table, direct.risk["consortia"].table)
+    pd.testing.assert_frame_equal(cli.risk["ICB"].table, direct.risk["ICB"].table)
     assert cli.provenance_items == {**direct.provenance_items, "data": str(tmp_path / "people.csv")}
 
 
@@ -667,3 +667,62 @@ def test_committee_report_refuses_options_of_the_other_source_before_any_work(tm
     with pytest.raises(InputError, match="'control_total'"):
         committee_report(tmp_path / "r.html", "55,5")
     assert not (tmp_path / "r.html").exists()
+
+
+def test_fit_with_a_wrong_year_warns_in_options_and_says_which_records_were_not_used(data, tmp_path, capsys):
+    out = tmp_path / "model.json"
+    assert main(["fit", "--people", str(data / "people.csv"), "--diagnoses", str(data / "diagnoses.parquet"),
+                 "--year", "2030/31", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    warning = [line for line in captured.err.splitlines() if line.startswith("capitation: warning:")]
+    assert len(warning) == 1 and "No one has any diagnosis group" in warning[0]
+    assert "--year 2030/31 reads diagnoses of 2028/29, 2029/30" in warning[0] and "--year 2025/26" in warning[0]
+    assert "outcome_year" not in warning[0]  # the command's words, not the library's
+    used = [line for line in captured.out.splitlines() if "records not used" in line]
+    assert used == ["  records not used: 300 diagnosis records outside the look-back years"]
+
+
+def test_report_runs_on_your_people_with_their_diagnoses_and_records_a_manifest(data, tmp_path, capsys):
+    out, manifest = data / "report.html", data / "report.json"
+    assert main(["report", "--people", str(data / "people.csv"), "--diagnoses", str(data / "diagnoses.parquet"),
+                 "--membership", str(data / "membership.csv"), "--no-ladder", "--control-total", "1000000",
+                 "--out", str(out), "--manifest", str(manifest), "--overwrite"]) == 0
+    printed = capsys.readouterr().out
+    assert "pence reconcile: True" in printed and out.exists()
+    assert main(["reproduce", str(manifest)]) == 0
+    assert "bit-identical" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("options, words", [
+    (["--diagnoses", "d.parquet"], "--diagnoses describe your people, but no --people table was given"),
+    (["--need-vars", "income", "--fixed-effects"], "--need-vars, --fixed-effects describe your people"),
+])
+def test_report_refuses_options_about_your_tables_without_people(options, words, tmp_path, capsys):
+    assert main(["report", *options, "--out", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words.split(" describe")[0] in err and "Fix:" in err
+
+
+def test_report_refuses_people_without_cost_in_one_line(data, tmp_path, capsys):
+    pd.read_csv(data / "people.csv").drop(columns="cost").to_csv(tmp_path / "people.csv", index=False)
+    assert main(["report", "--people", str(tmp_path / "people.csv"), "--membership", str(data / "membership.csv"),
+                 "--out", str(tmp_path / "r.html")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no 'cost' column" in err and "bug" not in err
+
+
+def test_the_demo_and_the_readme_python_path_give_the_same_budgets_to_the_penny(tmp_path):
+    import capitation as cp
+    from capitation.datasets.synthetic import synthetic_england
+
+    assert main(["demo", "--fraction", "0.002", "--seed", "3", "--out", str(tmp_path), "--quiet"]) == 0
+    demo = pd.read_csv(tmp_path / "icb_budgets.csv", index_col="consortium_code")
+    england = synthetic_england(fraction=0.002, seed=3)  # the README's example, at the same sample
+    people = cp.Population.from_frame(england.people)
+    X = cp.FeatureSpec(outcome_year="2025/26").encode(people, diagnoses=england.diagnoses)
+    model = cp.CostModel(on_aliased="drop").fit(X, people.cost / people.exposure, sample_weight=people.exposure)
+    icbs = cp.Membership.nhs_england("2025/26")
+    budgets = cp.allocate(cp.aggregate(people, cp.score(model, X), membership=icbs), "55000000000", membership=icbs)
+    assert budgets.consortia["budget_pence"].to_dict() == demo["budget_pence"].to_dict()
+    per_head = budgets.consortia["budget_per_head"]
+    assert per_head.between(300, 3_000).all()  # per registered person, not per person sampled

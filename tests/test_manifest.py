@@ -232,7 +232,7 @@ def test_the_command_refuses_a_manifest_that_could_not_hold_its_inputs_before_an
 
 
 @pytest.mark.parametrize("edit, message", [
-    (lambda d: d.update(command="demo"), "command 'demo'"),
+    (lambda d: d.update(command="plot"), "command 'plot'"),
     (lambda d: d.update(command="../../evil"), "command '../../evil'"),
     (lambda d: d["parameters"].update(run="x"), "parameters ['run']"),
     (lambda d: d["parameters"].update(manifest="x.json"), "parameters ['manifest']"),

@@ -28,9 +28,11 @@ import argparse
 import contextlib
 import re
 import sys
+import warnings
 from pathlib import Path
 
 from .._version import __version__
+from ..errors import CapitationWarning
 
 __all__ = ["DEFAULT_CONTROL_TOTAL", "CommandLineParser", "about", "check_control_total", "check_outputs",
            "check_table_suffix", "error_line", "main", "option_names", "require_module", "speak_options",
@@ -648,17 +650,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    def names():
+        extra = getattr(importlib.import_module(f"{__name__}.{args.command}"), "PARAMETERS", None)
+        return option_names(subparsers[args.command], extra)
+
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            shown = warnings.showwarning
+
+            def show(message, category, *rest, **kwargs):  # the library's warnings, one line in options
+                if issubclass(category, CapitationWarning):
+                    print(f"capitation: warning: {speak_options(str(message), *names())}", file=sys.stderr)
+                else:
+                    shown(message, category, *rest, **kwargs)
+
+            warnings.simplefilter("always", CapitationWarning)
+            warnings.showwarning = show
+            return args.run(args)
     except KeyboardInterrupt:
         print("capitation: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # one line for people, the traceback with --debug
         if args.debug:
             raise
-        extra = getattr(importlib.import_module(f"{__name__}.{args.command}"), "PARAMETERS", None)
-        names, switches = option_names(subparsers[args.command], extra)
-        print(f"capitation: error: {error_line(exc, names, switches)}", file=sys.stderr)
+        print(f"capitation: error: {error_line(exc, *names())}", file=sys.stderr)
         return 1
 
 

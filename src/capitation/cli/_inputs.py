@@ -8,7 +8,15 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_inputs", "encode_inputs", "names", "read_membership", "read_records", "score_people"]
+__all__ = ["FUND_OBSERVED_HELP", "LIST_SIZES_HELP", "add_inputs", "add_list_sizes", "encode_inputs", "names",
+           "read_list_sizes", "read_membership", "read_records", "score_people"]
+
+#: The help of --list-sizes and --fund-observed, the same wherever budgets are made.
+LIST_SIZES_HELP = ("registered lists to fund: a table of practice_code, list_size (default: NHS England's published "
+                   "list sizes of --year without --membership, or the --membership table's list_size column; else "
+                   "the people in the data). Each practice's budget is its need per head, measured on its people "
+                   "in the data, times its list size")
+FUND_OBSERVED_HELP = "fund the people in the data as the whole lists (when they are the whole lists, not a sample)"
 
 #: Tables read with Parquet's dictionary columns of text kept as Categoricals: the library takes them as they are.
 _CATEGORICAL_TABLES = ("people", "diagnoses", "conditions", "areas")
@@ -81,11 +89,30 @@ def score_people(args: argparse.Namespace, *, neutralise: bool = True):
     return people, need, model
 
 
+def add_list_sizes(p: argparse.ArgumentParser) -> None:
+    """Add ``--list-sizes FILE`` and ``--fund-observed``, the options choosing the lists budgets fund."""
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--list-sizes", default=None, help=LIST_SIZES_HELP)
+    group.add_argument("--fund-observed", action="store_true", help=FUND_OBSERVED_HELP)
+
+
+def read_list_sizes(args: argparse.Namespace):
+    """Read the lists to fund: ``"observed"`` (``--fund-observed``), the ``--list-sizes`` table, or ``None``."""
+    from .._io import read_table
+
+    if args.fund_observed:
+        return "observed"
+    if args.list_sizes is None:
+        return None
+    return read_table(args.list_sizes, "list_sizes")
+
+
 def read_membership(path, year: str, level: str):
     """Read the membership ``--membership`` names, or NHS England's of ``year`` when it is not given.
 
     The table has ``practice_code``, ``consortium_code[, consortium_name]``, or it is a practices table with
-    ``icb_code[, icb_name]`` such as ``capitation synth`` writes; its grouping is called ``level``.
+    ``icb_code[, icb_name]`` such as ``capitation synth`` writes; its grouping is called ``level``. A
+    ``list_size`` column (in a practices table, ``population``: NHS England's) gives the registered lists to fund.
     """
     from .._io import read_table
     from ..aggregation.membership import Membership
@@ -93,7 +120,10 @@ def read_membership(path, year: str, level: str):
     if not path:
         return Membership.nhs_england(year, level=level)
     frame = read_table(path, "membership")
+    sizes = "list_size" if "list_size" in frame.columns else None
     if "consortium_code" not in frame.columns and "icb_code" in frame.columns:  # e.g. capitation synth's practices
+        sizes = sizes or ("population" if "population" in frame.columns else None)  # NHS England's list sizes
         return Membership.from_frame(frame, consortium="icb_code",
-                                     name="icb_name" if "icb_name" in frame.columns else None, level=level)
-    return Membership.from_frame(frame, level=level)
+                                     name="icb_name" if "icb_name" in frame.columns else None, level=level,
+                                     list_size=sizes)
+    return Membership.from_frame(frame, level=level, list_size=sizes)

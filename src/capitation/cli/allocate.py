@@ -6,14 +6,14 @@ import argparse
 from pathlib import Path
 
 from ..allocation.external import need_from_table
-from ._inputs import add_inputs, read_membership
+from ._inputs import add_inputs, add_list_sizes, read_membership
 
 __all__ = ["add_parser", "check_level", "need_from_table", "run"]
 
 #: Library names the options feed that are not the options' own (see capitation.cli.speak_options).
 PARAMETERS = {"outcome_year": "--year", "path": "--out", "Membership.from_frame": "--membership"}
 #: Options naming inputs (an output may not overwrite one of them).
-INPUTS = ("need", "model", "people", "diagnoses", "conditions", "areas", "membership")
+INPUTS = ("need", "model", "people", "diagnoses", "conditions", "areas", "membership", "list_sizes")
 
 
 def check_level(level: str) -> str:
@@ -111,16 +111,14 @@ def run(args: argparse.Namespace) -> int:
     >>> status, places["consortium_code"].tolist(), places["budget"].tolist()
     (0, ['P1', 'P2'], ['666.67', '333.33'])
     """
-    import pandas as pd
-
     from .._io import read_table, write_table
     from .._progress import progress
+    from .._results import text_table
     from ..aggregation.aggregate import aggregate
     from ..allocation.allocate import allocate
-    from ..allocation.money import format_pounds
     from ..errors import InputError
     from . import check_control_total, check_outputs, write_manifest
-    from ._inputs import score_people
+    from ._inputs import read_list_sizes, score_people
 
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     if (args.need is None) == (args.model is None):
@@ -142,12 +140,22 @@ def run(args: argparse.Namespace) -> int:
                          ("--manifest", args.manifest, "file")], inputs=INPUTS)
     state: dict = {"membership": read_membership(args.membership, args.year, args.level)}
 
+    lists = read_list_sizes(args)
+
     def need():
+        membership = state["membership"]
         if args.need is not None:
-            state["need"] = need_from_table(read_table(args.need, "need"))
+            table = read_table(args.need, "need")
+            if "person_id" not in table.columns and lists is not None:
+                raise InputError("The --need table is per practice, with its own 'registered' column, so "
+                                 "--list-sizes/--fund-observed would not be used. Fix: leave them out, or give "
+                                 "need per person (as capitation score writes).")
+            state["need"] = need_from_table(table, membership=membership, list_sizes=lists,
+                                            unassigned=args.unassigned)
         else:
             people, need, _ = score_people(args)
-            state["need"] = aggregate(people, need)
+            state["need"] = aggregate(people, need, membership=membership, list_sizes=lists,
+                                      unassigned=args.unassigned)
 
     def money():
         state["alloc"] = allocate(state["need"], args.control_total, membership=state["membership"],
@@ -162,22 +170,16 @@ def run(args: argparse.Namespace) -> int:
                             unit="step", enabled=False if args.quiet else None):
         step()
     alloc = state["alloc"]
-    c = alloc.to_frame("consortium", units="£000")
-    shown = pd.DataFrame({
-        state["membership"].level: c.index,
-        "name": c["consortium_name"].astype(str).str.slice(0, 40),
-        "registered": c["registered"].map("{:,.0f}".format),
-        "budget £": c["budget_pence"].map(format_pounds),
-        "£'000": c["budget_000"].map("{:,}".format),
-        "£ per head": c["budget_per_head"].map("{:,.2f}".format),
-    })
-    say(shown.to_string(index=False))
-    say(f"\n{alloc.control_total} to {len(alloc.practices):,} practices in {len(c)} consortia; practice pence sum "
-        f"to the control total: {alloc.reconciles}. Written to {out}/")
+    for line in state["need"].summary().splitlines()[1:] if hasattr(state["need"], "not_funded") else []:
+        say(f"note: {line}")
+    say(text_table(alloc.budget_table()))
+    say(f"\n{alloc.control_total} to {len(alloc.practices):,} practices in {len(alloc.consortia)} consortia "
+        f"(registered: {alloc.parameters['list_source']}); practice pence sum to the control total: "
+        f"{alloc.reconciles}. Written to {out}/")
     unfunded = alloc.parameters["unfunded_practices"]
     if unfunded:
-        say(f"{unfunded:,} practice(s) of the membership have no registered people in the need data: they are "
-            f"listed in {files['practice'].name} with a budget of 0 and the reason.")
+        say(f"{unfunded:,} practice(s) of the membership get no budget: they are listed in "
+            f"{files['practice'].name} with a budget of 0 and the reason.")
     write_manifest("allocate", args, {"out": state["written"]}, say, INPUTS)
     return 0
 
@@ -219,6 +221,7 @@ def add_parser(sub) -> None:
                    "consortium_code[, consortium_name], or icb_code/icb_name) instead of NHS England's")
     p.add_argument("--level", default="ICB", help="name of the consortium level, used in file names "
                    "(default: %(default)s)")
+    add_list_sizes(p)
     p.add_argument("--unassigned", choices=("raise", "line"), default="raise",
                    help="practices without a consortium: an error, or an UNASSIGNED line (default: %(default)s)")
     p.add_argument("--out", required=True, help="folder for practice_budgets and <level>_budgets")

@@ -50,27 +50,27 @@ def run(args: argparse.Namespace) -> int:
     The 'control_total' parameter '55,5'
     """
     import numpy as np
-    import pandas as pd
 
     from .._io import atomic_write_csv, atomic_write_text
+    from .._results import text_table
     from ..aggregation.aggregate import aggregate
     from ..aggregation.membership import Membership
     from ..allocation.allocate import allocate
-    from ..allocation.external import need_on_published_lists
-    from ..allocation.money import format_pounds, pence_to_text
+    from ..allocation.money import pence_to_text
     from ..datasets import ATTRIBUTION
     from ..datasets.synthetic import synthetic_england
+    from ..features.matrix import describe_exclusions
     from ..features.spec import FeatureSpec, encode
     from ..inputs.population import Population
     from ..model.estimator import CostModel
     from ..scoring.score import score
-    from . import check_control_total, check_outputs
+    from . import check_control_total, check_outputs, write_manifest
 
     started = time.perf_counter()
     out = Path(args.out)
     check_control_total(args)
     icb_file, practice_file, coefficients_file, readme_file = (out / name for name in OUTPUTS)
-    check_outputs(args, [("--out", out / name, "file") for name in OUTPUTS])
+    check_outputs(args, [("--out", out / name, "file") for name in OUTPUTS] + [("--manifest", args.manifest, "file")])
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     say(f"capitation {__version__} demo: synthetic England ({args.fraction:.1%} sample, seed {args.seed}) on "
         f"NHS England's {args.year} practices and ICBs")
@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
     spec = FeatureSpec(outcome_year=args.year)
     X = encode(spec, pop, diagnoses=synth.diagnoses)
     say(f"  design     {X.n_columns} columns (38 age-sex cells, {X.n_columns - 38} diagnosis groups), "
-        f"{X.nnz / X.n_rows:.2f} entries per person; excluded records: {X.exclusions or 'none'}")
+        f"{X.nnz / X.n_rows:.2f} entries per person")
+    say(f"  records not used: {describe_exclusions(X.exclusions)}")
 
     model = CostModel(on_aliased="drop").fit(X, pop.cost / pop.exposure, sample_weight=pop.exposure)
     fit = model.result_
@@ -93,34 +94,14 @@ def run(args: argparse.Namespace) -> int:
 
     need = score(model, X)
     membership = Membership.nhs_england(args.year)
-    sample = aggregate(pop, need, membership=membership, unassigned="line")
-    # The sample estimates each practice's need per head; its budget covers its whole published list.
-    national = sample.practices["need"].sum() / sample.practices["registered"].sum()
-    lists = need_on_published_lists(sample.practices["need_per_head"], args.year, default_per_head=national)
-    missing = int((~lists["estimated"]).sum())
-    alloc = allocate(lists["need"], args.control_total, membership=membership, registered=lists["registered"])
-    off_file = sample.practices[sample.practices["consortium_code"] == "UNASSIGNED"]
-    if len(off_file):
-        say(f"  note       {int(off_file['registered'].sum()):,} sample people are on {len(off_file):,} practice(s) "
-            f"absent from the {args.year} file (closed or merged since July 2022); they inform the model "
-            "but no budget")
-    if missing:
-        say(f"  note       {missing:,} practice(s) in the {args.year} file had no one in the sample; they are "
-            "given the national need per head")
-
-    icb = alloc.to_frame("consortium")
-    table = pd.DataFrame({
-        "ICB": icb.index,
-        "name": icb["consortium_name"].str.replace("NHS ", "", regex=False).str.replace(" Integrated Care Board",
-                                                                                        "", regex=False)
-        .str.replace(" ICB", "", regex=False).str.slice(0, 46),
-        "registered": icb["registered"].map("{:,.0f}".format),
-        "budget £": icb["budget_pence"].map(format_pounds),
-        "£ per head": icb["budget_per_head"].map("{:,.2f}".format),
-    })
+    # The sample measures each practice's need per head; the budget funds its whole published list.
+    lists = aggregate(pop, need, membership=membership)
+    alloc = allocate(lists, args.control_total, membership=membership)
+    for line in lists.summary().splitlines()[1:]:
+        say(f"  note       {line}")
     say("")
-    say(table.to_string(index=False))
-    say(f"\n  total      {alloc.control_total} to {len(alloc.practices):,} practices in {len(icb)} ICBs; "
+    say(text_table(alloc.budget_table()))
+    say(f"\n  total      {alloc.control_total} to {len(alloc.practices):,} practices in {len(alloc.consortia)} ICBs; "
         f"practice pence sum to the control total: {alloc.reconciles}")
 
     # budget_000: whole £'000 by largest remainder, so each column adds up to the control total in £'000
@@ -140,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         f"{ATTRIBUTION}\n"))
     say(f"  outputs    {out}/icb_budgets.csv, practice_budgets.csv, coefficients.csv "
         f"({time.perf_counter() - started:.1f} s in all)")
+    write_manifest("demo", args, {"out": [icb_file, practice_file, coefficients_file, readme_file]}, say)
     return 0
 
 
@@ -176,5 +158,6 @@ def add_parser(sub) -> None:
     demo.add_argument("--year", default="2025/26", help="allocation year and ICB membership (default: %(default)s)")
     demo.add_argument("--control-total", default=DEFAULT_CONTROL_TOTAL,
                       help="pounds to allocate (default: %(default)s)")
+    demo.add_argument("--manifest", default=None, help="write a run manifest (JSON) here, for capitation reproduce")
     demo.add_argument("--quiet", action="store_true", help="print nothing")
     demo.set_defaults(run=run)

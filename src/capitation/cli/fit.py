@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from .._io import write_table
     from .._progress import progress
     from ..errors import InputError, OutputError
+    from ..features.matrix import describe_exclusions
     from ..model.estimator import CostModel
     from ..model.persist import save_model
     from . import check_outputs, check_table_suffix, write_manifest
@@ -174,6 +175,7 @@ def run(args: argparse.Namespace) -> int:
         say(f"  dropped  {len(result.empty)} empty column(s) (no one has them), {len(result.aliased)} aliased; "
             "coefficients 0 (listed in the model file)")
     say(f"  design   {state['X'].summary().splitlines()[0]}")
+    say(f"  records not used: {describe_exclusions(state['X'].exclusions)}")
     say(f"  saved    {out} (+ {out.with_suffix('.npz').name})")
     outputs = {"out": state["written"][:2], **({"coefficients": state["written"][2:]} if args.coefficients else {})}
     write_manifest("fit", args, outputs, say, INPUTS)

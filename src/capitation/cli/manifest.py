@@ -1,7 +1,7 @@
 """Run manifests: what a command read, every parameter it used, what it wrote; and re-running it.
 
 A manifest is a JSON document (sorted keys, UTF-8) recording one run of a ``capitation`` subcommand
-(``synth``, ``fit``, ``score`` or ``allocate``): the library and its dependencies' versions, every
+(``synth``, ``fit``, ``score``, ``allocate``, ``report`` or ``demo``): the library and its dependencies' versions, every
 parameter, and the sha256 of each input and each output file. :func:`reproduce` checks the inputs are
 unchanged, re-runs the command into a temporary folder and compares the outputs' hashes, so a reviewer
 can confirm that a published allocation follows, bit for bit, from the recorded inputs.
@@ -73,8 +73,11 @@ PATH_OPTIONS = {
     "synth": {"inputs": (), "outputs": ("out",)},
     "fit": {"inputs": ("people", "diagnoses", "conditions", "areas", "grouping"), "outputs": ("out", "coefficients")},
     "score": {"inputs": ("model", "people", "diagnoses", "conditions", "areas"), "outputs": ("out",)},
-    "allocate": {"inputs": ("need", "model", "people", "diagnoses", "conditions", "areas", "membership"),
-                 "outputs": ("out",)},
+    "allocate": {"inputs": ("need", "model", "people", "diagnoses", "conditions", "areas", "membership",
+                            "list_sizes"), "outputs": ("out",)},
+    "demo": {"inputs": (), "outputs": ("out",)},
+    "report": {"inputs": ("people", "diagnoses", "conditions", "areas", "membership", "baseline", "list_sizes"),
+               "outputs": ("out",)},
 }
 #: Versions that can change output bits; a difference is reported by :func:`reproduce`.
 _PACKAGES = ("capitation", "numpy", "pandas", "pyarrow", "numba", "scipy", "scikit-learn")
@@ -405,7 +408,8 @@ def read_manifest(path) -> Manifest:
     """
     document = read_hashed_document(
         path, kind=_KIND, version=MANIFEST_FORMAT, what="manifest", label="capitation run manifest",
-        fix_missing="check the path; write one with --manifest on capitation synth, fit, score or allocate",
+        fix_missing="check the path; write one with --manifest on capitation synth, fit, score, allocate, report "
+                    "or demo",
         fix_foreign="pass the file written by --manifest",
         fix_version="reproduce it with the version that wrote it, or record the run again with this version",
         fix_edited="restore the original manifest")

@@ -18,7 +18,10 @@ __all__ = ["add_parser", "run"]
 #: Library names the options feed that are not the options' own (see capitation.cli.speak_options).
 PARAMETERS = {"outcome_year": "--year", "path": "--out", "Membership.from_frame": "--membership"}
 #: Options naming input tables (the report may not overwrite one of them).
-INPUTS = ("people", "diagnoses", "conditions", "areas", "membership", "baseline")
+INPUTS = ("people", "diagnoses", "conditions", "areas", "membership", "baseline", "list_sizes")
+#: Options about your tables, which synthetic England (no --people) has its own of.
+_TABLE_OPTIONS = ("diagnoses", "conditions", "areas", "need_vars", "supply_vars", "membership", "baseline",
+                  "list_sizes")
 
 
 def _icbs(args: argparse.Namespace) -> list[str] | None:
@@ -43,16 +46,20 @@ def _tables(args: argparse.Namespace) -> dict:
     from .._io import read_table
     from ..allocation.external import baseline_from_table
     from ..errors import InputError
-    from ._inputs import names, read_membership, read_records
+    from ._inputs import names, read_list_sizes, read_membership, read_records
 
     people = read_records(args.people, "people")
     membership = read_membership(args.membership, args.year, args.level) if args.membership else None
     areas = read_records(args.areas, "areas")
-    need, supply = names(args.need), names(args.supply)
+    need, supply = names(args.need_vars), names(args.supply_vars)
     if (need or supply) and areas is None:
         raise InputError(f"The model uses area variables {list(need + supply)} but no --areas table "
                          "was given. Fix: pass --areas FILE (lsoa_code and those columns).")
-    return {"people": people, "diagnoses": read_records(args.diagnoses, "diagnoses"),
+    if args.icbs:
+        raise InputError("The --icbs option chooses synthetic England's practices, so it would be ignored with "
+                         "--people. Fix: leave --icbs out, or give only those ICBs' people.")
+    return {"list_sizes": read_list_sizes(args), "people": people,
+            "diagnoses": read_records(args.diagnoses, "diagnoses"),
             "conditions": read_records(args.conditions, "conditions"), "areas": areas, "need": need,
             "supply": supply, "membership": membership, "fixed_effects": args.fixed_effects,
             "baseline": baseline_from_table(read_table(args.baseline, "baseline")) if args.baseline else None,
@@ -102,15 +109,23 @@ def run(args: argparse.Namespace) -> int:
     (0, True)
     """
     from ..report.committee import committee_report
-    from . import check_control_total, check_outputs, require_module
+    from . import check_control_total, check_outputs, require_module, write_manifest
 
     require_module("matplotlib", "report", "capitation report draws its figures with")
     check_control_total(args)
-    check_outputs(args, [("--out", args.out, "file")], inputs=INPUTS)
+    check_outputs(args, [("--out", args.out, "file"), ("--manifest", args.manifest, "file")], inputs=INPUTS)
     started = time.perf_counter()
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     say(f"capitation {__version__} report")
-    if args.people is None:  # synthetic England: the options about your tables are not used
+    if args.people is None:  # synthetic England: the options about your tables would not be used
+        given = [f"--{k.replace('_', '-')}" for k in _TABLE_OPTIONS if getattr(args, k)]
+        given += ["--fixed-effects"] * args.fixed_effects + ["--fund-observed"] * args.fund_observed
+        if given:
+            from ..errors import InputError
+
+            raise InputError(f"{', '.join(given)} describe your people, but no --people table was given, so the "
+                             "report would run on synthetic England and not use them. Fix: pass --people FILE too, "
+                             "or leave them out.")
         source = {"icbs": _icbs(args), "fraction": args.fraction, "validation_practices": args.validation_practices}
     else:
         source = _tables(args)
@@ -121,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         log=lambda step, text: say(f"  {step:<10} {text}"))
     out = result.path
     say(f"  report     {out} ({out.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.0f} s in all)")
+    write_manifest("report", args, {"out": [out]}, say, INPUTS)
     return 0
 
 
@@ -143,6 +159,7 @@ def add_parser(sub) -> None:
     ('capitation-report.html', 'QE1,QOC', 0.005, 5, True)
     """
     from . import DEFAULT_CONTROL_TOTAL, fraction, non_negative_float, non_negative_int, positive_float, positive_int
+    from ._inputs import add_list_sizes
 
     p = sub.add_parser("report", help="fit, validate and allocate, and write a self-contained HTML report",
                        description="Fit the PBRA model ladder, validate it, allocate a control total to practices "
@@ -164,12 +181,13 @@ def add_parser(sub) -> None:
     g.add_argument("--people", help="people table (see docs/input-formats.md); switches off synthetic England")
     g.add_argument("--diagnoses", help="hospital diagnoses table")
     g.add_argument("--conditions", help="GP-recorded conditions table")
-    g.add_argument("--areas", help="area table by LSOA (with --need/--supply columns)")
-    g.add_argument("--need", help="comma-separated need columns of --areas")
-    g.add_argument("--supply", help="comma-separated supply columns of --areas (neutralised)")
+    g.add_argument("--areas", help="area table by LSOA (with the --need-vars/--supply-vars columns)")
+    g.add_argument("--need-vars", help="comma-separated need columns of --areas")
+    g.add_argument("--supply-vars", help="comma-separated supply columns of --areas (neutralised)")
     g.add_argument("--membership", help="practice_code, consortium_code[, consortium_name] (default: NHS "
                    "England's ICBs of --year)")
-    g.add_argument("--level", default="consortium", help="name of the --membership grouping (default: %(default)s)")
+    g.add_argument("--level", default="ICB", help="name of the --membership grouping (default: %(default)s)")
+    add_list_sizes(g)
     g.add_argument("--fixed-effects", action="store_true", help="add a consortium fixed-effects rung")
     g.add_argument("--baseline", help="CSV of code, current allocation £ (practice or consortium) for distance "
                    "from target")
@@ -186,5 +204,6 @@ def add_parser(sub) -> None:
     g.add_argument("--min-list-size", type=non_negative_int, default=1000, help="smallest list whose figures are shown "
                    "(default: %(default)s)")
     g.add_argument("--practice-rows", type=positive_int, help="show only this many practices in the table")
+    p.add_argument("--manifest", default=None, help="write a run manifest (JSON) here, for capitation reproduce")
     p.add_argument("--quiet", action="store_true", help="print nothing")
     p.set_defaults(run=run)

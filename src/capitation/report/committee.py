@@ -5,11 +5,15 @@
 * **synthetic England** (``people=None``, the default): an estimation sample of every practice's list
   (``fraction``), and, as in BMJ 2011's second validation sample, the *full* lists of
   ``validation_practices`` practices drawn at random, so practice-level fit is measured on real list sizes.
-  Budgets cover NHS England's published lists: need per head from the sample times each practice's registered
-  population. The baseline for distance from target is the same control total shared by NHS England's
-  published core weighted populations, and budget risk is for the published list sizes.
+  Budgets cover NHS England's published lists: need per head from the samples times each practice's
+  registered list size (:func:`~capitation.aggregation.aggregate`). The baseline for distance from target is
+  the same control total shared by NHS England's published core weighted populations, and budget risk is for
+  the published list sizes.
 * **your tables** (``people`` with ``diagnoses``, ``conditions``, ``areas``, ``membership``, ``baseline``):
-  people are split at random into estimation and validation halves; budgets cover the people given.
+  people are split at random into estimation and validation halves; the final model, fitted on the first,
+  scores everyone, and budgets fund the lists as :func:`~capitation.aggregation.aggregate` does (the
+  membership's list sizes, NHS England's by default, or ``list_sizes``; the people given with ``"observed"``
+  or a membership without list sizes).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from ..aggregation.aggregate import aggregate
 from ..aggregation.membership import Membership
 from ..allocation.allocate import Allocation, allocate
 from ..allocation.explain import BudgetExplanation, explain_budgets
-from ..allocation.external import need_on_published_lists, published_need
+from ..allocation.external import published_need
 from ..allocation.money import to_pence
 from ..allocation.risk import BudgetRisk, budget_risk
 from ..errors import InputError
@@ -165,7 +169,8 @@ class _Samples:
 
 def committee_report(path, control_total, *, year: str = "2025/26", seed: int = 0, people=None, diagnoses=None,
                      conditions=None, areas=None, need=(), supply=(), membership: Membership | None = None,
-                     baseline: pd.Series | None = None, fixed_effects: bool = False, fraction: float = 0.01,
+                     baseline: pd.Series | None = None, fixed_effects: bool = False, list_sizes=None,
+                     fraction: float = 0.01,
                      validation_practices: int = 50, icbs=None, ladder: bool = True, overspend: float = 0.05,
                      extra_cv: float = 0.0, consortium: str | None = None, suppress: bool = True,
                      min_count: int = DEFAULT_MIN_COUNT, min_list_size: float = DEFAULT_MIN_LIST_SIZE,
@@ -203,6 +208,10 @@ def committee_report(path, control_total, *, year: str = "2025/26", seed: int = 
         (e.g. :func:`~capitation.allocation.baseline_from_table`).
     fixed_effects : bool
         With ``people``: add a consortium fixed-effects rung.
+    list_sizes : pandas.Series, dict, pandas.DataFrame or "observed", optional
+        The registered lists to fund, as in :func:`~capitation.aggregation.aggregate`: by default the
+        membership's list sizes when it has them (NHS England's published ones for its ICBs), else the people
+        given. Each practice's budget is its need per head, measured on its people in the data, times its list.
     fraction : float
         Synthetic England: share of each list in the estimation sample.
     validation_practices : int
@@ -280,16 +289,22 @@ def committee_report(path, control_total, *, year: str = "2025/26", seed: int = 
     validation = validations[-1]
 
     need_est = score(model, X_est)
-    sample = aggregate(pop_est, need_est, membership=samples.membership, unassigned="line")
-    sizes = None
+    # Budgets rest on everyone observed, both samples, scored by the final model, and fund the lists as
+    # aggregate does: the membership's list sizes (NHS England's by default) or those given, else the people.
+    everyone = Population.from_frame(pd.concat([samples.people_est, samples.people_val], ignore_index=True))
+    need_all = np.concatenate([need_est, score(model, X_val)])
+    lists = aggregate(everyone, need_all, membership=samples.membership, list_sizes=list_sizes, unassigned="line")
+    for line in lists.summary().splitlines()[1:]:
+        note("budgets", line)
     if people is None:
-        allocation, sizes = _published_lists(sample, pop_val, model, X_val, control_total, samples, year)
-    else:
-        allocation = allocate(sample, control_total, membership=samples.membership, baseline=baseline,
-                              unassigned="line")
+        baseline = _core_shares(lists, control_total, year)
+    allocation = allocate(lists, control_total, membership=samples.membership, baseline=baseline,
+                          unassigned="line")
+    sizes = (allocation.practices["registered"], allocation.consortia["registered"]) if lists.on_lists else None
     # The waterfall explains the people scored: the control total scaled to their share of the people funded.
+    sample = aggregate(pop_est, need_est, membership=samples.membership, list_sizes="observed", unassigned="line")
     n_sample = int(sample.practices["registered"].sum())
-    sample_pence = pence * n_sample // int(allocation.practices["registered"].sum())
+    sample_pence = pence * n_sample // max(round(float(allocation.practices["registered"].sum())), 1)
     alloc_sample = allocate(sample, Decimal(sample_pence).scaleb(-2), membership=samples.membership,
                             unassigned="line")
     explanation = explain_budgets(alloc_sample, model, X_est, pop_est.practice_code)
@@ -371,20 +386,36 @@ def _given(people, diagnoses, conditions, areas, need, supply, membership, fixed
     if (need or supply) and areas is None:
         raise InputError(f"The model uses area variables {list(need + supply)} but no 'areas' table was given. "
                          "Fix: pass the areas table (lsoa_code and those columns).")
+    require_columns(people, "people", ["person_id"])
+    if "cost" not in people.columns:
+        raise InputError("The 'people' table has no 'cost' column: the report fits and validates the model on each "
+                         "person's outcome-year hospital cost (£). Fix: add it, or use capitation score and "
+                         "allocate with a saved model.")
     if conditions is not None:
         require_columns(conditions, "conditions", ["person_id", "register"])
     registers = tuple(sorted(set(conditions["register"].astype(str)))) if conditions is not None else ()
-    diagnoses = None if diagnoses is None else DiagnosisTable.from_frame(diagnoses)
-    conditions = None if conditions is None else ConditionTable.from_frame(conditions)
     rungs = ladder_specs(year, diagnoses=diagnoses is not None, fixed_effects=fixed_effects, need_full=need,
                          need=need, supply=supply, conditions=registers)
     fit_rows, val_rows = split_people(len(people), 0.5, seed=seed)
-    tables = {"diagnoses": diagnoses, "conditions": conditions}
+    est, val = people.iloc[fit_rows], people.iloc[val_rows]
     note("people", f"{len(people):,} from {_source(source)}")
-    return _Samples(people_est=people.iloc[fit_rows], people_val=people.iloc[val_rows], tables_est=tables,
-                    tables_val=tables, areas=areas,
+    return _Samples(people_est=est, people_val=val, tables_est=_records_of(est, people, diagnoses, conditions),
+                    tables_val=_records_of(val, people, diagnoses, conditions), areas=areas,
                     membership=Membership.nhs_england(year) if membership is None else membership, rungs=rungs,
                     provenance={"data": _source(source), "validation": f"a random half of the people (seed {seed})"})
+
+
+def _records_of(half: pd.DataFrame, people: pd.DataFrame, diagnoses, conditions) -> dict:
+    """Return the records of one half's people, and of no one in ``people`` (which encoding refuses, naming them)."""
+    tables = {}
+    for name, table, kind in (("diagnoses", diagnoses, DiagnosisTable), ("conditions", conditions, ConditionTable)):
+        if table is None:
+            tables[name] = None
+            continue
+        ids = table["person_id"]
+        mine = ids.isin(half["person_id"]) | ~ids.isin(people["person_id"])
+        tables[name] = kind.from_frame(table[mine.to_numpy()])
+    return tables
 
 
 def _climb(samples: _Samples, pop_est, pop_val, y_est, y_val, ladder: bool, started, note):
@@ -415,22 +446,12 @@ def _climb(samples: _Samples, pop_est, pop_val, y_est, y_val, ladder: bool, star
     return validations, model, X_est, X_val
 
 
-def _published_lists(sample, pop_val, model, X_val, control_total, samples: _Samples, year):
-    """Synthetic England: budgets for NHS England's published lists, from the samples' need per head.
-
-    Returns the allocation (with the core weighted populations' shares of the control total as baseline) and
-    the list sizes, per practice and per consortium, that budget risk is for.
-    """
-    held_need = aggregate(pop_val, score(model, X_val)).practices["need_per_head"]
-    national = sample.practices["need"].sum() / sample.practices["registered"].sum()
-    lists = need_on_published_lists(sample.practices["need_per_head"].combine_first(held_need), year,
-                                    default_per_head=national, practices=samples.practices, whole_people=True)
-    registered = lists["registered"]
-    core = published_need(year, "core")["need"].reindex(registered.index)
-    baseline = pd.Series(allocate(core, control_total, registered=registered).practices["budget_pence"] / 100)
-    allocation = allocate(lists["need"], control_total, membership=samples.membership, registered=registered,
-                          baseline=baseline)
-    return allocation, (registered, allocation.consortia["registered"])
+def _core_shares(lists, control_total, year) -> pd.Series:
+    """Share the control total by NHS England's core weighted populations: synthetic England's baseline."""
+    funded = lists.practices
+    core = published_need(year, "core")["need"].reindex(funded.index)
+    shares = allocate(core, control_total, registered=funded["registered"])
+    return pd.Series(shares.practices["budget_pence"] / 100)
 
 
 def _risk(allocation, membership, need, residuals, pop_est, overspend, extra_cv, sizes) -> dict[str, BudgetRisk]:
