@@ -160,3 +160,18 @@ def test_one_table_compares_estimators_on_the_same_validation_people(fitted_setu
     assert "Estimators on the same validation data" in comparison.summary()
     with pytest.raises(InputError, match="overlap"):
         compare_models(X, y, practice_code=pop.practice_code, fit_rows=fit_rows, validation_rows=fit_rows[:5])
+
+
+def test_validation_bands_practices_by_their_registered_lists_when_given():
+    import pandas as pd
+
+    from capitation.model import validate
+
+    actual = np.array([0.0, 100.0, 300.0, 0.0])
+    codes = ["A81001", "A81001", "A81002", "A81002"]
+    own = validate(np.full(4, 100.0), actual, practice_code=codes)
+    assert set(own.by_list_size.index) == {"0k–2k"}  # two people each: the sample's own count
+    lists = validate(np.full(4, 100.0), actual, practice_code=codes,
+                     list_sizes=pd.Series({"A81001": 3_000.0, "A81002": 12_500.0}))
+    assert lists.practices["list_size"].tolist() == [3_000.0, 12_500.0]
+    assert set(lists.by_list_size.index) == {"2k–4k", "10k–15k"}

@@ -202,7 +202,7 @@ def _weighted_r2(actual, predicted, weights) -> float:
 
 
 def validate(predicted, actual, weights=None, *, practice_code, groups: dict | None = None,
-             label: str = "model") -> ValidationResult:
+             label: str = "model", list_sizes=None) -> ValidationResult:
     """Compare predicted with actual annual cost, person by person and practice by practice.
 
     Parameters
@@ -218,6 +218,10 @@ def validate(predicted, actual, weights=None, *, practice_code, groups: dict | N
         The list-size band of each person's practice is always added.
     label : str
         Name of the model in tables.
+    list_sizes : pandas.Series, optional
+        Each practice's registered list size, by practice code, for the list-size bands (e.g.
+        ``Membership.nhs_england(year).list_sizes``); by default the people given, which for a sample are
+        far fewer than the list.
 
     Returns
     -------
@@ -248,6 +252,8 @@ def validate(predicted, actual, weights=None, *, practice_code, groups: dict | N
     frame = pd.DataFrame({"practice": codes, "w": w, "wy": w * y, "wp": w * yhat})
     per = frame.groupby("practice", sort=True).agg(list_size=("w", "size"), person_years=("w", "sum"),
                                                    actual=("wy", "sum"), predicted=("wp", "sum"))
+    if list_sizes is not None:  # the registered lists, not the people of them in the data
+        per["list_size"] = pd.Series(list_sizes, dtype=np.float64).reindex(per.index).fillna(per["list_size"])
     per["actual"] /= per["person_years"]
     per["predicted"] /= per["person_years"]
     per["relative_error"] = per["predicted"] / per["actual"] - 1
