@@ -5,7 +5,7 @@
   distance from target against a baseline.
 * :func:`published_need` — NHS England's practice weighted populations as need, without a model;
   :func:`need_from_table`, :func:`baseline_from_table` — need and current allocations from tables;
-  :func:`need_on_published_lists` — need per head of a sample × published list sizes.
+  :func:`need_on_published_lists` — deprecated: :func:`~capitation.aggregation.aggregate` funds lists.
 * :func:`place_indices` — NHS England's place-based need indices.
 * :func:`pace_of_change`, :func:`project_pace` — minimum growth, floor, cap, convergence, exact totals.
 * :func:`budget_risk`, :func:`list_size_needed`, :func:`overspend_probability` — budget risk.

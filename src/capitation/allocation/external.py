@@ -10,7 +10,7 @@ its places without fitting any model::
 
 A need table per person (as ``capitation score`` writes) or per practice is read by :func:`need_from_table`,
 and a table of current allocations (for the distance from target) by :func:`baseline_from_table`. Need per head
-estimated on a sample of each list becomes need for the whole published lists by :func:`need_on_published_lists`.
+estimated on a sample of each list becomes need for the whole lists in :func:`~capitation.aggregation.aggregate`.
 """
 
 from __future__ import annotations
@@ -146,6 +146,10 @@ def need_on_published_lists(need_per_head: pd.Series, year="2025/26", *, default
                             practices=None, whole_people: bool = False) -> pd.DataFrame:
     """Need of each practice's whole published list: need per head (estimated on a sample) × list size.
 
+    .. deprecated::
+        Use :func:`~capitation.aggregation.aggregate` with ``membership=Membership.nhs_england(year)`` (or
+        ``list_sizes=``), the one way to fund lists from a sample's need per head; this function warns.
+
     Parameters
     ----------
     need_per_head : pandas.Series
@@ -169,13 +173,21 @@ def need_on_published_lists(need_per_head: pd.Series, year="2025/26", *, default
     Examples
     --------
     >>> import pandas as pd
-    >>> lists = need_on_published_lists(pd.Series({"A81001": 900.0}), "2025/26", default_per_head=1000.0,
-    ...                                 practices=["A81001", "A81002"], whole_people=True)
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore", DeprecationWarning)
+    ...     lists = need_on_published_lists(pd.Series({"A81001": 900.0}), "2025/26", default_per_head=1000.0,
+    ...                                     practices=["A81001", "A81002"], whole_people=True)
     >>> lists["estimated"].tolist(), bool((lists["need"] == lists["registered"] * [900.0, 1000.0]).all())
     ([True, False], True)
     """
+    import warnings
+
     from ..datasets import load_practices
 
+    warnings.warn("need_on_published_lists is deprecated: aggregate(population, need, "
+                  "membership=Membership.nhs_england(year)) funds the published lists from the sample's need per "
+                  "head, the same way everywhere.", DeprecationWarning, stacklevel=2)
     frame = load_practices(year)
     if whole_people:
         frame = frame[frame["population"].round() > 0]
