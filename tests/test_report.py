@@ -102,7 +102,10 @@ def test_consortium_table_in_thousands_with_exact_totals(results):
     alloc = results["allocation"]
     text = build_report(allocation=alloc)
     table = _sections(text)["consortium-budgets"]
-    assert "Target allocation (£&#x27;000)" in table and "DfT (%)" in table
+    # grouped headings, as NHS England's allocation tables: Target allocation £'000, Distance from target £'000 and %
+    assert '<th class="group" colspan="2">Target allocation</th>' in table
+    assert '<th class="group" colspan="2">Distance from target</th>' in table
+    assert '<th class="num">£&#x27;000</th>' in table and '<th class="num">%</th>' in table
     total = int(thousands([alloc.control_total_pence])[0])
     assert f"{total:,}" in table
     # every consortium's budget in £'000 by the package's one rule (largest remainder), negatives in parentheses
@@ -128,19 +131,136 @@ def test_missing_results_are_named_not_drawn(results):
 def test_practice_table_suppresses_small_numbers_by_default(results):
     from capitation.report.html import _practice_section
 
-    alloc, n = results["allocation"], len(results["allocation"].practices)
-    table = _sections(build_report(allocation=alloc, min_list_size=10**6))["practices"]
-    assert table.count("[c]") == 3 * n + 1  # need index, budget, £ per head; and the note
-    assert "suppressed" in table
-    shown = _sections(build_report(allocation=alloc, suppress=False))["practices"]
+    alloc, validation = results["allocation"], results["validation"]
+    # validation columns rest on the people validated (~200 per practice here): suppressed under the threshold
+    both = _practice_section(alloc, validation, True, 5, 150, None)
+    assert both.count("[c]") == 1  # the note only
+    n = len(validation.practices)
+    both = _practice_section(alloc, validation, True, 5, 10**6, None)
+    assert both.count("[c]") == 3 * n + 1  # actual, predicted, error; and the note
+    assert "suppressed" in both and "under 5" in both and "1,000,000 people" in both
+    shown = _practice_section(alloc, validation, False, 5, 10**6, None)
     assert "[c]" not in shown and "suppression is off" in shown
-    # default thresholds: test lists are ~400 people, all under 1,000
-    assert _sections(build_report(allocation=alloc))["practices"].count("[c]") == 3 * n + 1
-    # validation columns rest on the people validated (~200 per practice here)
-    both = _practice_section(alloc, results["validation"], True, 5, 150, None)
-    assert both.count("[c]") == 1
-    both = _practice_section(alloc, results["validation"], True, 5, 10**6, None)
-    assert both.count("[c]") == 6 * n + 1
+
+
+def test_budgets_are_never_suppressed(results):
+    """Small practices' budgets are published: suppression is for figures about people, never a budget line."""
+    alloc = results["allocation"]
+    assert (alloc.practices["registered"] < 1_000).all()  # every test list is under the default threshold
+    sections = _sections(build_report(allocation=alloc, validation=results["validation"]))
+    budgets = sections["practices"].split("<h3>Validation practices</h3>")[0]
+    assert "Budgets by practice" in budgets and "[c]" not in budgets
+    for code, row in alloc.to_frame(units="£000").iterrows():
+        assert f"<td class=\"code\">{code}</td>" in budgets
+        assert f">{int(row['budget_000']):,}<" in budgets, code
+    # the report says which figures are suppressed, by which thresholds, and that budgets are not
+    method = sections["method"]
+    assert "counts of people under 5" in method and "fewer than 1,000 people" in method
+    assert "Budgets, list sizes and need indices are never suppressed" in method
+    assert "[c]" not in _sections(build_report(allocation=alloc, min_list_size=10**6))["practices"]
+
+
+def test_counts_print_as_whole_numbers(results):
+    """Counts of practices and people are whole numbers with thousands separators, never "7.0"."""
+    validation = results["validation"]
+    by_size = validation.by_list_size
+    assert pd.api.types.is_integer_dtype(by_size["practices"])  # a row of floats would make them 7.0
+    ladder = _sections(build_report(validation=validation, ladder=results["ladder"]))["ladder"]
+    table = ladder.split("Error against list size")[1]
+    counts = re.findall(r"<tr><td[^>]*>[^<]+</td><td class=\"num\">([^<]+)</td>", table)
+    assert counts == [f"{n:,}" for n in by_size["practices"]]
+    assert not re.search(r">[\d,]+\.0<", ladder)
+    from capitation.report.html import _count
+
+    assert [_count(v) for v in (1, 7.0, 1234.0, np.int64(63_849_383), 2.6)] == ["1", "7", "1,234", "63,849,383",
+                                                                                "3"]
+
+
+def test_membership_period_prints_its_last_day(results):
+    """A membership's valid_to is exclusive: 1 April 2025 to 31 March 2026, not "to 2026-04-01"."""
+    need = pd.Series([1.0, 2.0], index=["A81001", "A81002"])
+    frame = pd.DataFrame({"practice_code": need.index, "consortium_code": ["Q1", "Q2"]})
+    for membership in (Membership.from_frame(frame, level="ICB", year="2025/26"),
+                       Membership.from_frame(frame, level="ICB", valid_from="2025-04-01", valid_to="2026-04-01")):
+        alloc = allocate(need, 300, registered=pd.Series(10, index=need.index), membership=membership)
+        method = _sections(build_report(allocation=alloc))["method"]
+        assert "ICBs in force 1 April 2025 to 31 March 2026" in method
+        assert "2026-04-01" not in method and "1 April 2026" not in method
+    # recorded as dates (valid_to exclusive), or as the text Membership writes (its last day)
+    from capitation.report.html import _membership_period
+
+    assert _membership_period({"membership_valid_from": "2025-04-01", "membership_valid_to": "2026-04-01"}) == \
+        "1 April 2025 to 31 March 2026"
+    assert _membership_period({"membership_period": "in force 2024-04-01 to 2025-03-31"}) == \
+        "1 April 2024 to 31 March 2025"
+    assert _membership_period({"membership_valid_from": "2025-04-01"}) == "from 1 April 2025"
+    assert _membership_period({}) is None
+
+
+def test_every_figure_the_report_draws_keeps_its_text_inside(results, monkeypatch):
+    """No title, label or annotation runs off a figure's edge (a saved image would cut it off)."""
+    from capitation.report import html as report_html
+    from capitation.report._mpl import overlapping_tick_labels
+    from capitation.report.plots import text_outside_figure
+
+    drawn = []
+    figure = report_html._figure
+    monkeypatch.setattr(report_html, "_figure", lambda fig, *a: drawn.append(fig) or figure(fig, *a))
+    build_report(validation=results["validation"], ladder=results["ladder"], allocation=results["allocation"],
+                 risk={"practices": results["risk"], "ICBs": results["risk_c"]},
+                 explanation=results["explanation"], min_list_size=100)
+    assert len(drawn) == len(FIGURE_SECTIONS)
+    # England's 42 ICBs with their long names: the figure whose title was cut off ("(grey: over targe")
+    names = Membership.nhs_england("2025/26").names()
+    rng = np.random.default_rng(4)
+    icbs = pd.DataFrame({"consortium_name": list(names.values()),
+                         "distance_from_target_pct": rng.normal(0, 5, len(names))}, index=list(names))
+    drawn += [consortium_budgets(icbs), consortium_budgets(icbs.drop(columns="consortium_name")),
+              budget_waterfall(results["explanation"], name=max(names.values(), key=len)),
+              model_ladder(pd.concat([BMJ_2011_LADDER] * 2, ignore_index=True))]
+    # the ladder as the report draws it from people with GP records: three rungs, long names side by side
+    three = BMJ_2011_LADDER.head(3).assign(model=["Age–sex", "+ diagnoses", "+ GP-recorded conditions"])
+    drawn.append(model_ladder(three))
+    for fig in drawn:
+        assert text_outside_figure(fig) == [], fig.axes[0].get_title(loc="left")
+        assert overlapping_tick_labels(fig) == [], fig.axes[0].get_title(loc="left")
+
+
+def test_text_outside_figure_finds_what_a_saved_image_would_cut_off():
+    from capitation.report._mpl import figure, fit_titles
+    from capitation.report.plots import text_outside_figure
+
+    fig = figure(4, 3)
+    ax = fig.subplots()
+    ax.plot([1, 2], [1, 2])
+    assert text_outside_figure(fig) == []
+    ax.set_title("Distance from target by consortium (grey: over target; blue: under)", loc="left")
+    fig.text(0.8, 0.5, "a note too long for the space left")
+    found = text_outside_figure(fig)
+    assert len(found) == 2 and all("crosses the right edge" in f for f in found), found
+    fit_titles(fig)  # titles are wrapped to fit; other text is the figure's own business
+    assert text_outside_figure(fig) == [found[1]], text_outside_figure(fig)
+    assert "\n" in ax.get_title(loc="left")
+    fig.texts[0].set_visible(False)
+    # an annotation whose point is outside the axes is not drawn, so it is not counted
+    ax.annotate("not drawn", (10.0, 10.0)).set_in_layout(False)
+    assert text_outside_figure(fig) == []
+
+
+def test_tables_are_laid_out_for_a_finance_paper(results):
+    """Numbers right-aligned in tabular figures, names of at most two unbroken parts, grouped headings."""
+    table = _sections(build_report(allocation=results["allocation"]))["consortium-budgets"]
+    assert re.search(r'<th class="group" colspan="2">Target allocation</th>', table)
+    names = [n for n in re.findall(r'<td class="name">(.*?)</td>', table) if n]  # the total's is blank
+    assert len(names) == 4 and all(1 <= n.count("<span>") <= 2 for n in names)
+    numbers = re.findall(r'<td class="([^"]*)">\(?[\d,.]+\)?</td>', table)
+    assert numbers and all(c.split()[0] == "num" for c in numbers)
+    from capitation.report.html import _CSS, _name_lines
+
+    assert "font-variant-numeric: tabular-nums" in _CSS and "text-align: right" in _CSS
+    assert _name_lines("Bath and North East Somerset, Swindon and Wiltshire") == [
+        "Bath and North East Somerset,", "Swindon and Wiltshire"]
+    assert _name_lines("Devon") == ["Devon"]
 
 
 def test_suppress_small_numbers_by_hand():

@@ -13,19 +13,23 @@ made outside ``pyplot``, so there is no figure to close and no backend to choose
 :func:`budget_waterfall`           one consortium's budget per head, from the national average, by driver
 =================================  ===========================================================================
 
+Every figure is drawn in constrained layout and its titles are wrapped to fit (:func:`fit_titles`), so no text
+runs off its edge; :func:`text_outside_figure` checks that (the report's tests run it on every figure).
+
 matplotlib is an optional dependency (``pip install "capitation[report]"``), imported when a figure is drawn.
 """
 
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError, SchemaError
-from ._mpl import NHS_BLUE, PALETTE, figure, styled
+from ._mpl import NHS_BLUE, PALETTE, figure, fit_titles, styled, text_outside_figure
 
 __all__ = [
     "BMJ_2011_LADDER",
@@ -33,6 +37,7 @@ __all__ = [
     "budget_risk_by_size",
     "budget_waterfall",
     "consortium_budgets",
+    "fit_titles",
     "funnel_control_limits",
     "funnel_plot",
     "furthest_consortium",
@@ -40,6 +45,7 @@ __all__ = [
     "model_ladder",
     "predictive_ratios",
     "short_name",
+    "text_outside_figure",
 ]
 
 #: Dixon et al., BMJ 2011;343:d6608, Table 1: R² of the five PBRA models (person level on validation
@@ -169,29 +175,33 @@ def model_ladder(ladder, *, benchmark: bool = True):
     """
     frame = _ladder_frame(ladder)
     n = len(frame)
-    fig = figure(max(7.5, 1.25 * n + 2.5), 3.6)
+    fig = figure(min(max(7.5, 1.25 * n + 2.5), 8.8), 3.8)
     axes = fig.subplots(1, 2)
     x = np.arange(n)
-    labels = [str(m) for m in frame["model"]]
+    labels = [textwrap.fill(str(m), 14) for m in frame["model"]]  # "+ GP-recorded conditions" on two lines
     for ax, column, title in ((axes[0], "person_r2", "Person level"), (axes[1], "practice_r2", "Practice level")):
         values = frame[column].to_numpy(dtype=float)
         ax.bar(x, values, color=NHS_BLUE, width=0.62, label="this model", zorder=2)
-        for xi, v in zip(x, values, strict=True):
-            ax.annotate(f"{v:.3f}", (xi, v), xytext=(0, 2), textcoords="offset points", ha="center", va="bottom",
-                        fontsize=8)
         top = np.nanmax(values) if np.isfinite(values).any() else 1.0
+        above = values.copy()  # where each value's label goes: above its bar, and above the benchmark's diamond
         if benchmark:
             k = min(n, len(BMJ_2011_LADDER))
             ref = BMJ_2011_LADDER[column].to_numpy()[:k]
             ax.scatter(x[:k], ref, marker="D", s=26, color=PALETTE["warm_yellow"], edgecolor="#231F20",
                        linewidth=0.6, zorder=3, label="BMJ 2011, Table 1")
             top = max(top, ref.max())
+            near = np.abs(ref - values[:k]) < 0.08 * max(top, 1e-9)
+            above[:k] = np.where(near, np.fmax(values[:k], ref), values[:k])
+        for xi, v, at in zip(x, values, above, strict=True):
+            lift = 2 if at == v else 6  # clear of the diamond (26 pt² ≈ 5 pt across)
+            ax.annotate(f"{v:.3f}", (xi, at), xytext=(0, lift), textcoords="offset points", ha="center",
+                        va="bottom", fontsize=8)
         ax.set_ylim(0, top * 1.18 if top > 0 else 1)
         ax.set_xticks(x, labels, rotation=25 if n > 3 else 0, ha="right" if n > 3 else "center")
         ax.set_title(f"{title} R²")
         ax.grid(axis="x", visible=False)
     handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="upper right", ncol=2)
+    fig.legend(handles, names, loc="outside lower center", ncol=2)  # below the panels: clear of the title
     fig.suptitle("Model ladder: share of variance in annual hospital cost explained", x=0.01, ha="left",
                  fontweight="bold", fontsize=11)
     return fig
@@ -326,7 +336,7 @@ def actual_vs_predicted(validation, *, clip: float = 0.995):
     note = f"{len(frame):,} practices (point area ∝ list size)\npractice R² {r2:.3f}"
     if outside:
         note += f"\n{outside:,} beyond the axes"
-    ax.text(0.02, 0.98, note, transform=ax.transAxes, va="top", fontsize=8.5)
+    ax.text(0.02, 0.98, note, transform=ax.transAxes, va="top", fontsize=8.5, bbox=_NOTE_BOX, zorder=5)
     ax.legend(loc="lower right")
     ax.set_title("Actual against predicted cost per practice")
     ax.yaxis.set_major_formatter(_money_formatter())
@@ -344,13 +354,21 @@ def _natural(label) -> tuple:
     return (0, float(match.group(1)) * (1000 if match.group(2) else 1), str(label))
 
 
+#: A white box behind a note inside the axes, so lines and points under it do not make it unreadable.
+_NOTE_BOX = {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "boxstyle": "square,pad=0.2"}
+
+
 def _log_ticks(ax, lo: float, hi: float) -> None:
-    """1–2–5 ticks with thousands separators on a log axis, no minor labels."""
-    from matplotlib.ticker import FixedLocator, NullFormatter
+    """1–2–5 ticks with thousands separators on a log axis, no minor labels; finer when the range is short."""
+    from matplotlib.ticker import FixedLocator, MaxNLocator, NullFormatter
 
     decades = math.log10(max(hi, 1.0) / max(lo, 1.0))
     steps = (1,) if decades > 4 else (1, 5) if decades > 2.5 else (1, 2, 5)
     ticks = [m * 10.0 ** e for e in range(0, 10) for m in steps if lo <= m * 10.0 ** e <= hi]
+    if len(ticks) < 3:  # less than a decade or so: every 1–9 step, else round numbers across the range
+        ticks = [m * 10.0 ** e for e in range(0, 10) for m in range(1, 10) if lo <= m * 10.0 ** e <= hi]
+    if len(ticks) < 3:
+        ticks = [t for t in MaxNLocator(4).tick_values(lo, hi) if lo <= t <= hi]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.xaxis.set_major_formatter(_money_formatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
@@ -467,7 +485,7 @@ def funnel_plot(validation, *, cv: float | None = None, size: str = "list_size",
     r = ratio[ok]
     outer = (r < o_lo) | (r > o_hi)
     inner = ((r < n_lo) | (r > n_hi)) & ~outer
-    fig = figure(7.5, 4.6)
+    fig = figure(7.5, 5.0)
     ax = fig.subplots()
     ax.fill_between(grid, 100 * inner_lo, 100 * inner_hi, color=PALETTE["pale_blue"], zorder=0)
     ax.plot(grid, 100 * inner_lo, color=PALETTE["light_blue"], linewidth=1, label=f"{limits[0]:.0%} limits")
@@ -492,12 +510,13 @@ def funnel_plot(validation, *, cv: float | None = None, size: str = "list_size",
     source = "estimated from the practices" if estimated else "given"
     ax.set_title("Funnel plot: practice error against list size")
     ax.text(0.01, 0.02, f"limits from a person cost cv of {cv:.2f} ({source})", transform=ax.transAxes,
-            fontsize=8, color=PALETTE["dark_grey"])
+            fontsize=8, color=PALETTE["dark_grey"], bbox=_NOTE_BOX, zorder=5)
     hidden = int((~ok).sum())
     if hidden:
         ax.text(0.99, 0.02, f"{hidden:,} practices without predicted cost not shown", transform=ax.transAxes,
-                ha="right", fontsize=8)
-    ax.legend(loc="upper right", ncol=2)
+                ha="right", fontsize=8, bbox=_NOTE_BOX, zorder=5)
+    # below the axes, where it hides no practice
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3)
     return fig
 
 
@@ -540,12 +559,14 @@ def consortium_budgets(allocation, *, top: int | None = None):
     if has_dft:
         value = table["distance_from_target_pct"].astype(float)
         xlabel = "Distance from target: (baseline − target) ÷ target, %"
-        title = "Distance from target by consortium (grey: over target; blue: under)"
+        title = "Distance from target by consortium"
+        keys = ("over target", "under target")
     else:
         national = table["budget"].sum() / table["registered"].sum()
         value = 100 * (table["budget_per_head"].astype(float) / national - 1)
         xlabel = f"Budget per head against the average of £{national:,.0f}, %"
         title = "Budget per head by consortium against the average"
+        keys = ("above the average", "below the average")
     order = value.sort_values()
     if top is not None:
         order = order.loc[order.abs().sort_values(ascending=False).index[:top]].sort_values()
@@ -567,6 +588,10 @@ def consortium_budgets(allocation, *, top: int | None = None):
     ax.grid(axis="y", visible=False)
     ax.set_xlabel(xlabel)
     ax.set_title(title)
+    from matplotlib.patches import Patch
+
+    ax.legend(handles=[Patch(color=PALETTE["dark_grey"], label=keys[0]), Patch(color=NHS_BLUE, label=keys[1])],
+              loc="lower right")
     return fig
 
 
@@ -648,8 +673,10 @@ def budget_risk_by_size(risk, *, cv: float | None = None, overspend: float | Non
         needed = pool.pool_needed(**settings)
         if math.isfinite(needed):
             ax.axvline(needed, color=PALETTE["red"], linewidth=0.9, linestyle=":")
-            ax.annotate(f"pool needed: {needed:,.0f} people", (needed, 48), xytext=(4, 0),
-                        textcoords="offset points", fontsize=8, color=PALETTE["red"], va="top")
+            right = math.log(needed / lo) > 0.6 * math.log(hi / lo)  # near the right edge: label on the left
+            ax.annotate(f"pool needed: {needed:,.0f} people", (needed, 48), xytext=(-4 if right else 4, 0),
+                        textcoords="offset points", fontsize=8, color=PALETTE["red"], va="top",
+                        ha="right" if right else "left")
     ax.axhline(100 * probability, color=PALETTE["red"], linewidth=0.9, linestyle=":",
                label=f"acceptable risk {probability:.0%}")
     for k, (name, table, _) in enumerate(layers):
@@ -762,6 +789,7 @@ def budget_waterfall(explanation, consortium=None, *, name: str | None = None):
     ax.set_xticks(x, [_BLOCK_LABELS.get(s, s) for s in part["step"]], rotation=25, ha="right")
     ax.grid(axis="x", visible=False)
     ax.set_ylabel("£ per registered person")
+    ax.yaxis.set_major_formatter(_money_formatter())
     label = f"{short_name(name)} ({consortium})" if name else str(consortium)
     ax.set_title(f"Budget drivers of {label}")
     if low > 0:

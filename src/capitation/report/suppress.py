@@ -11,6 +11,11 @@ Suppressed cells become ``NaN`` in :attr:`SuppressedTable.table` and are flagged
 :meth:`SuppressedTable.to_frame` writes them as ``[c]`` (the Government Statistical Service's mark for
 "confidential"). This is primary suppression only: a suppressed cell can sometimes be recovered from a
 published total by subtraction, so check totals (or round them) before publishing.
+
+Suppression is for figures *about people*: counts of people, and the costs and rates of a cell resting on few
+of them. It is not for the allocation itself: a practice's budget, list size, need index or £ per head is a
+line a finance paper must carry, whatever the size of the list (NHS England publishes them for every
+practice), so the report's budget tables are never passed through it.
 """
 
 from __future__ import annotations
