@@ -385,6 +385,8 @@ def allocate(need, control_total, *, membership: Membership | None = None, regis
                   "level": membership.level if membership is not None else None, "unassigned": unassigned,
                   "adjustments": records, "baseline_level": baseline_level,
                   "membership_period": None if membership is None else membership._period().strip() or None,
+                  "membership_valid_from": None if membership is None else membership.valid_from,
+                  "membership_valid_to": None if membership is None else membership.valid_to,
                   "unfunded_practices": 0 if unfunded is None else len(unfunded)}
     return Allocation(table, consortia, pence, parameters, steps, unfunded)
 

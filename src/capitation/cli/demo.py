@@ -117,6 +117,9 @@ def run(args: argparse.Namespace) -> int:
         f"control total {alloc.control_total}; year {args.year}; sample {args.fraction:.2%}; seed {args.seed}\n"
         "icb_budgets.csv: budget per ICB (pounds and pence; budget_000 in £'000), the sum of its practices'\n"
         "practice_budgets.csv: budget per practice, need index and weighted population\n"
+        f"registered: the list funded, NHS England's {args.year} published list size (projected, so fractional);\n"
+        "observed: the people of the list in the sample, whose need per head is measured; need = need per head\n"
+        "of the people observed x registered (the national need per head for a list with no one observed)\n"
         "coefficients.csv: the fitted person-level model (£ per person-year)\n"
         f"{ATTRIBUTION}\n"))
     say(f"  outputs    {out}/icb_budgets.csv, practice_budgets.csv, coefficients.csv "
