@@ -250,7 +250,8 @@ def overlapping_tick_labels(fig, tolerance: float = 1.0) -> list[str]:
         for name, labels in (("x", ax.get_xticklabels()), ("y", ax.get_yticklabels())):
             shown = [t for t in labels if t.get_visible() and t.get_text().strip() and t.get_rotation() == 0]
             boxes = [t.get_window_extent(renderer) for t in shown]
-            for (a, box_a), (b, box_b) in zip(zip(shown, boxes), zip(shown[1:], boxes[1:])):
+            for k in range(len(shown) - 1):  # neighbours: labels are in tick order
+                (a, box_a), (b, box_b) = (shown[k], boxes[k]), (shown[k + 1], boxes[k + 1])
                 wide = min(box_a.x1, box_b.x1) - max(box_a.x0, box_b.x0)
                 high = min(box_a.y1, box_b.y1) - max(box_a.y0, box_b.y0)
                 if wide > tolerance and high > tolerance:
