@@ -515,3 +515,40 @@ def make_people_small() -> pd.DataFrame:
     from helpers import make_people
 
     return make_people(10, n_practices=2, seed=5)
+
+
+# --- HES's FYEAR (YYyy) is never read silently as a starting year ---------------------------------------------
+
+from capitation.inputs import DiagnosisTable, financial_year  # noqa: E402
+
+
+@given(st.integers(1989, 2088))
+def test_hes_fyear_reads_as_the_year_it_names_as_text_or_number(start):
+    expected = f"{start}/{(start + 1) % 100:02d}"
+    fyear = f"{start % 100:02d}{(start + 1) % 100:02d}"
+    assert financial_year(fyear, hes=True) == expected
+    assert financial_year(int(fyear), hes=True) == expected  # '0102' stored as a number is 102
+    assert financial_year(expected) == expected
+
+
+@pytest.mark.parametrize("text, readings", [("2021", ("2020/21", "2021/22")), ("1920", ("2019/20", "1920/21"))])
+def test_four_digits_that_may_be_fyear_are_refused_as_ambiguous_naming_both_readings(text, readings):
+    with pytest.raises(InputError, match="ambiguous") as caught:
+        financial_year(text)
+    assert all(r in str(caught.value) for r in readings) and "hes=True" in str(caught.value)
+    assert financial_year("2024") == "2024/25" and financial_year(2021) == "2021/22"  # no FYEAR reading / an int
+
+
+@pytest.mark.parametrize("value", ["2024", "0103", "abcd", 20.21, True, "21"])
+def test_what_is_not_fyear_is_refused_as_fyear(value):
+    with pytest.raises(InputError, match="FYEAR"):
+        financial_year(value, hes=True)
+
+
+@pytest.mark.parametrize("fy", ["2021", 2021])
+def test_a_diagnoses_fy_column_holding_fyear_is_refused_not_shifted(fy):
+    records = pd.DataFrame({"person_id": [1, 2], "fy": [fy, fy], "setting": "inpatient", "position": "primary",
+                            "icd10": "I21.9"})
+    with pytest.raises(InputError, match="column 'fy'") as caught:
+        DiagnosisTable.from_frame(records)
+    assert "ambiguous" in str(caught.value) and "2020/21" in str(caught.value)

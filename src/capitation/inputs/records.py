@@ -31,16 +31,26 @@ POSITIONS = ("primary", "secondary")
 _FINANCIAL_YEAR = re.compile(r"([1-9][0-9]{3})(?:[/-]([0-9]{2}|[0-9]{4})|([0-9]{2}))?", re.ASCII)
 
 
-def financial_year(value) -> str:
+def financial_year(value, *, hes: bool = False) -> str:
     """Normalise a financial year to NHS England's ``'2024/25'`` form.
 
     A financial year runs from 1 April to 31 March; it is named by the calendar year it starts in.
+
+    HES writes the year as ``FYEAR`` = ``YYyy``: ``'2021'`` is 2020/21 and ``'0102'`` is 2001/02, while
+    ``'2021'`` as the starting year would be 2021/22. Read as one or the other without saying which, a year of
+    records shifts by one and falls silently out of a look-back window. So four digits written as text whose
+    two halves are consecutive years (``'2021'``, ``'1920'``) are refused as ambiguous unless ``hes=True``
+    says they are HES's ``FYEAR``; text that cannot be ``FYEAR`` (``'2024'``) and a Python ``int`` are
+    starting years.
 
     Parameters
     ----------
     value : str or int
         ``'2024/25'``, ``'2024-25'``, ``'202425'``, ``'2024/2025'`` or the starting year ``2024`` (ASCII
-        digits; surrounding spaces are ignored).
+        digits; surrounding spaces are ignored). With ``hes=True``: HES's ``FYEAR``, ``YYyy`` as text or a
+        number (``'0102'``, ``102``, ``'2021'``, ``2021``).
+    hes : bool
+        Read ``value`` as HES's ``FYEAR`` (years 89–99 are 19xx, the rest 20xx: HES starts in 1989/90).
 
     Returns
     -------
@@ -50,28 +60,67 @@ def financial_year(value) -> str:
     Raises
     ------
     InputError
-        ``value`` is not a financial year, or its two years are not consecutive (``'2024/26'``).
+        ``value`` is not a financial year, its two years are not consecutive (``'2024/26'``), or it is
+        ambiguous (``'2021'`` without ``hes``).
 
     Examples
     --------
     >>> from capitation.inputs import financial_year
-    >>> financial_year("2024-25"), financial_year(2024), financial_year("2024/2025")
-    ('2024/25', '2024/25', '2024/25')
+    >>> financial_year("2024-25"), financial_year(2024), financial_year("2024/2025"), financial_year("2024")
+    ('2024/25', '2024/25', '2024/25', '2024/25')
+    >>> financial_year("2021", hes=True), financial_year(102, hes=True), financial_year("9900", hes=True)
+    ('2020/21', '2001/02', '1999/00')
+    >>> financial_year("2021")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    capitation.errors.InputError: '2021' is ambiguous: HES's FYEAR for 2020/21, or the year starting in 2021 ...
     >>> financial_year("2024/26")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     capitation.errors.InputError: '2024/26' is not a financial year. Fix: ...
     """
+    if hes:
+        return _hes_fyear(value)
     # ASCII digits only: str.isdigit accepts '２' and '²', which int() reads or refuses with a raw ValueError.
-    match = _FINANCIAL_YEAR.fullmatch(str(value).strip())
+    text = str(value).strip()
+    match = _FINANCIAL_YEAR.fullmatch(text)
     start = None
     if match is not None:
         start, end = int(match.group(1)), match.group(2) or match.group(3)
         if end is not None and (start + 1) % 10 ** len(end) != int(end):
             start = None
+        elif end is None and not isinstance(value, (int, np.integer)) and _consecutive_halves(text):
+            hes_year = _hes_fyear(text)
+            raise InputError(f"{value!r} is ambiguous: HES's FYEAR for {hes_year}, or the year starting in "
+                             f"{start} ({start}/{(start + 1) % 100:02d}). Fix: write the year as "
+                             f"'{hes_year}' or '{start}/{(start + 1) % 100:02d}', or read HES's FYEAR with "
+                             "financial_year(value, hes=True).")
     if start is None:
+        hint = " If it is HES's FYEAR, read it with financial_year(value, hes=True)." \
+            if _consecutive_halves(text) else ""
         raise InputError(f"{value!r} is not a financial year. Fix: write it as '2024/25' (1 April 2024 to "
-                         "31 March 2025) or give the starting calendar year, 2024.")
+                         f"31 March 2025) or give the starting calendar year, 2024.{hint}")
+    return f"{start}/{(start + 1) % 100:02d}"
+
+
+def _consecutive_halves(text: str) -> bool:
+    """Whether four digits read as HES's ``YYyy``: the second pair is the year after the first."""
+    return len(text) == 4 and text.isascii() and text.isdigit() and (int(text[:2]) + 1) % 100 == int(text[2:])
+
+
+def _hes_fyear(value) -> str:
+    """HES's ``FYEAR`` (``YYyy``, leading zeros possibly lost: ``102``) as ``'YYYY/yy'``."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (str, int, np.integer)):
+        raise InputError(f"{value!r} is not HES's FYEAR. Fix: FYEAR is YYyy as text or a whole number, e.g. "
+                         "'2021' or 2021 for 2020/21, '0102' or 102 for 2001/02.")
+    text = str(value).strip()
+    if text.isascii() and text.isdigit() and len(text) < 4:
+        text = text.zfill(4)  # a number loses FYEAR's leading zeros: 102 is '0102', 1 is '0001'
+    if not _consecutive_halves(text):
+        raise InputError(f"{value!r} is not HES's FYEAR (YYyy, two consecutive years). Fix: FYEAR '2021' is "
+                         "2020/21 and '0102' is 2001/02; write other years as '2024/25'.")
+    first = int(text[:2])
+    start = (1900 if first >= 89 else 2000) + first  # HES begins in 1989/90
     return f"{start}/{(start + 1) % 100:02d}"
 
 
@@ -121,13 +170,15 @@ def _ids(frame: pd.DataFrame, name: str) -> np.ndarray:
 
 def _year_of_column(value, frame: pd.DataFrame, inverse: np.ndarray, k: int, ids) -> str:
     """``financial_year(value)``, or an error naming the 'fy' column and the rows holding ``value``."""
-    try:
-        return financial_year(value)
+    try:  # values from a file: text rules apply to numbers too (2021 may be HES's FYEAR as much as '2021')
+        return financial_year(value if isinstance(value, str) else str(value))
     except InputError as exc:
         bad = inverse == k
-        raise InputError(f"The 'diagnoses' table's column 'fy' holds {int(bad.sum()):,} row(s) that are not a "
-                         f"financial year: {describe_rows(frame.index, bad, frame['fy'].to_numpy(object), ids)}. "
-                         f"{str(exc).partition('. ')[2]}") from exc
+        ambiguous = "ambiguous" in str(exc)
+        what = "an ambiguous year (maybe HES's FYEAR)" if ambiguous else "not a financial year"
+        why = str(exc).partition(": ")[2] if ambiguous else str(exc).partition(". ")[2]
+        raise InputError(f"The 'diagnoses' table's column 'fy' holds {int(bad.sum()):,} row(s) that are {what}: "
+                         f"{describe_rows(frame.index, bad, frame['fy'].to_numpy(object), ids)}. {why}") from exc
 
 
 @dataclass(frozen=True, eq=False)
