@@ -519,7 +519,6 @@ def make_people_small() -> pd.DataFrame:
 
 # --- HES's FYEAR (YYyy) is never read silently as a starting year ---------------------------------------------
 
-from capitation.inputs import DiagnosisTable, financial_year  # noqa: E402
 
 
 @given(st.integers(1989, 2088))
