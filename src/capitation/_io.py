@@ -850,7 +850,7 @@ def as_frame(data, name: str, columns: Sequence[str] | None = None) -> pd.DataFr
                       f"Got {type(data).__name__} instead. Fix: build a DataFrame, e.g. pd.DataFrame(records).")
 
 
-def read_table(data, name: str, columns=None, *, categorical: str = "decode") -> pd.DataFrame:
+def read_table(data, name: str, columns=None, *, categorical: str = "decode", text: bool = False) -> pd.DataFrame:
     """Read a table from a DataFrame, a Parquet file or dataset folder, or a ``.csv`` file.
 
     Parameters
@@ -867,6 +867,9 @@ def read_table(data, name: str, columns=None, *, categorical: str = "decode") ->
         as they are (:class:`~capitation.inputs.Population`, :class:`~capitation.inputs.DiagnosisTable`,
         :class:`~capitation.inputs.ConditionTable`, the areas of :func:`~capitation.features.encode`), and
         still decodes those of numbers or dates, which the checks take as plain columns.
+    text : bool
+        Read every column of a CSV file as text, exactly as written (no number parsing, blanks stay ``""``):
+        for NHS extracts whose codes (``FYEAR`` ``0102``, ``SEX``, dates) must not be reinterpreted.
 
     Returns
     -------
@@ -892,9 +895,11 @@ def read_table(data, name: str, columns=None, *, categorical: str = "decode") ->
             raise InputError(f"The {name!r} parameter names {str(path)!r}, which does not exist. Fix: check the "
                              "path.")
         try:
+            if text:
+                return pd.read_csv(path, dtype=str, keep_default_na=False, usecols=columns)
             head = pd.read_csv(path, nrows=0)
-            text = {c: str for c in head.columns if c in _TEXT_COLUMNS}
-            return pd.read_csv(path, dtype=text, keep_default_na=True, usecols=columns)
+            codes = {c: str for c in head.columns if c in _TEXT_COLUMNS}
+            return pd.read_csv(path, dtype=codes, keep_default_na=True, usecols=columns)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
             raise InputError(f"The {name!r} parameter names {str(path)!r}, which is not a readable CSV table "
                              f"({exc}). Fix: rewrite it as CSV with a header row, or use Parquet.") from None

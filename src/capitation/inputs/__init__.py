@@ -3,6 +3,7 @@
 Every table is checked on entry; a bad value raises an error naming the table, column, rows and fix.
 """
 
+from .hes import HesExtract, read_hes_apc
 from .population import PRACTICE_CODE_PATTERN, SEX_CODES, Population
 from .records import POSITIONS, SETTINGS, ConditionTable, DiagnosisTable, financial_year
 
@@ -13,6 +14,8 @@ __all__ = [
     "SEX_CODES",
     "ConditionTable",
     "DiagnosisTable",
+    "HesExtract",
     "Population",
     "financial_year",
+    "read_hes_apc",
 ]

@@ -1,0 +1,361 @@
+"""Hospital Episode Statistics (HES) admitted patient care extracts, read as they come.
+
+:func:`read_hes_apc` takes an extract with one row per episode and HES's own field names (or a ``columns=``
+mapping for a local warehouse's) and returns the episodes, their provider spells and the long diagnoses table
+:func:`~capitation.features.encode` takes, with every record it did not use counted under one reason. The
+coding rules, each from HES's data dictionary and NHS Digital's published methods:
+
+* ``FYEAR`` is ``YYyy`` (``0102`` is 2001/02; :func:`~capitation.inputs.financial_year` with ``hes=True``).
+  The episode's start date, when it is valid, decides the year; a disagreement with ``FYEAR`` is counted.
+* Dates ``1800-01-01`` and ``1801-01-01`` mean missing or invalid.
+* ``SEX`` 1 is male, 2 female; 0 (not known) and 9 (not specified) are refused by default, or dropped and
+  counted with ``unknown_sex="drop"``. ``STARTAGE`` 7001–7007 code ages under one year: age 0.
+* ``GPPRAC`` ``&``, ``V81997``, ``V81998`` and ``V81999`` are NHS null codes: no practice.
+* Unfinished episodes (``EPISTAT`` other than 3) are left out; exact duplicate episodes are removed once.
+* Provider spells follow NHS Digital's method: a person's episodes with the same admission date and provider
+  (``PROCODE3``) are one spell, except regular day and night attenders (``CLASSPAT`` 3 and 4), one spell per
+  episode; episodes are ordered by ``EPISTART``, ``EPIORDER``, ``EPIEND`` and ``EPIKEY``.
+* Diagnoses: ``DIAG_4_01…DIAG_4_20`` (else ``DIAG_4_CONCAT``, else ``DIAG_3_01…``); position 01 is the
+  primary diagnosis. ``-`` and blanks are none; ``X`` fillers and fifth characters are the ICD-10 grouper's
+  to read. **A code is taken once per spell**: repeated in later episodes of the same admission it is one
+  diagnosis (kept at its most primary position), so flags are unchanged and counts count admissions, not
+  episodes. Each repeat is counted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .._io import read_table
+from .._results import Result
+from ..errors import InputError, SchemaError
+from .records import financial_year
+
+__all__ = ["HES_APC_COLUMNS", "HES_NULL_PRACTICES", "HesExtract", "read_hes_apc"]
+
+#: HES's field names the reader uses (the keys of ``columns=``).
+HES_APC_COLUMNS = ("PSEUDO_HESID", "EPIKEY", "FYEAR", "EPISTART", "EPIEND", "EPIORDER", "EPISTAT", "ADMIDATE",
+                   "PROCODE3", "CLASSPAT", "SEX", "STARTAGE", "GPPRAC", "LSOA11")
+#: GPPRAC values that stand for no practice (NHS Data Model and Dictionary, "GP practice code" null codes).
+HES_NULL_PRACTICES = ("&", "V81997", "V81998", "V81999")
+#: Dates that HES writes for missing (1800-01-01) and invalid (1801-01-01).
+_NULL_DATES = ("1800-01-01", "1801-01-01")
+_DIAG4 = re.compile(r"DIAG_4_(\d{2})")
+_DIAG3 = re.compile(r"DIAG_3_(\d{2})")
+_NOT_A_CODE = ("", "-", "&", "NULL", "NAN", "NONE")
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class HesExtract(Result):
+    """An admitted patient care extract, read: episodes, provider spells, diagnoses and what was not used.
+
+    Attributes
+    ----------
+    episodes : pandas.DataFrame
+        One row per finished, distinct episode used: ``person_id``, ``episode_id``, ``spell_id``, ``fy``,
+        ``episode_start``, ``admission_date``, ``provider``, ``sex`` (``M``/``F``), ``age``,
+        ``practice_code`` (``None`` for HES's null codes) and ``lsoa_code``.
+    spells : pandas.DataFrame
+        One row per provider spell: ``spell_id``, ``person_id``, ``admission_date``, ``provider``, ``fy`` (of
+        its first episode) and ``episodes``.
+    diagnoses : pandas.DataFrame
+        The long table :class:`~capitation.inputs.DiagnosisTable` reads: ``person_id``, ``spell_id``, ``fy``,
+        ``setting`` (``inpatient``), ``position`` (``primary``/``secondary``) and ``icd10``, each code once per
+        spell.
+    exclusions : dict of str → int
+        What was not used, each counted once under its reason: episodes (``episode_…``) and diagnosis cells
+        (``diagnosis_…``).
+    recoded : dict of str → int
+        Episodes used with a field read by a rule: ``fyear_disagrees_with_start_date`` (the date's year
+        taken), ``practice_null_code`` (no practice), ``age_under_one`` (``STARTAGE`` 7001–7007 → 0).
+    layout : str
+        Which diagnosis columns were read.
+    provenance : Provenance
+        Library version.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> extract = read_hes_apc(pd.DataFrame({"PSEUDO_HESID": ["p1"], "EPIKEY": ["1"], "FYEAR": ["2021"],
+    ...     "EPISTART": ["1800-01-01"], "EPISTAT": ["3"], "SEX": ["1"], "STARTAGE": ["60"], "GPPRAC": ["V81999"],
+    ...     "DIAG_4_01": ["I219"]}))
+    >>> extract.diagnoses["fy"].tolist(), extract.recoded  # FYEAR 2021 is 2020/21; V81999 is no practice
+    (['2020/21'], {'practice_null_code': 1})
+    """
+
+    episodes: pd.DataFrame
+    spells: pd.DataFrame
+    diagnoses: pd.DataFrame
+    exclusions: dict = field(default_factory=dict)
+    recoded: dict = field(default_factory=dict)
+    layout: str = ""
+
+    def _frame(self) -> pd.DataFrame:
+        return self.diagnoses
+
+    def summary(self) -> str:
+        """Describe the extract: episodes, spells, people and diagnoses kept, then each exclusion.
+
+        Returns
+        -------
+        str
+            The headline, then one line per reason something was not used.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> extract = read_hes_apc(pd.DataFrame({"PSEUDO_HESID": ["p1"], "EPIKEY": ["1"], "FYEAR": ["0102"],
+        ...     "EPISTART": ["2001-05-01"], "EPISTAT": ["3"], "ADMIDATE": ["2001-05-01"], "PROCODE3": ["RTA"],
+        ...     "SEX": ["2"], "STARTAGE": ["34"], "GPPRAC": ["M84031"], "DIAG_4_01": ["F321"]}))
+        >>> extract.summary().splitlines()[0]
+        'HES admitted patient care: 1 episodes in 1 provider spells of 1 people, 1 diagnoses (DIAG_4_01…01)'
+        """
+        e = self.episodes
+        lines = [f"HES admitted patient care: {len(e):,} episodes in {len(self.spells):,} provider spells of "
+                 f"{e['person_id'].nunique():,} people, {len(self.diagnoses):,} diagnoses ({self.layout})"]
+        lines += [f"  not used: {count:,} {reason.replace('_', ' ')}" for reason, count in self.exclusions.items()]
+        lines += [f"  recoded: {count:,} {reason.replace('_', ' ')}" for reason, count in self.recoded.items()]
+        return "\n".join(lines)
+
+
+def read_hes_apc(source, *, columns: dict | None = None, unknown_sex: str = "raise") -> HesExtract:
+    """Read a HES admitted patient care extract (one row per episode) into the library's tables.
+
+    Parameters
+    ----------
+    source : pandas.DataFrame, str or path
+        The extract: a DataFrame, a CSV file (read as text, exactly as written) or Parquet.
+    columns : dict of str → str, optional
+        HES field name → your column's name, for the fields named differently (``{"PSEUDO_HESID":
+        "patient_id"}``); HES's names by default. See :data:`HES_APC_COLUMNS`.
+    unknown_sex : {"raise", "drop"}
+        ``SEX`` 0 (not known) or 9 (not specified): refuse, naming the rows (by default), or leave those
+        episodes out and count them.
+
+    Returns
+    -------
+    HesExtract
+        Episodes, provider spells and the long diagnoses table, with ``exclusions`` counted.
+
+    Raises
+    ------
+    SchemaError
+        A required field, or every known diagnosis layout, is missing.
+    InputError
+        A value no rule reads: ``FYEAR`` that is not ``YYyy``, an unparseable date, a ``SEX`` or ``STARTAGE``
+        outside HES's codes, or ``SEX`` 0/9 with ``unknown_sex="raise"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> extract = read_hes_apc(pd.DataFrame({
+    ...     "PSEUDO_HESID": ["p1", "p1"], "EPIKEY": ["1", "2"], "FYEAR": ["0102", "0102"],
+    ...     "EPISTART": ["2001-05-01", "2001-05-03"], "EPIORDER": ["1", "2"], "EPISTAT": ["3", "3"],
+    ...     "ADMIDATE": ["2001-05-01", "2001-05-01"], "PROCODE3": ["RTA", "RTA"], "CLASSPAT": ["1", "1"],
+    ...     "SEX": ["2", "2"], "STARTAGE": ["7002", "7002"], "GPPRAC": ["&", "&"],
+    ...     "DIAG_4_01": ["F321", "I10X"], "DIAG_4_02": ["I10X", "-"]}))
+    >>> extract.diagnoses[["fy", "position", "icd10"]].to_dict("list")
+    {'fy': ['2001/02', '2001/02'], 'position': ['primary', 'primary'], 'icd10': ['F321', 'I10X']}
+    >>> extract.exclusions, extract.recoded
+    ({'diagnosis_repeated_in_spell': 1}, {'practice_null_code': 2, 'age_under_one': 2})
+    >>> extract.episodes[["age", "practice_code"]].to_dict("list")
+    {'age': [0, 0], 'practice_code': [None, None]}
+    """
+    if unknown_sex not in ("raise", "drop"):
+        raise InputError(f"The 'unknown_sex' parameter of read_hes_apc must be 'raise' or 'drop'. Got "
+                         f"{unknown_sex!r}. Fix: unknown_sex='drop' leaves SEX 0/9 episodes out and counts them.")
+    frame = read_table(source, "source", text=True)
+    names = {k: k for k in HES_APC_COLUMNS} | dict(columns or {})
+    missing = [k for k in ("PSEUDO_HESID", "EPIKEY", "FYEAR", "EPISTAT", "SEX", "STARTAGE", "GPPRAC")
+               if names[k] not in frame.columns]
+    if missing:
+        raise SchemaError(f"The HES extract lacks the field(s) {[names[k] for k in missing]}. It has "
+                          f"{list(frame.columns)[:12]}{' ...' if frame.shape[1] > 12 else ''}. Fix: pass "
+                          "columns={'PSEUDO_HESID': 'your_name', ...} for fields named differently.")
+    exclusions: dict[str, int] = {}
+    recoded: dict[str, int] = {}
+
+    def count(reason: str, n, into: dict = exclusions) -> None:
+        if int(n):
+            into[reason] = into.get(reason, 0) + int(n)
+
+    def text(name: str) -> pd.Series:
+        column = names[name]
+        if column not in frame.columns:
+            return pd.Series("", index=frame.index, dtype=object)
+        return frame[column].astype(object).where(frame[column].notna(), "").astype(str).str.strip()
+
+    duplicate = frame.duplicated(keep="first").to_numpy()
+    count("episode_exact_duplicate", duplicate.sum())
+    unfinished = (text("EPISTAT") != "3").to_numpy() & ~duplicate
+    count("episode_unfinished", unfinished.sum())
+    sex = _sex(text("SEX"), frame.index)
+    unknown = pd.isna(sex) & ~duplicate & ~unfinished
+    if unknown.any() and unknown_sex == "raise":
+        rows = frame.index[unknown][:5].tolist()
+        raise InputError(f"The HES extract's field {names['SEX']!r} is 0 (not known) or 9 (not specified) in "
+                         f"{int(unknown.sum()):,} episode(s), rows {rows}. Fix: read_hes_apc(..., "
+                         "unknown_sex='drop') leaves them out and counts them.")
+    count("episode_sex_not_known", unknown.sum())
+    used = ~duplicate & ~unfinished & ~unknown
+
+    fy, disagree = _financial_years(text("FYEAR"), text("EPISTART"), frame.index, names)
+    start = _dates(text("EPISTART"), names["EPISTART"], frame.index)
+    admitted = _dates(text("ADMIDATE"), names["ADMIDATE"], frame.index)
+    count("fyear_disagrees_with_start_date", (disagree & used).sum(), recoded)
+    practice = text("GPPRAC")
+    null_practice = practice.isin(HES_NULL_PRACTICES).to_numpy() | (practice == "").to_numpy()
+    count("practice_null_code", (null_practice & used).sum(), recoded)
+    ages = _ages(text("STARTAGE"), names["STARTAGE"], frame.index)
+    count("age_under_one", (pd.to_numeric(text("STARTAGE"), errors="coerce").between(7001, 7007).to_numpy()
+                            & used).sum(), recoded)
+    episodes = pd.DataFrame({
+        "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
+        "episode_id": text("EPIKEY").to_numpy(dtype=object),
+        "fy": fy,
+        "episode_start": start,
+        "episode_end": _dates(text("EPIEND"), names["EPIEND"], frame.index),
+        "episode_order": pd.to_numeric(text("EPIORDER").replace("", np.nan), errors="coerce").to_numpy(),
+        "admission_date": admitted,
+        "provider": text("PROCODE3").to_numpy(dtype=object),
+        "classpat": text("CLASSPAT").to_numpy(dtype=object),
+        "sex": sex,
+        "age": ages,
+        "practice_code": np.where(null_practice, None, practice.to_numpy(dtype=object)),
+        "lsoa_code": text("LSOA11").replace("", None).to_numpy(dtype=object),
+    }, index=frame.index)
+    cells, layout = _diagnosis_cells(frame)
+    episodes = episodes[used]
+    cells = cells[used[cells["row"].to_numpy()]]
+    cells = cells.assign(row=frame.index[cells["row"].to_numpy()])  # positions → the episodes' labels
+    episodes, spells = _spells(episodes)
+    diagnoses, repeated = _once_per_spell(cells, episodes)
+    count("diagnosis_repeated_in_spell", repeated)
+    return HesExtract(episodes.drop(columns=["classpat"]).reset_index(drop=True), spells, diagnoses, exclusions,
+                      recoded, layout)
+
+
+def _sex(values: pd.Series, index) -> np.ndarray:
+    known = {"1": "M", "2": "F", "0": None, "9": None}
+    bad = ~values.isin(list(known))
+    if bad.any():
+        raise InputError(f"The HES extract's field 'SEX' must be 1 (male), 2 (female), 0 or 9. Got "
+                         f"{values[bad].head(5).tolist()} at rows {index[bad.to_numpy()][:5].tolist()}. Fix: map "
+                         "your source's sex codes to HES's.")
+    return values.map(known).to_numpy(dtype=object)
+
+
+def _dates(values: pd.Series, column: str, index) -> np.ndarray:
+    """ISO dates; blanks and HES's 1800-01-01/1801-01-01 as missing; anything else refused, naming rows."""
+    missing = values.isin(("", *_NULL_DATES)).to_numpy()
+    parsed = pd.to_datetime(values.where(~missing), format="%Y-%m-%d", errors="coerce")
+    bad = parsed.isna().to_numpy() & ~missing
+    if bad.any():
+        raise InputError(f"The HES extract's field {column!r} holds {int(bad.sum()):,} value(s) that are not ISO "
+                         f"dates: {values[bad].head(5).tolist()} at rows {index[bad][:5].tolist()}. Fix: write "
+                         "dates as YYYY-MM-DD (HES's 1800-01-01 and 1801-01-01 are read as missing).")
+    return parsed.to_numpy()
+
+
+def _ages(values: pd.Series, column: str, index) -> np.ndarray:
+    """Ages in years; HES's 7001–7007 (under one year) are 0."""
+    number = pd.to_numeric(values, errors="coerce")
+    under_one = number.between(7001, 7007)
+    bad = (number.isna() | ~(number.between(0, 130) | under_one)).to_numpy()
+    if bad.any():
+        raise InputError(f"The HES extract's field {column!r} must be an age in years (0–130) or 7001–7007 (under "
+                         f"one year). Got {values[bad].head(5).tolist()} at rows {index[bad][:5].tolist()}. "
+                         "Fix: correct those episodes, or remove them.")
+    return np.where(under_one, 0, number).astype(np.int64)
+
+
+def _financial_years(fyear: pd.Series, start: pd.Series, index, names) -> tuple[np.ndarray, np.ndarray]:
+    """Each episode's year: its start date's when valid (the date wins), else FYEAR's; where they disagree."""
+    distinct = {}
+    for value in pd.unique(fyear.to_numpy(dtype=object)):
+        try:
+            distinct[value] = financial_year(value, hes=True)
+        except InputError:
+            rows = index[(fyear == value).to_numpy()][:5].tolist()
+            raise InputError(f"The HES extract's field {names['FYEAR']!r} holds {value!r} at rows {rows}, which is "
+                             "not FYEAR (YYyy, two consecutive years). Fix: FYEAR '2021' is 2020/21 and '0102' is "
+                             "2001/02; correct those episodes.") from None
+    from_fyear = fyear.map(distinct).to_numpy(dtype=object)
+    dates = _dates(start, names["EPISTART"], index)
+    valid = ~pd.isna(dates)
+    year = pd.DatetimeIndex(dates).year.to_numpy() - (pd.DatetimeIndex(dates).month.to_numpy() < 4)
+    from_date = np.full(len(fyear), None, dtype=object)
+    if valid.any():
+        labels = {int(y): financial_year(int(y)) for y in np.unique(year[valid])}
+        from_date[valid] = [labels[int(y)] for y in year[valid]]
+    fy = np.where(valid, from_date, from_fyear)
+    return fy, valid & (from_date != from_fyear)
+
+
+def _diagnosis_cells(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Wide diagnosis columns → one row per non-empty cell: ``row``, ``slot`` (1 = primary) and ``icd10``."""
+    for pattern in (_DIAG4, _DIAG3):
+        slots = sorted((int(m.group(1)), c) for c in frame.columns if (m := pattern.fullmatch(c)))
+        if slots:
+            break
+    if slots:
+        wide = np.column_stack([frame[c].astype(object).where(frame[c].notna(), "").astype(str).to_numpy()
+                                for _, c in slots])
+        layout = f"{slots[0][1]}…{slots[-1][1][-2:]}"
+        numbers = np.array([k for k, _ in slots])
+    elif "DIAG_4_CONCAT" in frame.columns:
+        joined = frame["DIAG_4_CONCAT"].astype(object).where(frame["DIAG_4_CONCAT"].notna(), "").astype(str)
+        split = joined.str.split(",", expand=True).fillna("")
+        wide = split.to_numpy(dtype=object).astype(str)
+        numbers = np.arange(1, wide.shape[1] + 1)
+        layout = "DIAG_4_CONCAT"
+    else:
+        raise SchemaError("The HES extract has no diagnosis columns: neither DIAG_4_01…DIAG_4_20, DIAG_3_01… nor "
+                          "DIAG_4_CONCAT. Fix: include them, or rename your columns to HES's names.")
+    codes = np.char.upper(np.char.strip(wide.astype(str)))
+    present = ~np.isin(codes, _NOT_A_CODE)
+    rows, cols = np.nonzero(present)  # row-major: each episode's codes in slot order
+    return pd.DataFrame({"row": rows, "slot": numbers[cols], "icd10": codes[rows, cols]}), layout
+
+
+def _spells(episodes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """NHS Digital's provider spells: person, admission date and provider; CLASSPAT 3/4 one episode each."""
+    order = episodes.sort_values(["person_id", "episode_start", "episode_order", "episode_end", "episode_id"],
+                                 kind="stable", na_position="last")
+    regular = order["classpat"].isin(["3", "4"]).to_numpy()
+    key = pd.DataFrame({"person": order["person_id"].to_numpy(), "admitted": order["admission_date"].astype(str),
+                        "provider": order["provider"].to_numpy(),
+                        "alone": np.where(regular, order["episode_id"].to_numpy(), "")})
+    codes, _ = pd.factorize(pd.MultiIndex.from_frame(key), sort=False)
+    order = order.assign(spell_id=[f"S{c + 1:07d}" for c in codes])
+    spells = order.groupby("spell_id", sort=False).agg(person_id=("person_id", "first"),
+                                                       admission_date=("admission_date", "first"),
+                                                       provider=("provider", "first"), fy=("fy", "first"),
+                                                       episodes=("episode_id", "size")).reset_index()
+    return order, spells
+
+
+def _once_per_spell(cells: pd.DataFrame, episodes: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Make the long diagnoses, each code once per spell at its most primary position; count the repeats."""
+    columns = ["person_id", "spell_id", "fy", "setting", "position", "icd10"]
+    if not len(cells):
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), 0
+    at = episodes.index.get_indexer(pd.Index(cells["row"].to_numpy()))  # position in spell order
+    long = pd.DataFrame({"person_id": episodes["person_id"].to_numpy()[at],
+                         "spell_id": episodes["spell_id"].to_numpy()[at], "fy": episodes["fy"].to_numpy()[at],
+                         "order": at, "slot": cells["slot"].to_numpy(), "icd10": cells["icd10"].to_numpy()})
+    long = long.sort_values(["order", "slot"], kind="stable")
+    long["primary"] = long["slot"] == 1
+    long = long.sort_values(["spell_id", "icd10", "primary", "order"], ascending=[True, True, False, True],
+                            kind="stable")
+    repeated = long.duplicated(["spell_id", "icd10"], keep="first")
+    long = long[~repeated.to_numpy()].sort_values(["order", "slot"], kind="stable")
+    out = pd.DataFrame({"person_id": long["person_id"].to_numpy(), "spell_id": long["spell_id"].to_numpy(),
+                        "fy": long["fy"].to_numpy(), "setting": "inpatient",
+                        "position": np.where(long["primary"], "primary", "secondary"),
+                        "icd10": long["icd10"].to_numpy()})
+    return out, int(repeated.sum())

@@ -1,0 +1,155 @@
+"""HES admitted patient care read as it comes: each coding rule against the artificial extract and hand cases."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from capitation import FeatureSpec, encode
+from capitation.errors import InputError, SchemaError
+from capitation.inputs import DiagnosisTable
+from capitation.inputs.hes import read_hes_apc
+
+SAMPLE = Path(__file__).parent / "data" / "artificial_hes_apc_0102_sample.csv"
+
+
+@pytest.fixture(scope="module")
+def raw() -> pd.DataFrame:
+    return pd.read_csv(SAMPLE, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def extract():
+    return read_hes_apc(SAMPLE, unknown_sex="drop")
+
+
+def _naive_long(raw: pd.DataFrame) -> set:
+    """The non-empty diagnosis cells of the episodes used, by pandas melt: (episode, code, primary)."""
+    used = raw[(raw["EPISTAT"] == "3") & raw["SEX"].isin(["1", "2"])].drop_duplicates()
+    cells = used.melt(id_vars=["EPIKEY"], value_vars=[f"DIAG_4_{k:02d}" for k in range(1, 21)], var_name="slot",
+                      value_name="icd10")
+    cells = cells[~cells["icd10"].str.strip().isin(["", "-"])]
+    cells["primary"] = cells["slot"] == "DIAG_4_01"
+    cells = cells.sort_values(["EPIKEY", "icd10", "primary"], ascending=[True, True, False])
+    return set(cells.drop_duplicates(["EPIKEY", "icd10"])[["EPIKEY", "icd10", "primary"]].itertuples(index=False,
+                                                                                                    name=None))
+
+
+def test_the_long_table_is_the_non_empty_diagnosis_cells_of_the_episodes_used(raw, extract):
+    # every spell here is one episode (the artificial people do not link across episodes), so per spell = per row
+    assert (extract.spells["episodes"] == 1).all()
+    episode_of = dict(zip(extract.episodes["spell_id"], extract.episodes["episode_id"], strict=True))
+    got = {(episode_of[s], c, p == "primary") for s, c, p in
+           extract.diagnoses[["spell_id", "icd10", "position"]].itertuples(index=False, name=None)}
+    assert got == _naive_long(raw)
+    assert len(got) == len(extract.diagnoses)
+
+
+def test_a_hand_checked_episode(extract):
+    mine = extract.episodes[extract.episodes["episode_id"] == "657513751800"].iloc[0]
+    assert (mine["fy"], mine["sex"], mine["age"], mine["practice_code"]) == ("2001/02", "F", 72, "K81045")
+    rows = extract.diagnoses[extract.diagnoses["spell_id"] == mine["spell_id"]]
+    assert rows[["position", "icd10"]].values.tolist() == [["primary", "M171"], ["secondary", "Z886"]]  # '-' none
+
+
+def test_unfinished_episodes_unknown_sex_and_repeats_are_counted_once_each(raw, extract):
+    assert extract.exclusions["episode_unfinished"] == (raw["EPISTAT"] != "3").sum() == 11
+    assert extract.exclusions["episode_sex_not_known"] == ((raw["SEX"] == "0") & (raw["EPISTAT"] == "3")).sum()
+    used = (raw["EPISTAT"] == "3") & raw["SEX"].isin(["1", "2"])
+    assert len(extract.episodes) == used.sum()
+    assert extract.recoded["age_under_one"] == (raw.loc[used, "STARTAGE"].astype(int) >= 7001).sum() > 0
+    assert (extract.episodes["age"] <= 130).all()
+    null = raw.loc[used, "GPPRAC"].isin(["&", "", "V81997", "V81998", "V81999"])
+    assert extract.recoded["practice_null_code"] == null.sum() > (raw.loc[used, "GPPRAC"] == "&").sum() > 0
+    assert extract.episodes["practice_code"].isna().sum() == extract.recoded["practice_null_code"]
+
+
+def test_sex_not_known_is_refused_by_default_naming_the_rows(raw):
+    with pytest.raises(InputError, match=r"'SEX' is 0 \(not known\) or 9.*unknown_sex='drop'"):
+        read_hes_apc(raw)
+
+
+def _episodes(**columns) -> pd.DataFrame:
+    base = {"PSEUDO_HESID": "p1", "EPIKEY": "1", "FYEAR": "0102", "EPISTART": "2001-05-01", "EPIEND": "2001-05-02",
+            "EPIORDER": "1", "EPISTAT": "3", "ADMIDATE": "2001-05-01", "PROCODE3": "RTA", "CLASSPAT": "1",
+            "SEX": "2", "STARTAGE": "34", "GPPRAC": "M84031", "DIAG_4_01": "F321", "DIAG_4_02": "I10X"}
+    n = max(len(v) for v in columns.values()) if columns else 1
+    return pd.DataFrame({k: columns.get(k, [v] * n) for k, v in base.items()})
+
+
+def test_the_start_date_decides_the_year_and_a_disagreement_with_fyear_is_counted():
+    extract = read_hes_apc(_episodes(FYEAR=["0203", "0102", "0102"], EPISTART=["2001-06-01", "1800-01-01",
+                                                                                  "2002-03-31"],
+                                     EPIKEY=["1", "2", "3"], ADMIDATE=["2001-06-01", "2001-07-01", "2002-03-31"]))
+    assert extract.episodes.sort_values("episode_id")["fy"].tolist() == ["2001/02", "2001/02", "2001/02"]
+    assert extract.recoded["fyear_disagrees_with_start_date"] == 1  # HES's null date: FYEAR is used, no disagreement
+
+
+def test_episodes_of_one_admission_are_one_spell_and_a_code_counts_once_per_spell():
+    frame = _episodes(EPIKEY=["1", "2", "3", "4"], EPIORDER=["1", "2", "1", "1"],
+                      EPISTART=["2001-05-01", "2001-05-03", "2001-06-01", "2001-06-08"],
+                      ADMIDATE=["2001-05-01", "2001-05-01", "2001-06-01", "2001-06-01"],
+                      CLASSPAT=["1", "1", "3", "3"], DIAG_4_01=["F321", "I10X", "Z511", "Z511"],
+                      DIAG_4_02=["I10X", "F321", "-", ""])
+    extract = read_hes_apc(frame)
+    assert extract.spells["episodes"].tolist() == [2, 1, 1]  # regular attenders: one spell per episode
+    first = extract.diagnoses[extract.diagnoses["spell_id"] == extract.spells["spell_id"][0]]
+    assert sorted(first[["icd10", "position"]].values.tolist()) == [["F321", "primary"], ["I10X", "primary"]]
+    assert extract.exclusions["diagnosis_repeated_in_spell"] == 2
+
+
+def test_exact_duplicate_episodes_are_removed_and_counted():
+    frame = pd.concat([_episodes(), _episodes()], ignore_index=True)
+    extract = read_hes_apc(frame)
+    assert len(extract.episodes) == 1 and extract.exclusions["episode_exact_duplicate"] == 1
+
+
+def test_the_concatenated_layout_reads_the_same_diagnoses(raw):
+    # the artificial file's own DIAG_4_CONCAT does not always match its columns (generated field by field), so
+    # join the columns as HES does: every slot up to the last code, '-' for an empty one
+    slots = [f"DIAG_4_{k:02d}" for k in range(1, 21)]
+    cells = raw[slots].apply(lambda c: c.str.strip()).replace("", "-").to_numpy()
+    joined = [",".join(row[:max((k + 1 for k, v in enumerate(row) if v != "-"), default=0)]) for row in cells]
+    wide = read_hes_apc(raw, unknown_sex="drop")
+    concat = read_hes_apc(raw.drop(columns=[c for c in raw.columns if c.startswith(("DIAG_3_", "DIAG_4_"))])
+                          .assign(DIAG_4_CONCAT=joined), unknown_sex="drop")
+    assert concat.layout == "DIAG_4_CONCAT" and wide.layout == "DIAG_4_01…20"
+    pd.testing.assert_frame_equal(concat.diagnoses, wide.diagnoses)
+
+
+@pytest.mark.parametrize("edit, error, words", [
+    (lambda f: f.drop(columns="EPISTAT"), SchemaError, "lacks the field(s) ['EPISTAT']"),
+    (lambda f: f.drop(columns=["DIAG_4_01", "DIAG_4_02"]), SchemaError, "no diagnosis columns"),
+    (lambda f: f.assign(EPISTART="01/05/2001"), InputError, "'EPISTART' holds 1 value(s) that are not ISO dates"),
+    (lambda f: f.assign(FYEAR="2024"), InputError, "'FYEAR' holds '2024'"),
+    (lambda f: f.assign(SEX="F"), InputError, "'SEX' must be 1 (male), 2 (female)"),
+    (lambda f: f.assign(STARTAGE="7008"), InputError, "'STARTAGE' must be an age"),
+])
+def test_bad_extracts_are_refused_naming_the_field_and_value(edit, error, words):
+    with pytest.raises(error) as caught:
+        read_hes_apc(edit(_episodes()))
+    assert words in str(caught.value) and "Fix:" in str(caught.value)
+
+
+def test_a_local_warehouse_names_its_fields_through_columns():
+    frame = _episodes().rename(columns={"PSEUDO_HESID": "patient_id", "GPPRAC": "gp_code"})
+    extract = read_hes_apc(frame, columns={"PSEUDO_HESID": "patient_id", "GPPRAC": "gp_code"})
+    assert extract.episodes["person_id"].tolist() == ["p1"] and extract.episodes["practice_code"].tolist() == ["M84031"]
+
+
+def test_the_extract_flows_into_the_design(extract):
+    people = extract.episodes.drop_duplicates("person_id")
+    people = pd.DataFrame({"person_id": people["person_id"].to_numpy(), "practice_code": "A81001",
+                           "sex": people["sex"].to_numpy(), "age": people["age"].to_numpy(),
+                           "lsoa_code": "E01011959"})
+    table = DiagnosisTable.from_frame(extract.diagnoses)
+    X = encode(FeatureSpec(outcome_year="2002/03", on_malformed="ignore"), people, diagnoses=table)
+    assert X.exclusions["diagnoses_malformed_code"] == (extract.diagnoses["icd10"] == "0000").sum() == 1
+    diagnosis_columns = np.flatnonzero(X.columns["block"].to_numpy() == "diagnoses")
+    assert np.isin(X.indices, diagnosis_columns).sum() > 100  # people have diagnosis groups from 2001/02
+    # the start date decides the year: episodes of the 2001/02 file that began before April 2000 are outside
+    outside = ~extract.diagnoses["fy"].isin(["2000/01", "2001/02"])
+    assert X.exclusions["diagnoses_outside_window"] == outside.sum() > 0
