@@ -153,3 +153,59 @@ def test_the_extract_flows_into_the_design(extract):
     # the start date decides the year: episodes of the 2001/02 file that began before April 2000 are outside
     outside = ~extract.diagnoses["fy"].isin(["2000/01", "2001/02"])
     assert X.exclusions["diagnoses_outside_window"] == outside.sum() > 0
+
+
+# --- Outpatients ----------------------------------------------------------------------------------------------
+
+from capitation.inputs.hes import read_hes_op  # noqa: E402
+
+OP_SAMPLE = Path(__file__).parent / "data" / "artificial_hes_op_0304_sample.csv"
+
+
+@pytest.fixture(scope="module")
+def op_raw() -> pd.DataFrame:
+    return pd.read_csv(OP_SAMPLE, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def op(op_raw):
+    return read_hes_op(op_raw, unknown_sex="drop")
+
+
+def test_only_attended_appointments_are_used_and_the_others_counted(op_raw, op):
+    attended = op_raw["ATTENDED"].isin(["5", "6"])
+    assert op.exclusions["appointment_not_attended"] == (~attended).sum() > 0
+    known = attended & op_raw["SEX"].isin(["1", "2"]) & (op_raw["APPTAGE"] != "")
+    assert op.exclusions["appointment_sex_not_known"] == (attended & op_raw["SEX"].isin(["0", "9"])).sum()
+    assert op.exclusions["appointment_age_not_known"] == 1
+    assert sorted(op.appointments["attendance_id"]) == sorted(op_raw.loc[known, "ATTENDKEY"])
+    assert op.counts["appointments"].sum() == len(op.appointments)
+    assert op.counts.groupby(["person_id", "fy"]).size().max() == 1  # one count per person-year
+
+
+def test_r69_not_recorded_is_counted_never_grouped_and_the_rest_match_the_cells(op_raw, op):
+    used = op_raw["ATTENDED"].isin(["5", "6"]) & op_raw["SEX"].isin(["1", "2"]) & (op_raw["APPTAGE"] != "")
+    cells = op_raw[used].melt(id_vars=["ATTENDKEY"], value_vars=[f"DIAG_4_{k:02d}" for k in range(1, 13)],
+                              var_name="slot", value_name="icd10")
+    cells = cells[~cells["icd10"].str.strip().isin(["", "-"])]
+    r69 = cells["icd10"].isin(["R69", "R69X"])
+    assert op.exclusions["diagnosis_not_recorded"] == r69.sum() > 0
+    assert not op.diagnoses["icd10"].isin(["R69", "R69X"]).any()
+    expected = {(a, c, s == "DIAG_4_01") for a, s, c in cells[~r69][["ATTENDKEY", "slot", "icd10"]]
+                .itertuples(index=False, name=None)}
+    got = {(a, c, p == "primary") for a, c, p in op.diagnoses[["attendance_id", "icd10", "position"]]
+           .itertuples(index=False, name=None)}
+    assert got == expected and (op.diagnoses["setting"] == "outpatient").all()
+    assert set(op.diagnoses["fy"]) <= {"2003/04"}
+
+
+def test_outpatient_diagnoses_are_read_by_the_diagnosis_table(op):
+    table = DiagnosisTable.from_frame(op.diagnoses)
+    assert len(table.person_id) == len(op.diagnoses)
+    assert set(table.setting.astype(str)) == {"outpatient"}
+
+
+def test_a_missing_outpatient_field_is_named():
+    with pytest.raises(SchemaError, match=r"lacks the field\(s\) \['ATTENDED'\]"):
+        read_hes_op(pd.DataFrame({"PSEUDO_HESID": ["p"], "ATTENDKEY": ["1"], "FYEAR": ["0304"], "SEX": ["1"],
+                                  "APPTAGE": ["3"], "GPPRAC": ["&"], "DIAG_4_01": ["L309"]}))

@@ -9,7 +9,8 @@ coding rules, each from HES's data dictionary and NHS Digital's published method
   The episode's start date, when it is valid, decides the year; a disagreement with ``FYEAR`` is counted.
 * Dates ``1800-01-01`` and ``1801-01-01`` mean missing or invalid.
 * ``SEX`` 1 is male, 2 female; 0 (not known) and 9 (not specified) are refused by default, or dropped and
-  counted with ``unknown_sex="drop"``. ``STARTAGE`` 7001–7007 code ages under one year: age 0.
+  counted with ``unknown_sex="drop"``. ``STARTAGE`` 7001–7007 code ages under one year: age 0; a blank age
+  leaves the record out, counted.
 * ``GPPRAC`` ``&``, ``V81997``, ``V81998`` and ``V81999`` are NHS null codes: no practice.
 * Unfinished episodes (``EPISTAT`` other than 3) are left out; exact duplicate episodes are removed once.
 * Provider spells follow NHS Digital's method: a person's episodes with the same admission date and provider
@@ -35,11 +36,18 @@ from .._results import Result
 from ..errors import InputError, SchemaError
 from .records import financial_year
 
-__all__ = ["HES_APC_COLUMNS", "HES_NULL_PRACTICES", "HesExtract", "read_hes_apc"]
+__all__ = ["HES_APC_COLUMNS", "HES_NULL_PRACTICES", "HES_OP_COLUMNS", "HesExtract", "HesOutpatients", "read_hes_apc",
+           "read_hes_op"]
 
 #: HES's field names the reader uses (the keys of ``columns=``).
 HES_APC_COLUMNS = ("PSEUDO_HESID", "EPIKEY", "FYEAR", "EPISTART", "EPIEND", "EPIORDER", "EPISTAT", "ADMIDATE",
                    "PROCODE3", "CLASSPAT", "SEX", "STARTAGE", "GPPRAC", "LSOA11")
+#: HES outpatient field names the reader uses (the keys of ``columns=``).
+HES_OP_COLUMNS = ("PSEUDO_HESID", "ATTENDKEY", "FYEAR", "APPTDATE", "ATTENDED", "SEX", "APPTAGE", "GPPRAC", "LSOA11")
+#: ATTENDED codes of appointments that took place: 5 seen on time or early, 6 arrived late but seen.
+ATTENDED_CODES = ("5", "6")
+#: R69 (with its filler): "illness, unspecified", what outpatient records carry when no diagnosis was recorded.
+_NOT_RECORDED = ("R69", "R69X")
 #: GPPRAC values that stand for no practice (NHS Data Model and Dictionary, "GP practice code" null codes).
 HES_NULL_PRACTICES = ("&", "V81997", "V81998", "V81999")
 #: Dates that HES writes for missing (1800-01-01) and invalid (1801-01-01).
@@ -201,7 +209,9 @@ def read_hes_apc(source, *, columns: dict | None = None, unknown_sex: str = "rai
                          f"{int(unknown.sum()):,} episode(s), rows {rows}. Fix: read_hes_apc(..., "
                          "unknown_sex='drop') leaves them out and counts them.")
     count("episode_sex_not_known", unknown.sum())
-    used = ~duplicate & ~unfinished & ~unknown
+    no_age = (text("STARTAGE") == "").to_numpy() & ~duplicate & ~unfinished & ~unknown
+    count("episode_age_not_known", no_age.sum())  # blank: HES's null; other values are read or refused
+    used = ~duplicate & ~unfinished & ~unknown & ~no_age
 
     fy, disagree = _financial_years(text("FYEAR"), text("EPISTART"), frame.index, names)
     start = _dates(text("EPISTART"), names["EPISTART"], frame.index)
@@ -210,7 +220,7 @@ def read_hes_apc(source, *, columns: dict | None = None, unknown_sex: str = "rai
     practice = text("GPPRAC")
     null_practice = practice.isin(HES_NULL_PRACTICES).to_numpy() | (practice == "").to_numpy()
     count("practice_null_code", (null_practice & used).sum(), recoded)
-    ages = _ages(text("STARTAGE"), names["STARTAGE"], frame.index)
+    ages = _ages(text("STARTAGE"), names["STARTAGE"], frame.index, used)
     count("age_under_one", (pd.to_numeric(text("STARTAGE"), errors="coerce").between(7001, 7007).to_numpy()
                             & used).sum(), recoded)
     episodes = pd.DataFrame({
@@ -261,16 +271,16 @@ def _dates(values: pd.Series, column: str, index) -> np.ndarray:
     return parsed.to_numpy()
 
 
-def _ages(values: pd.Series, column: str, index) -> np.ndarray:
-    """Ages in years; HES's 7001–7007 (under one year) are 0."""
+def _ages(values: pd.Series, column: str, index, used: np.ndarray) -> np.ndarray:
+    """Ages in years of the records ``used`` (-1 elsewhere); HES's 7001–7007 (under one year) are 0."""
     number = pd.to_numeric(values, errors="coerce")
     under_one = number.between(7001, 7007)
-    bad = (number.isna() | ~(number.between(0, 130) | under_one)).to_numpy()
+    bad = (number.isna() | ~(number.between(0, 130) | under_one) | (number % 1 != 0)).to_numpy() & used
     if bad.any():
         raise InputError(f"The HES extract's field {column!r} must be an age in years (0–130) or 7001–7007 (under "
                          f"one year). Got {values[bad].head(5).tolist()} at rows {index[bad][:5].tolist()}. "
                          "Fix: correct those episodes, or remove them.")
-    return np.where(under_one, 0, number).astype(np.int64)
+    return np.where(under_one, 0, np.where(used, number, -1)).astype(np.int64)
 
 
 def _financial_years(fyear: pd.Series, start: pd.Series, index, names) -> tuple[np.ndarray, np.ndarray]:
@@ -359,3 +369,190 @@ def _once_per_spell(cells: pd.DataFrame, episodes: pd.DataFrame) -> tuple[pd.Dat
                         "position": np.where(long["primary"], "primary", "secondary"),
                         "icd10": long["icd10"].to_numpy()})
     return out, int(repeated.sum())
+
+
+def _text(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Return a column as stripped text, ``""`` where absent or missing."""
+    if column not in frame.columns:
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame[column].astype(object).where(frame[column].notna(), "").astype(str).str.strip()
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class HesOutpatients(Result):
+    """A HES outpatient extract, read: attended appointments, their diagnoses, and what was not used.
+
+    Attributes
+    ----------
+    appointments : pandas.DataFrame
+        One row per attended appointment: ``person_id``, ``attendance_id``, ``fy``, ``date``, ``sex``,
+        ``age``, ``practice_code`` (``None`` for HES's null codes) and ``lsoa_code``.
+    diagnoses : pandas.DataFrame
+        The long table :class:`~capitation.inputs.DiagnosisTable` reads (``setting`` ``outpatient``), without
+        ``R69`` ("not recorded"), each code once per appointment.
+    counts : pandas.DataFrame
+        Attended appointments per person and financial year: ``person_id``, ``fy``, ``appointments``.
+    exclusions : dict of str → int
+        What was not used, each under one reason: appointments (``appointment_…``) and diagnosis cells
+        (``diagnosis_…``; ``diagnosis_not_recorded`` counts R69).
+    recoded : dict of str → int
+        Appointments used with a field read by a rule (``practice_null_code``).
+    layout : str
+        Which diagnosis columns were read.
+    provenance : Provenance
+        Library version.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> op = read_hes_op(pd.DataFrame({"PSEUDO_HESID": ["p1", "p1"], "ATTENDKEY": ["1", "2"], "FYEAR": ["0304"] * 2,
+    ...     "APPTDATE": ["2003-09-17", "2003-10-01"], "ATTENDED": ["5", "3"], "SEX": ["2", "2"],
+    ...     "APPTAGE": ["33.0", "33.0"], "GPPRAC": ["M89026"] * 2, "DIAG_4_01": ["R69X", "L309"]}))
+    >>> len(op.appointments), op.exclusions
+    (1, {'appointment_not_attended': 1, 'diagnosis_not_recorded': 1})
+    """
+
+    appointments: pd.DataFrame
+    diagnoses: pd.DataFrame
+    counts: pd.DataFrame
+    exclusions: dict = field(default_factory=dict)
+    recoded: dict = field(default_factory=dict)
+    layout: str = ""
+
+    def _frame(self) -> pd.DataFrame:
+        return self.diagnoses
+
+    def summary(self) -> str:
+        """Describe the extract: attended appointments, people and diagnoses kept, then each exclusion.
+
+        Returns
+        -------
+        str
+            The headline, then one line per reason something was not used or recoded.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> op = read_hes_op(pd.DataFrame({"PSEUDO_HESID": ["p1"], "ATTENDKEY": ["1"], "FYEAR": ["0304"],
+        ...     "APPTDATE": ["2003-09-17"], "ATTENDED": ["6"], "SEX": ["1"], "APPTAGE": ["40"],
+        ...     "GPPRAC": ["&"], "DIAG_4_01": ["L309"]}))
+        >>> op.summary().splitlines()[0]
+        'HES outpatients: 1 attended appointments of 1 people, 1 diagnoses (DIAG_4_01…01)'
+        """
+        a = self.appointments
+        lines = [f"HES outpatients: {len(a):,} attended appointments of {a['person_id'].nunique():,} people, "
+                 f"{len(self.diagnoses):,} diagnoses ({self.layout})"]
+        lines += [f"  not used: {count:,} {reason.replace('_', ' ')}" for reason, count in self.exclusions.items()]
+        lines += [f"  recoded: {count:,} {reason.replace('_', ' ')}" for reason, count in self.recoded.items()]
+        return "\n".join(lines)
+
+
+def read_hes_op(source, *, columns: dict | None = None, unknown_sex: str = "raise") -> HesOutpatients:
+    """Read a HES outpatient extract (one row per appointment) into the library's tables.
+
+    Only attended appointments (``ATTENDED`` 5 or 6) are used; the others are counted. Diagnoses come from
+    ``DIAG_4_01…DIAG_4_12`` (else ``DIAG_4_CONCAT`` or ``DIAG_3_…``), position 01 primary; ``R69`` ("illness,
+    unspecified"), which outpatient records carry when nothing was recorded, is counted and never grouped.
+    ``FYEAR``, dates, ``SEX``, ages (``APPTAGE``) and ``GPPRAC`` follow :func:`read_hes_apc`'s rules; the
+    appointment date, when valid, decides the year.
+
+    Parameters
+    ----------
+    source : pandas.DataFrame, str or path
+        The extract: a DataFrame, a CSV file (read as text, exactly as written) or Parquet.
+    columns : dict of str → str, optional
+        HES field name → your column's name (see :data:`HES_OP_COLUMNS`).
+    unknown_sex : {"raise", "drop"}
+        ``SEX`` 0 or 9 on an attended appointment: refuse, naming the rows, or leave it out and count it.
+
+    Returns
+    -------
+    HesOutpatients
+        Attended appointments, their diagnoses (``setting`` ``outpatient``) and appointments per person-year.
+
+    Raises
+    ------
+    SchemaError
+        A required field, or every known diagnosis layout, is missing.
+    InputError
+        A value no rule reads, or ``SEX`` 0/9 with ``unknown_sex="raise"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> op = read_hes_op(pd.DataFrame({"PSEUDO_HESID": ["p1", "p1"], "ATTENDKEY": ["1", "2"], "FYEAR": ["0304"] * 2,
+    ...     "APPTDATE": ["2003-09-17", "2004-02-02"], "ATTENDED": ["5", "6"], "SEX": ["2", "2"],
+    ...     "APPTAGE": ["33.0", "33.0"], "GPPRAC": ["M89026"] * 2, "DIAG_4_01": ["L309", "R69X"]}))
+    >>> op.diagnoses[["setting", "icd10"]].values.tolist(), op.counts["appointments"].tolist()
+    ([['outpatient', 'L309']], [2])
+    """
+    if unknown_sex not in ("raise", "drop"):
+        raise InputError(f"The 'unknown_sex' parameter of read_hes_op must be 'raise' or 'drop'. Got "
+                         f"{unknown_sex!r}. Fix: unknown_sex='drop' leaves SEX 0/9 appointments out and counts them.")
+    frame = read_table(source, "source", text=True)
+    names = {k: k for k in HES_OP_COLUMNS} | dict(columns or {})
+    missing = [names[k] for k in ("PSEUDO_HESID", "ATTENDKEY", "FYEAR", "ATTENDED", "SEX", "APPTAGE", "GPPRAC")
+               if names[k] not in frame.columns]
+    if missing:
+        raise SchemaError(f"The HES outpatient extract lacks the field(s) {missing}. It has "
+                          f"{list(frame.columns)[:12]}{' ...' if frame.shape[1] > 12 else ''}. Fix: pass "
+                          "columns={'PSEUDO_HESID': 'your_name', ...} for fields named differently.")
+    exclusions: dict[str, int] = {}
+    recoded: dict[str, int] = {}
+
+    def count(reason: str, n, into: dict = exclusions) -> None:
+        if int(n):
+            into[reason] = into.get(reason, 0) + int(n)
+
+    def text(name: str) -> pd.Series:
+        return _text(frame, names[name])
+
+    duplicate = frame.duplicated(keep="first").to_numpy()
+    count("appointment_exact_duplicate", duplicate.sum())
+    absent = ~text("ATTENDED").isin(ATTENDED_CODES).to_numpy() & ~duplicate
+    count("appointment_not_attended", absent.sum())
+    sex = _sex(text("SEX"), frame.index)
+    unknown = pd.isna(sex) & ~duplicate & ~absent
+    if unknown.any() and unknown_sex == "raise":
+        raise InputError(f"The HES outpatient extract's field {names['SEX']!r} is 0 (not known) or 9 (not "
+                         f"specified) on {int(unknown.sum()):,} attended appointment(s), rows "
+                         f"{frame.index[unknown][:5].tolist()}. Fix: read_hes_op(..., unknown_sex='drop') leaves "
+                         "them out and counts them.")
+    count("appointment_sex_not_known", unknown.sum())
+    no_age = (text("APPTAGE") == "").to_numpy() & ~duplicate & ~absent & ~unknown
+    count("appointment_age_not_known", no_age.sum())  # blank: HES's null; other values are read or refused
+    used = ~duplicate & ~absent & ~unknown & ~no_age
+    fy, disagree = _financial_years(text("FYEAR"), text("APPTDATE"), frame.index,
+                                    {"FYEAR": names["FYEAR"], "EPISTART": names["APPTDATE"]})
+    count("fyear_disagrees_with_appointment_date", (disagree & used).sum(), recoded)
+    practice = text("GPPRAC")
+    null_practice = practice.isin(HES_NULL_PRACTICES).to_numpy() | (practice == "").to_numpy()
+    count("practice_null_code", (null_practice & used).sum(), recoded)
+    appointments = pd.DataFrame({
+        "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
+        "attendance_id": text("ATTENDKEY").to_numpy(dtype=object),
+        "fy": fy,
+        "date": _dates(text("APPTDATE"), names["APPTDATE"], frame.index),
+        "sex": sex,
+        "age": _ages(text("APPTAGE"), names["APPTAGE"], frame.index, used),
+        "practice_code": np.where(null_practice, None, practice.to_numpy(dtype=object)),
+        "lsoa_code": text("LSOA11").replace("", None).to_numpy(dtype=object),
+    }, index=frame.index)[used]
+    cells, layout = _diagnosis_cells(frame)
+    cells = cells[used[cells["row"].to_numpy()]]
+    recorded = ~cells["icd10"].isin(_NOT_RECORDED).to_numpy()
+    count("diagnosis_not_recorded", (~recorded).sum())
+    cells = cells[recorded]
+    at = appointments.index.get_indexer(frame.index[cells["row"].to_numpy()])
+    long = pd.DataFrame({"person_id": appointments["person_id"].to_numpy()[at],
+                         "attendance_id": appointments["attendance_id"].to_numpy()[at],
+                         "fy": appointments["fy"].to_numpy()[at], "setting": "outpatient",
+                         "position": np.where(cells["slot"].to_numpy() == 1, "primary", "secondary"),
+                         "icd10": cells["icd10"].to_numpy(), "order": at, "slot": cells["slot"].to_numpy()})
+    long = long.sort_values(["order", "slot"], kind="stable")
+    repeated = long.duplicated(["order", "icd10"], keep="first").to_numpy()  # the first is the most primary
+    count("diagnosis_repeated_in_appointment", repeated.sum())
+    diagnoses = long[~repeated].drop(columns=["order", "slot"]).reset_index(drop=True)
+    counts = (appointments.groupby(["person_id", "fy"], sort=True).size().rename("appointments").reset_index())
+    return HesOutpatients(appointments.reset_index(drop=True), diagnoses, counts, exclusions, recoded, layout)
+
