@@ -3,7 +3,7 @@
 Every table is checked on entry; a bad value raises an error naming the table, column, rows and fix.
 """
 
-from .hes import HesExtract, read_hes_apc
+from .hes import HesExtract, HesOutpatients, read_hes_apc, read_hes_op
 from .population import PRACTICE_CODE_PATTERN, SEX_CODES, Population
 from .records import POSITIONS, SETTINGS, ConditionTable, DiagnosisTable, financial_year
 
@@ -15,7 +15,9 @@ __all__ = [
     "ConditionTable",
     "DiagnosisTable",
     "HesExtract",
+    "HesOutpatients",
     "Population",
     "financial_year",
     "read_hes_apc",
+    "read_hes_op",
 ]
