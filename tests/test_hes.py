@@ -209,3 +209,35 @@ def test_a_missing_outpatient_field_is_named():
     with pytest.raises(SchemaError, match=r"lacks the field\(s\) \['ATTENDED'\]"):
         read_hes_op(pd.DataFrame({"PSEUDO_HESID": ["p"], "ATTENDKEY": ["1"], "FYEAR": ["0304"], "SEX": ["1"],
                                   "APPTAGE": ["3"], "GPPRAC": ["&"], "DIAG_4_01": ["L309"]}))
+
+
+# --- A&E: attendances counted, A&E diagnosis codes never read as ICD-10 ----------------------------------------
+
+from capitation.errors import UnknownCodeError  # noqa: E402
+from capitation.inputs.hes import read_hes_ae  # noqa: E402
+
+AE_SAMPLE = Path(__file__).parent / "data" / "artificial_hes_ae_0708_sample.csv"
+
+
+def test_ae_attendances_are_counted_and_their_codes_kept_as_written_not_as_icd10():
+    raw = pd.read_csv(AE_SAMPLE, dtype=str, keep_default_na=False)
+    ae = read_hes_ae(raw, unknown_sex="drop")
+    known = raw["SEX"].isin(["1", "2"]) & (raw["ARRIVALAGE"] != "")
+    assert len(ae.attendances) == known.sum() and ae.counts["attendances"].sum() == known.sum()
+    known_sex = raw["SEX"].isin(["1", "2"])
+    assert ae.exclusions == {"attendance_sex_not_known": (~known_sex).sum(),
+                             "attendance_age_not_known": (known_sex & (raw["ARRIVALAGE"] == "")).sum()}
+    under_one = pd.to_numeric(raw.loc[known, "ARRIVALAGE"]).between(7001, 7007)
+    assert (ae.attendances["age"].to_numpy()[under_one.to_numpy()] == 0).all() and under_one.any()
+    cells = raw.loc[known, [c for c in raw.columns if c.startswith("DIAG2_")]].to_numpy().ravel()
+    assert sorted(ae.ae_codes["code"]) == sorted(c.strip() for c in cells if c.strip() not in ("", "-"))
+    assert not hasattr(ae, "diagnoses")  # nothing here to encode as ICD-10
+
+
+def test_ae_codes_given_as_icd10_are_refused_saying_they_are_not_icd10():
+    people = pd.DataFrame({"person_id": [1], "practice_code": ["A81001"], "sex": ["F"], "age": [30],
+                           "lsoa_code": ["E01011959"]})
+    records = DiagnosisTable.from_frame(pd.DataFrame({"person_id": [1], "fy": ["2007/08"], "setting": ["ae"],
+                                                      "position": ["primary"], "icd10": ["038"]}))
+    with pytest.raises(UnknownCodeError, match="HES A&E's DIAG2_… are A&E diagnosis codes, not ICD-10"):
+        encode(FeatureSpec(settings=("inpatient", "ae")), people, diagnoses=records)

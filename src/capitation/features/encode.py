@@ -273,11 +273,15 @@ def _malformed(table: DiagnosisTable, at: np.ndarray) -> UnknownCodeError:
     uniques = codes[keep].dropna().unique()
     bad_values = {u for u in uniques if normalise_icd10_code(u) is None}
     bad = keep & (codes.isin(bad_values) | codes.isna()).to_numpy()
+    ae = bool((np.asarray(table.setting.astype(str), dtype=object)[bad] == "ae").any())
+    hint = (" Records of setting 'ae' must carry ICD-10 codes too: HES A&E's DIAG2_… are A&E diagnosis codes, not "
+            "ICD-10, so map them (or ECDS's SNOMED codes) to ICD-10 upstream; read_hes_ae counts attendances and "
+            "never groups those codes." if ae else "")
     return UnknownCodeError(
         f"The 'diagnoses' table's column 'icd10' holds {int(bad.sum()):,} record(s) that are not ICD-10 codes: "
         f"{describe_rows(None, bad, codes.to_numpy(), table.person_id)}. A code is a letter, two digits and an "
-        "optional fourth character, with an optional dot (e.g. 'I21.9', 'J45X'). Fix: correct or remove those "
-        "records, or pass FeatureSpec(on_malformed='ignore') to skip them and count them in "
+        f"optional fourth character, with an optional dot (e.g. 'I21.9', 'J45X').{hint} Fix: correct or remove "
+        "those records, or pass FeatureSpec(on_malformed='ignore') to skip them and count them in "
         "FeatureMatrix.exclusions.")
 
 

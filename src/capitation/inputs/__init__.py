@@ -3,7 +3,7 @@
 Every table is checked on entry; a bad value raises an error naming the table, column, rows and fix.
 """
 
-from .hes import HesExtract, HesOutpatients, read_hes_apc, read_hes_op
+from .hes import HesAttendances, HesExtract, HesOutpatients, read_hes_ae, read_hes_apc, read_hes_op
 from .population import PRACTICE_CODE_PATTERN, SEX_CODES, Population
 from .records import POSITIONS, SETTINGS, ConditionTable, DiagnosisTable, financial_year
 
@@ -14,10 +14,12 @@ __all__ = [
     "SEX_CODES",
     "ConditionTable",
     "DiagnosisTable",
+    "HesAttendances",
     "HesExtract",
     "HesOutpatients",
     "Population",
     "financial_year",
+    "read_hes_ae",
     "read_hes_apc",
     "read_hes_op",
 ]

@@ -36,14 +36,16 @@ from .._results import Result
 from ..errors import InputError, SchemaError
 from .records import financial_year
 
-__all__ = ["HES_APC_COLUMNS", "HES_NULL_PRACTICES", "HES_OP_COLUMNS", "HesExtract", "HesOutpatients", "read_hes_apc",
-           "read_hes_op"]
+__all__ = ["HES_AE_COLUMNS", "HES_APC_COLUMNS", "HES_NULL_PRACTICES", "HES_OP_COLUMNS", "HesAttendances", "HesExtract",
+           "HesOutpatients", "read_hes_ae", "read_hes_apc", "read_hes_op"]
 
 #: HES's field names the reader uses (the keys of ``columns=``).
 HES_APC_COLUMNS = ("PSEUDO_HESID", "EPIKEY", "FYEAR", "EPISTART", "EPIEND", "EPIORDER", "EPISTAT", "ADMIDATE",
                    "PROCODE3", "CLASSPAT", "SEX", "STARTAGE", "GPPRAC", "LSOA11")
 #: HES outpatient field names the reader uses (the keys of ``columns=``).
 HES_OP_COLUMNS = ("PSEUDO_HESID", "ATTENDKEY", "FYEAR", "APPTDATE", "ATTENDED", "SEX", "APPTAGE", "GPPRAC", "LSOA11")
+#: HES A&E field names the reader uses (the keys of ``columns=``).
+HES_AE_COLUMNS = ("PSEUDO_HESID", "AEKEY", "FYEAR", "ARRIVALDATE", "SEX", "ARRIVALAGE", "GPPRAC", "LSOA11")
 #: ATTENDED codes of appointments that took place: 5 seen on time or early, 6 arrived late but seen.
 ATTENDED_CODES = ("5", "6")
 #: R69 (with its filler): "illness, unspecified", what outpatient records carry when no diagnosis was recorded.
@@ -555,4 +557,170 @@ def read_hes_op(source, *, columns: dict | None = None, unknown_sex: str = "rais
     diagnoses = long[~repeated].drop(columns=["order", "slot"]).reset_index(drop=True)
     counts = (appointments.groupby(["person_id", "fy"], sort=True).size().rename("appointments").reset_index())
     return HesOutpatients(appointments.reset_index(drop=True), diagnoses, counts, exclusions, recoded, layout)
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class HesAttendances(Result):
+    """A HES A&E extract, read: attendances, their A&E diagnosis codes (not ICD-10), and what was not used.
+
+    Attributes
+    ----------
+    attendances : pandas.DataFrame
+        One row per attendance used: ``person_id``, ``attendance_id``, ``fy``, ``date``, ``sex``, ``age``,
+        ``practice_code`` (``None`` for HES's null codes) and ``lsoa_code``.
+    ae_codes : pandas.DataFrame
+        The A&E diagnosis codes (``DIAG2_01…``) as written: ``person_id``, ``attendance_id``, ``slot`` and
+        ``code``. They are HES's own A&E diagnosis scheme, **not ICD-10**, so there is no ``diagnoses``
+        table here to encode: map them (or ECDS's SNOMED codes) to ICD-10 upstream.
+    counts : pandas.DataFrame
+        Attendances per person and financial year: ``person_id``, ``fy``, ``attendances``.
+    exclusions : dict of str → int
+        Attendances not used, each under one reason.
+    recoded : dict of str → int
+        Attendances used with a field read by a rule (``practice_null_code``).
+    provenance : Provenance
+        Library version.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ae = read_hes_ae(pd.DataFrame({"PSEUDO_HESID": ["p1"], "AEKEY": ["9"], "FYEAR": ["0708"],
+    ...     "ARRIVALDATE": ["2008-02-12"], "SEX": ["1"], "ARRIVALAGE": ["7006.0"], "GPPRAC": ["C82627"],
+    ...     "DIAG2_01": ["040"]}))
+    >>> ae.attendances["age"].tolist(), ae.ae_codes["code"].tolist(), ae.counts["attendances"].tolist()
+    ([0], ['040'], [1])
+    """
+
+    attendances: pd.DataFrame
+    ae_codes: pd.DataFrame
+    counts: pd.DataFrame
+    exclusions: dict = field(default_factory=dict)
+    recoded: dict = field(default_factory=dict)
+
+    def _frame(self) -> pd.DataFrame:
+        return self.attendances
+
+    def summary(self) -> str:
+        """Describe the extract: attendances and people, then each exclusion.
+
+        Returns
+        -------
+        str
+            The headline, then one line per reason something was not used or recoded.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> ae = read_hes_ae(pd.DataFrame({"PSEUDO_HESID": ["p1"], "AEKEY": ["9"], "FYEAR": ["0708"],
+        ...     "ARRIVALDATE": ["2008-02-12"], "SEX": ["2"], "ARRIVALAGE": ["30"], "GPPRAC": ["&"]}))
+        >>> print(ae.summary())
+        HES A&E: 1 attendances of 1 people, 0 A&E diagnosis codes (not ICD-10: never grouped)
+          recoded: 1 practice null code
+        """
+        a = self.attendances
+        lines = [f"HES A&E: {len(a):,} attendances of {a['person_id'].nunique():,} people, {len(self.ae_codes):,} "
+                 "A&E diagnosis codes (not ICD-10: never grouped)"]
+        lines += [f"  not used: {count:,} {reason.replace('_', ' ')}" for reason, count in self.exclusions.items()]
+        lines += [f"  recoded: {count:,} {reason.replace('_', ' ')}" for reason, count in self.recoded.items()]
+        return "\n".join(lines)
+
+
+def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "raise") -> HesAttendances:
+    """Read a HES A&E extract (one row per attendance): attendances counted, A&E codes never taken as ICD-10.
+
+    ``FYEAR``, dates, ``SEX``, ages (``ARRIVALAGE``, 7001–7007 under one year), ``GPPRAC`` and exact
+    duplicates follow :func:`read_hes_apc`'s rules; the arrival date, when valid, decides the year.
+    ``DIAG2_01…`` are HES's A&E diagnosis codes, a scheme of its own: they are kept as written in
+    ``ae_codes`` and never passed to the ICD-10 grouper.
+
+    Parameters
+    ----------
+    source : pandas.DataFrame, str or path
+        The extract: a DataFrame, a CSV file (read as text, exactly as written) or Parquet.
+    columns : dict of str → str, optional
+        HES field name → your column's name (see :data:`HES_AE_COLUMNS`).
+    unknown_sex : {"raise", "drop"}
+        ``SEX`` 0 or 9: refuse, naming the rows, or leave the attendance out and count it.
+
+    Returns
+    -------
+    HesAttendances
+        Attendances, their A&E codes and attendances per person-year.
+
+    Raises
+    ------
+    SchemaError
+        A required field is missing.
+    InputError
+        A value no rule reads, or ``SEX`` 0/9 with ``unknown_sex="raise"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ae = read_hes_ae(pd.DataFrame({"PSEUDO_HESID": ["p1", "p1"], "AEKEY": ["1", "2"], "FYEAR": ["0708"] * 2,
+    ...     "ARRIVALDATE": ["2007-12-28", "2008-02-25"], "SEX": ["2", "0"], "ARRIVALAGE": ["28.0", "28.0"],
+    ...     "GPPRAC": ["F85631", "&"]}), unknown_sex="drop")
+    >>> len(ae.attendances), ae.exclusions
+    (1, {'attendance_sex_not_known': 1})
+    """
+    if unknown_sex not in ("raise", "drop"):
+        raise InputError(f"The 'unknown_sex' parameter of read_hes_ae must be 'raise' or 'drop'. Got "
+                         f"{unknown_sex!r}. Fix: unknown_sex='drop' leaves SEX 0/9 attendances out and counts them.")
+    frame = read_table(source, "source", text=True)
+    names = {k: k for k in HES_AE_COLUMNS} | dict(columns or {})
+    missing = [names[k] for k in ("PSEUDO_HESID", "AEKEY", "FYEAR", "SEX", "ARRIVALAGE", "GPPRAC")
+               if names[k] not in frame.columns]
+    if missing:
+        raise SchemaError(f"The HES A&E extract lacks the field(s) {missing}. It has "
+                          f"{list(frame.columns)[:12]}{' ...' if frame.shape[1] > 12 else ''}. Fix: pass "
+                          "columns={'PSEUDO_HESID': 'your_name', ...} for fields named differently.")
+    exclusions: dict[str, int] = {}
+    recoded: dict[str, int] = {}
+
+    def count(reason: str, n, into: dict = exclusions) -> None:
+        if int(n):
+            into[reason] = into.get(reason, 0) + int(n)
+
+    def text(name: str) -> pd.Series:
+        return _text(frame, names[name])
+
+    duplicate = frame.duplicated(keep="first").to_numpy()
+    count("attendance_exact_duplicate", duplicate.sum())
+    sex = _sex(text("SEX"), frame.index)
+    unknown = pd.isna(sex) & ~duplicate
+    if unknown.any() and unknown_sex == "raise":
+        raise InputError(f"The HES A&E extract's field {names['SEX']!r} is 0 (not known) or 9 (not specified) "
+                         f"in {int(unknown.sum()):,} attendance(s), rows {frame.index[unknown][:5].tolist()}. Fix: "
+                         "read_hes_ae(..., unknown_sex='drop') leaves them out and counts them.")
+    count("attendance_sex_not_known", unknown.sum())
+    no_age = (text("ARRIVALAGE") == "").to_numpy() & ~duplicate & ~unknown
+    count("attendance_age_not_known", no_age.sum())
+    used = ~duplicate & ~unknown & ~no_age
+    fy, disagree = _financial_years(text("FYEAR"), text("ARRIVALDATE"), frame.index,
+                                    {"FYEAR": names["FYEAR"], "EPISTART": names["ARRIVALDATE"]})
+    count("fyear_disagrees_with_arrival_date", (disagree & used).sum(), recoded)
+    practice = text("GPPRAC")
+    null_practice = practice.isin(HES_NULL_PRACTICES).to_numpy() | (practice == "").to_numpy()
+    count("practice_null_code", (null_practice & used).sum(), recoded)
+    attendances = pd.DataFrame({
+        "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
+        "attendance_id": text("AEKEY").to_numpy(dtype=object),
+        "fy": fy,
+        "date": _dates(text("ARRIVALDATE"), names["ARRIVALDATE"], frame.index),
+        "sex": sex,
+        "age": _ages(text("ARRIVALAGE"), names["ARRIVALAGE"], frame.index, used),
+        "practice_code": np.where(null_practice, None, practice.to_numpy(dtype=object)),
+        "lsoa_code": text("LSOA11").replace("", None).to_numpy(dtype=object),
+    }, index=frame.index)[used]
+    slots = sorted((int(m.group(1)), c) for c in frame.columns if (m := re.fullmatch(r"DIAG2_(\d{2})", c)))
+    codes = pd.DataFrame({"person_id": pd.Series(dtype=object), "attendance_id": pd.Series(dtype=object),
+                          "slot": pd.Series(dtype=np.int64), "code": pd.Series(dtype=object)})
+    if slots:
+        wide = np.column_stack([_text(frame, c).to_numpy(dtype=object).astype(str) for _, c in slots])[used]
+        rows, cols = np.nonzero(~np.isin(wide, _NOT_A_CODE))
+        codes = pd.DataFrame({"person_id": attendances["person_id"].to_numpy()[rows],
+                              "attendance_id": attendances["attendance_id"].to_numpy()[rows],
+                              "slot": np.array([k for k, _ in slots])[cols], "code": wide[rows, cols]})
+    counts = attendances.groupby(["person_id", "fy"], sort=True).size().rename("attendances").reset_index()
+    return HesAttendances(attendances.reset_index(drop=True), codes, counts, exclusions, recoded)
 
