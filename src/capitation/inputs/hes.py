@@ -315,23 +315,32 @@ def _diagnosis_cells(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         if slots:
             break
     if slots:
-        wide = np.column_stack([frame[c].astype(object).where(frame[c].notna(), "").astype(str).to_numpy()
-                                for _, c in slots])
+        columns = [frame[c] for _, c in slots]
         layout = f"{slots[0][1]}…{slots[-1][1][-2:]}"
-        numbers = np.array([k for k, _ in slots])
+        numbers = [k for k, _ in slots]
     elif "DIAG_4_CONCAT" in frame.columns:
         joined = frame["DIAG_4_CONCAT"].astype(object).where(frame["DIAG_4_CONCAT"].notna(), "").astype(str)
-        split = joined.str.split(",", expand=True).fillna("")
-        wide = split.to_numpy(dtype=object).astype(str)
-        numbers = np.arange(1, wide.shape[1] + 1)
+        split = joined.str.split(",", expand=True)
+        columns = [split[c] for c in split.columns]
+        numbers = list(range(1, len(columns) + 1))
         layout = "DIAG_4_CONCAT"
     else:
         raise SchemaError("The HES extract has no diagnosis columns: neither DIAG_4_01…DIAG_4_20, DIAG_3_01… nor "
                           "DIAG_4_CONCAT. Fix: include them, or rename your columns to HES's names.")
-    codes = np.char.upper(np.char.strip(wide.astype(str)))
-    present = ~np.isin(codes, _NOT_A_CODE)
-    rows, cols = np.nonzero(present)  # row-major: each episode's codes in slot order
-    return pd.DataFrame({"row": rows, "slot": numbers[cols], "icd10": codes[rows, cols]}), layout
+    rows, slot, code = [], [], []
+    for number, column in zip(numbers, columns, strict=True):
+        # Column by column, each distinct value cleaned once: an extract repeats a few thousand codes.
+        index, distinct = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+        clean = pd.Index(distinct, dtype=object).astype(str).str.strip().str.upper().to_numpy(dtype=object)
+        present = np.append(~np.isin(clean, _NOT_A_CODE), False)[index]  # the NA sentinel -1 is the extra False
+        at = np.flatnonzero(present)
+        rows.append(at)
+        slot.append(np.full(len(at), number, dtype=np.int64))
+        code.append(clean[index[at]])
+    rows, slot, code = np.concatenate(rows), np.concatenate(slot), np.concatenate(code)
+    order = np.lexsort((slot, rows))  # each episode's codes in slot order
+    return pd.DataFrame({"row": rows[order], "slot": slot[order], "icd10": code[order]}), layout
+
 
 
 def _spells(episodes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
