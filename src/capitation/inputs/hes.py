@@ -59,6 +59,86 @@ _DIAG3 = re.compile(r"DIAG_3_(\d{2})")
 _NOT_A_CODE = ("", "-", "&", "NULL", "NAN", "NONE")
 
 
+class _Reading:
+    """The steps every HES reader shares: the extract read as text, its fields checked, what is left out counted.
+
+    Each reader names its extract (``label``), its record (``unit``: ``episode``, ``appointment``,
+    ``attendance``) and its fields; the rules for duplicates, ``SEX``, blank ages, ``FYEAR`` against the
+    record's date and ``GPPRAC`` are written once here.
+    """
+
+    def __init__(self, source, columns, fields: tuple, required: tuple, *, label: str, unit: str, caller: str,
+                 unknown_sex: str) -> None:
+        if unknown_sex not in ("raise", "drop"):
+            raise InputError(f"The 'unknown_sex' parameter of {caller} must be 'raise' or 'drop'. Got "
+                             f"{unknown_sex!r}. Fix: unknown_sex='drop' leaves SEX 0/9 {unit}s out and counts them.")
+        self.frame = read_table(source, "source", text=True)
+        self.names = {k: k for k in fields} | dict(columns or {})
+        self.label, self.unit, self.caller, self.unknown_sex = label, unit, caller, unknown_sex
+        missing = [self.names[k] for k in required if self.names[k] not in self.frame.columns]
+        if missing:
+            frame = self.frame
+            raise SchemaError(f"The {label} lacks the field(s) {missing}. It has "
+                              f"{list(frame.columns)[:12]}{' ...' if frame.shape[1] > 12 else ''}. Fix: pass "
+                              "columns={'PSEUDO_HESID': 'your_name', ...} for fields named differently.")
+        self.exclusions: dict[str, int] = {}
+        self.recoded: dict[str, int] = {}
+
+    def text(self, name: str) -> pd.Series:
+        """Return the field ``name`` (HES's name) as stripped text."""
+        return _text(self.frame, self.names[name])
+
+    @staticmethod
+    def count(into: dict, reason: str, n) -> None:
+        if int(n):
+            into[reason] = into.get(reason, 0) + int(n)
+
+    def leave_out(self, reason: str, rows: np.ndarray) -> np.ndarray:
+        """Count ``rows`` under ``reason`` (when any) and return them."""
+        self.count(self.exclusions, reason, rows.sum())
+        return rows
+
+    def recode(self, reason: str, rows: np.ndarray) -> None:
+        self.count(self.recoded, reason, rows.sum())
+
+    def duplicates(self) -> np.ndarray:
+        """Exact duplicate records after their first, left out."""
+        return self.leave_out(f"{self.unit}_exact_duplicate", self.frame.duplicated(keep="first").to_numpy())
+
+    def sex_and_age(self, out: np.ndarray, age: str, where: str) -> tuple[np.ndarray, np.ndarray]:
+        """``SEX`` read (0/9 refused or left out) and blank ages left out: the sexes, and the records now out."""
+        sex = _sex(self.text("SEX"), self.frame.index)
+        unknown = pd.isna(sex) & ~out
+        if unknown.any() and self.unknown_sex == "raise":
+            raise InputError(f"The {self.label}'s field {self.names['SEX']!r} is 0 (not known) or 9 (not "
+                             f"specified) {where.format(n=int(unknown.sum()))}, rows "
+                             f"{self.frame.index[unknown][:5].tolist()}. Fix: {self.caller}(..., "
+                             "unknown_sex='drop') leaves them out and counts them.")
+        out = out | self.leave_out(f"{self.unit}_sex_not_known", unknown)
+        # blank: HES's null; other values are read or refused
+        return sex, out | self.leave_out(f"{self.unit}_age_not_known", (self.text(age) == "").to_numpy() & ~out)
+
+    def years(self, date: str, used: np.ndarray, disagreement: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each record's financial year (its ``date`` wins over ``FYEAR``) and its dates; disagreements counted."""
+        fy, disagree, dates = _financial_years(self.text("FYEAR"), self.text(date), self.frame.index,
+                                               self.names["FYEAR"], self.names[date])
+        self.recode(disagreement, disagree & used)
+        return fy, dates
+
+    def practices(self, used: np.ndarray) -> np.ndarray:
+        """``GPPRAC`` with HES's null codes (and blanks) as ``None``; those used counted."""
+        practice = self.text("GPPRAC")
+        null = practice.isin(HES_NULL_PRACTICES).to_numpy() | (practice == "").to_numpy()
+        self.recode("practice_null_code", null & used)
+        return np.where(null, None, practice.to_numpy(dtype=object))
+
+    def ages(self, age: str, used: np.ndarray) -> np.ndarray:
+        return _ages(self.text(age), self.names[age], self.frame.index, used)
+
+    def lsoa(self) -> np.ndarray:
+        return self.text("LSOA11").replace("", None).to_numpy(dtype=object)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class HesExtract(Result):
     """An admitted patient care extract, read: episodes, provider spells, diagnoses and what was not used.
@@ -175,56 +255,19 @@ def read_hes_apc(source, *, columns: dict | None = None, unknown_sex: str = "rai
     >>> extract.episodes[["age", "practice_code"]].to_dict("list")
     {'age': [0, 0], 'practice_code': [None, None]}
     """
-    if unknown_sex not in ("raise", "drop"):
-        raise InputError(f"The 'unknown_sex' parameter of read_hes_apc must be 'raise' or 'drop'. Got "
-                         f"{unknown_sex!r}. Fix: unknown_sex='drop' leaves SEX 0/9 episodes out and counts them.")
-    frame = read_table(source, "source", text=True)
-    names = {k: k for k in HES_APC_COLUMNS} | dict(columns or {})
-    missing = [k for k in ("PSEUDO_HESID", "EPIKEY", "FYEAR", "EPISTAT", "SEX", "STARTAGE", "GPPRAC")
-               if names[k] not in frame.columns]
-    if missing:
-        raise SchemaError(f"The HES extract lacks the field(s) {[names[k] for k in missing]}. It has "
-                          f"{list(frame.columns)[:12]}{' ...' if frame.shape[1] > 12 else ''}. Fix: pass "
-                          "columns={'PSEUDO_HESID': 'your_name', ...} for fields named differently.")
-    exclusions: dict[str, int] = {}
-    recoded: dict[str, int] = {}
-
-    def count(reason: str, n, into: dict = exclusions) -> None:
-        if int(n):
-            into[reason] = into.get(reason, 0) + int(n)
-
-    def text(name: str) -> pd.Series:
-        column = names[name]
-        if column not in frame.columns:
-            return pd.Series("", index=frame.index, dtype=object)
-        return frame[column].astype(object).where(frame[column].notna(), "").astype(str).str.strip()
-
-    duplicate = frame.duplicated(keep="first").to_numpy()
-    count("episode_exact_duplicate", duplicate.sum())
-    unfinished = (text("EPISTAT") != "3").to_numpy() & ~duplicate
-    count("episode_unfinished", unfinished.sum())
-    sex = _sex(text("SEX"), frame.index)
-    unknown = pd.isna(sex) & ~duplicate & ~unfinished
-    if unknown.any() and unknown_sex == "raise":
-        rows = frame.index[unknown][:5].tolist()
-        raise InputError(f"The HES extract's field {names['SEX']!r} is 0 (not known) or 9 (not specified) in "
-                         f"{int(unknown.sum()):,} episode(s), rows {rows}. Fix: read_hes_apc(..., "
-                         "unknown_sex='drop') leaves them out and counts them.")
-    count("episode_sex_not_known", unknown.sum())
-    no_age = (text("STARTAGE") == "").to_numpy() & ~duplicate & ~unfinished & ~unknown
-    count("episode_age_not_known", no_age.sum())  # blank: HES's null; other values are read or refused
-    used = ~duplicate & ~unfinished & ~unknown & ~no_age
-
-    fy, disagree = _financial_years(text("FYEAR"), text("EPISTART"), frame.index, names)
-    start = _dates(text("EPISTART"), names["EPISTART"], frame.index)
-    admitted = _dates(text("ADMIDATE"), names["ADMIDATE"], frame.index)
-    count("fyear_disagrees_with_start_date", (disagree & used).sum(), recoded)
-    practice = text("GPPRAC")
-    null_practice = practice.isin(HES_NULL_PRACTICES).to_numpy() | (practice == "").to_numpy()
-    count("practice_null_code", (null_practice & used).sum(), recoded)
-    ages = _ages(text("STARTAGE"), names["STARTAGE"], frame.index, used)
-    count("age_under_one", (pd.to_numeric(text("STARTAGE"), errors="coerce").between(7001, 7007).to_numpy()
-                            & used).sum(), recoded)
+    read = _Reading(source, columns, HES_APC_COLUMNS,
+                    ("PSEUDO_HESID", "EPIKEY", "FYEAR", "EPISTAT", "SEX", "STARTAGE", "GPPRAC"),
+                    label="HES extract", unit="episode", caller="read_hes_apc", unknown_sex=unknown_sex)
+    frame, text, names = read.frame, read.text, read.names
+    out = read.duplicates()
+    out = out | read.leave_out("episode_unfinished", (text("EPISTAT") != "3").to_numpy() & ~out)
+    sex, out = read.sex_and_age(out, "STARTAGE", "in {n:,} episode(s)")
+    used = ~out
+    fy, start = read.years("EPISTART", used, "fyear_disagrees_with_start_date")
+    practice = read.practices(used)
+    ages = read.ages("STARTAGE", used)
+    read.recode("age_under_one", pd.to_numeric(text("STARTAGE"), errors="coerce").between(7001, 7007).to_numpy()
+                & used)
     episodes = pd.DataFrame({
         "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
         "episode_id": text("EPIKEY").to_numpy(dtype=object),
@@ -232,13 +275,13 @@ def read_hes_apc(source, *, columns: dict | None = None, unknown_sex: str = "rai
         "episode_start": start,
         "episode_end": _dates(text("EPIEND"), names["EPIEND"], frame.index),
         "episode_order": pd.to_numeric(text("EPIORDER").replace("", np.nan), errors="coerce").to_numpy(),
-        "admission_date": admitted,
+        "admission_date": _dates(text("ADMIDATE"), names["ADMIDATE"], frame.index),
         "provider": text("PROCODE3").to_numpy(dtype=object),
         "classpat": text("CLASSPAT").to_numpy(dtype=object),
         "sex": sex,
         "age": ages,
-        "practice_code": np.where(null_practice, None, practice.to_numpy(dtype=object)),
-        "lsoa_code": text("LSOA11").replace("", None).to_numpy(dtype=object),
+        "practice_code": practice,
+        "lsoa_code": read.lsoa(),
     }, index=frame.index)
     cells, layout = _diagnosis_cells(frame)
     episodes = episodes[used]
@@ -246,9 +289,9 @@ def read_hes_apc(source, *, columns: dict | None = None, unknown_sex: str = "rai
     cells = cells.assign(row=frame.index[cells["row"].to_numpy()])  # positions → the episodes' labels
     episodes, spells = _spells(episodes)
     diagnoses, repeated = _once_per_spell(cells, episodes)
-    count("diagnosis_repeated_in_spell", repeated)
-    return HesExtract(episodes.drop(columns=["classpat"]).reset_index(drop=True), spells, diagnoses, exclusions,
-                      recoded, layout)
+    read.count(read.exclusions, "diagnosis_repeated_in_spell", repeated)
+    return HesExtract(episodes.drop(columns=["classpat"]).reset_index(drop=True), spells, diagnoses, read.exclusions,
+                      read.recoded, layout)
 
 
 def _sex(values: pd.Series, index) -> np.ndarray:
@@ -285,19 +328,20 @@ def _ages(values: pd.Series, column: str, index, used: np.ndarray) -> np.ndarray
     return np.where(under_one, 0, np.where(used, number, -1)).astype(np.int64)
 
 
-def _financial_years(fyear: pd.Series, start: pd.Series, index, names) -> tuple[np.ndarray, np.ndarray]:
-    """Each episode's year: its start date's when valid (the date wins), else FYEAR's; where they disagree."""
+def _financial_years(fyear: pd.Series, start: pd.Series, index, fyear_column: str,
+                     date_column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each record's year: its date's when valid (the date wins), else FYEAR's; where they disagree; the dates."""
     distinct = {}
     for value in pd.unique(fyear.to_numpy(dtype=object)):
         try:
             distinct[value] = financial_year(value, hes=True)
         except InputError:
             rows = index[(fyear == value).to_numpy()][:5].tolist()
-            raise InputError(f"The HES extract's field {names['FYEAR']!r} holds {value!r} at rows {rows}, which is "
+            raise InputError(f"The HES extract's field {fyear_column!r} holds {value!r} at rows {rows}, which is "
                              "not FYEAR (YYyy, two consecutive years). Fix: FYEAR '2021' is 2020/21 and '0102' is "
                              "2001/02; correct those episodes.") from None
     from_fyear = fyear.map(distinct).to_numpy(dtype=object)
-    dates = _dates(start, names["EPISTART"], index)
+    dates = _dates(start, date_column, index)
     valid = ~pd.isna(dates)
     year = pd.DatetimeIndex(dates).year.to_numpy() - (pd.DatetimeIndex(dates).month.to_numpy() < 4)
     from_date = np.full(len(fyear), None, dtype=object)
@@ -305,7 +349,7 @@ def _financial_years(fyear: pd.Series, start: pd.Series, index, names) -> tuple[
         labels = {int(y): financial_year(int(y)) for y in np.unique(year[valid])}
         from_date[valid] = [labels[int(y)] for y in year[valid]]
     fy = np.where(valid, from_date, from_fyear)
-    return fy, valid & (from_date != from_fyear)
+    return fy, valid & (from_date != from_fyear), dates
 
 
 def _diagnosis_cells(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
@@ -497,62 +541,29 @@ def read_hes_op(source, *, columns: dict | None = None, unknown_sex: str = "rais
     >>> op.diagnoses[["setting", "icd10"]].values.tolist(), op.counts["appointments"].tolist()
     ([['outpatient', 'L309']], [2])
     """
-    if unknown_sex not in ("raise", "drop"):
-        raise InputError(f"The 'unknown_sex' parameter of read_hes_op must be 'raise' or 'drop'. Got "
-                         f"{unknown_sex!r}. Fix: unknown_sex='drop' leaves SEX 0/9 appointments out and counts them.")
-    frame = read_table(source, "source", text=True)
-    names = {k: k for k in HES_OP_COLUMNS} | dict(columns or {})
-    missing = [names[k] for k in ("PSEUDO_HESID", "ATTENDKEY", "FYEAR", "ATTENDED", "SEX", "APPTAGE", "GPPRAC")
-               if names[k] not in frame.columns]
-    if missing:
-        raise SchemaError(f"The HES outpatient extract lacks the field(s) {missing}. It has "
-                          f"{list(frame.columns)[:12]}{' ...' if frame.shape[1] > 12 else ''}. Fix: pass "
-                          "columns={'PSEUDO_HESID': 'your_name', ...} for fields named differently.")
-    exclusions: dict[str, int] = {}
-    recoded: dict[str, int] = {}
-
-    def count(reason: str, n, into: dict = exclusions) -> None:
-        if int(n):
-            into[reason] = into.get(reason, 0) + int(n)
-
-    def text(name: str) -> pd.Series:
-        return _text(frame, names[name])
-
-    duplicate = frame.duplicated(keep="first").to_numpy()
-    count("appointment_exact_duplicate", duplicate.sum())
-    absent = ~text("ATTENDED").isin(ATTENDED_CODES).to_numpy() & ~duplicate
-    count("appointment_not_attended", absent.sum())
-    sex = _sex(text("SEX"), frame.index)
-    unknown = pd.isna(sex) & ~duplicate & ~absent
-    if unknown.any() and unknown_sex == "raise":
-        raise InputError(f"The HES outpatient extract's field {names['SEX']!r} is 0 (not known) or 9 (not "
-                         f"specified) on {int(unknown.sum()):,} attended appointment(s), rows "
-                         f"{frame.index[unknown][:5].tolist()}. Fix: read_hes_op(..., unknown_sex='drop') leaves "
-                         "them out and counts them.")
-    count("appointment_sex_not_known", unknown.sum())
-    no_age = (text("APPTAGE") == "").to_numpy() & ~duplicate & ~absent & ~unknown
-    count("appointment_age_not_known", no_age.sum())  # blank: HES's null; other values are read or refused
-    used = ~duplicate & ~absent & ~unknown & ~no_age
-    fy, disagree = _financial_years(text("FYEAR"), text("APPTDATE"), frame.index,
-                                    {"FYEAR": names["FYEAR"], "EPISTART": names["APPTDATE"]})
-    count("fyear_disagrees_with_appointment_date", (disagree & used).sum(), recoded)
-    practice = text("GPPRAC")
-    null_practice = practice.isin(HES_NULL_PRACTICES).to_numpy() | (practice == "").to_numpy()
-    count("practice_null_code", (null_practice & used).sum(), recoded)
+    read = _Reading(source, columns, HES_OP_COLUMNS,
+                    ("PSEUDO_HESID", "ATTENDKEY", "FYEAR", "ATTENDED", "SEX", "APPTAGE", "GPPRAC"),
+                    label="HES outpatient extract", unit="appointment", caller="read_hes_op",
+                    unknown_sex=unknown_sex)
+    frame, text = read.frame, read.text
+    out = read.duplicates()
+    out = out | read.leave_out("appointment_not_attended", ~text("ATTENDED").isin(ATTENDED_CODES).to_numpy() & ~out)
+    sex, out = read.sex_and_age(out, "APPTAGE", "on {n:,} attended appointment(s)")
+    used = ~out
+    fy, dates = read.years("APPTDATE", used, "fyear_disagrees_with_appointment_date")
     appointments = pd.DataFrame({
         "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
         "attendance_id": text("ATTENDKEY").to_numpy(dtype=object),
         "fy": fy,
-        "date": _dates(text("APPTDATE"), names["APPTDATE"], frame.index),
+        "date": dates,
         "sex": sex,
-        "age": _ages(text("APPTAGE"), names["APPTAGE"], frame.index, used),
-        "practice_code": np.where(null_practice, None, practice.to_numpy(dtype=object)),
-        "lsoa_code": text("LSOA11").replace("", None).to_numpy(dtype=object),
+        "age": read.ages("APPTAGE", used),
+        "practice_code": read.practices(used),
+        "lsoa_code": read.lsoa(),
     }, index=frame.index)[used]
     cells, layout = _diagnosis_cells(frame)
     cells = cells[used[cells["row"].to_numpy()]]
-    recorded = ~cells["icd10"].isin(_NOT_RECORDED).to_numpy()
-    count("diagnosis_not_recorded", (~recorded).sum())
+    recorded = ~read.leave_out("diagnosis_not_recorded", cells["icd10"].isin(_NOT_RECORDED).to_numpy())
     cells = cells[recorded]
     at = appointments.index.get_indexer(frame.index[cells["row"].to_numpy()])
     long = pd.DataFrame({"person_id": appointments["person_id"].to_numpy()[at],
@@ -561,11 +572,13 @@ def read_hes_op(source, *, columns: dict | None = None, unknown_sex: str = "rais
                          "position": np.where(cells["slot"].to_numpy() == 1, "primary", "secondary"),
                          "icd10": cells["icd10"].to_numpy(), "order": at, "slot": cells["slot"].to_numpy()})
     long = long.sort_values(["order", "slot"], kind="stable")
-    repeated = long.duplicated(["order", "icd10"], keep="first").to_numpy()  # the first is the most primary
-    count("diagnosis_repeated_in_appointment", repeated.sum())
+    # the first is the most primary
+    repeated = read.leave_out("diagnosis_repeated_in_appointment",
+                              long.duplicated(["order", "icd10"], keep="first").to_numpy())
     diagnoses = long[~repeated].drop(columns=["order", "slot"]).reset_index(drop=True)
     counts = (appointments.groupby(["person_id", "fy"], sort=True).size().rename("appointments").reset_index())
-    return HesOutpatients(appointments.reset_index(drop=True), diagnoses, counts, exclusions, recoded, layout)
+    return HesOutpatients(appointments.reset_index(drop=True), diagnoses, counts, read.exclusions, read.recoded,
+                          layout)
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -672,54 +685,21 @@ def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "rais
     >>> len(ae.attendances), ae.exclusions
     (1, {'attendance_sex_not_known': 1})
     """
-    if unknown_sex not in ("raise", "drop"):
-        raise InputError(f"The 'unknown_sex' parameter of read_hes_ae must be 'raise' or 'drop'. Got "
-                         f"{unknown_sex!r}. Fix: unknown_sex='drop' leaves SEX 0/9 attendances out and counts them.")
-    frame = read_table(source, "source", text=True)
-    names = {k: k for k in HES_AE_COLUMNS} | dict(columns or {})
-    missing = [names[k] for k in ("PSEUDO_HESID", "AEKEY", "FYEAR", "SEX", "ARRIVALAGE", "GPPRAC")
-               if names[k] not in frame.columns]
-    if missing:
-        raise SchemaError(f"The HES A&E extract lacks the field(s) {missing}. It has "
-                          f"{list(frame.columns)[:12]}{' ...' if frame.shape[1] > 12 else ''}. Fix: pass "
-                          "columns={'PSEUDO_HESID': 'your_name', ...} for fields named differently.")
-    exclusions: dict[str, int] = {}
-    recoded: dict[str, int] = {}
-
-    def count(reason: str, n, into: dict = exclusions) -> None:
-        if int(n):
-            into[reason] = into.get(reason, 0) + int(n)
-
-    def text(name: str) -> pd.Series:
-        return _text(frame, names[name])
-
-    duplicate = frame.duplicated(keep="first").to_numpy()
-    count("attendance_exact_duplicate", duplicate.sum())
-    sex = _sex(text("SEX"), frame.index)
-    unknown = pd.isna(sex) & ~duplicate
-    if unknown.any() and unknown_sex == "raise":
-        raise InputError(f"The HES A&E extract's field {names['SEX']!r} is 0 (not known) or 9 (not specified) "
-                         f"in {int(unknown.sum()):,} attendance(s), rows {frame.index[unknown][:5].tolist()}. Fix: "
-                         "read_hes_ae(..., unknown_sex='drop') leaves them out and counts them.")
-    count("attendance_sex_not_known", unknown.sum())
-    no_age = (text("ARRIVALAGE") == "").to_numpy() & ~duplicate & ~unknown
-    count("attendance_age_not_known", no_age.sum())
-    used = ~duplicate & ~unknown & ~no_age
-    fy, disagree = _financial_years(text("FYEAR"), text("ARRIVALDATE"), frame.index,
-                                    {"FYEAR": names["FYEAR"], "EPISTART": names["ARRIVALDATE"]})
-    count("fyear_disagrees_with_arrival_date", (disagree & used).sum(), recoded)
-    practice = text("GPPRAC")
-    null_practice = practice.isin(HES_NULL_PRACTICES).to_numpy() | (practice == "").to_numpy()
-    count("practice_null_code", (null_practice & used).sum(), recoded)
+    read = _Reading(source, columns, HES_AE_COLUMNS, ("PSEUDO_HESID", "AEKEY", "FYEAR", "SEX", "ARRIVALAGE", "GPPRAC"),
+                    label="HES A&E extract", unit="attendance", caller="read_hes_ae", unknown_sex=unknown_sex)
+    frame, text = read.frame, read.text
+    sex, out = read.sex_and_age(read.duplicates(), "ARRIVALAGE", "in {n:,} attendance(s)")
+    used = ~out
+    fy, dates = read.years("ARRIVALDATE", used, "fyear_disagrees_with_arrival_date")
     attendances = pd.DataFrame({
         "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
         "attendance_id": text("AEKEY").to_numpy(dtype=object),
         "fy": fy,
-        "date": _dates(text("ARRIVALDATE"), names["ARRIVALDATE"], frame.index),
+        "date": dates,
         "sex": sex,
-        "age": _ages(text("ARRIVALAGE"), names["ARRIVALAGE"], frame.index, used),
-        "practice_code": np.where(null_practice, None, practice.to_numpy(dtype=object)),
-        "lsoa_code": text("LSOA11").replace("", None).to_numpy(dtype=object),
+        "age": read.ages("ARRIVALAGE", used),
+        "practice_code": read.practices(used),
+        "lsoa_code": read.lsoa(),
     }, index=frame.index)[used]
     slots = sorted((int(m.group(1)), c) for c in frame.columns if (m := re.fullmatch(r"DIAG2_(\d{2})", c)))
     codes = pd.DataFrame({"person_id": pd.Series(dtype=object), "attendance_id": pd.Series(dtype=object),
@@ -731,5 +711,5 @@ def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "rais
                               "attendance_id": attendances["attendance_id"].to_numpy()[rows],
                               "slot": np.array([k for k, _ in slots])[cols], "code": wide[rows, cols]})
     counts = attendances.groupby(["person_id", "fy"], sort=True).size().rename("attendances").reset_index()
-    return HesAttendances(attendances.reset_index(drop=True), codes, counts, exclusions, recoded)
+    return HesAttendances(attendances.reset_index(drop=True), codes, counts, read.exclusions, read.recoded)
 
