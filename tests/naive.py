@@ -53,3 +53,9 @@ def distinct_pairs(rows, groups):
         tally[(r, g)] = tally.get((r, g), 0) + 1
     keys = sorted(tally)
     return [k[0] for k in keys], [k[1] for k in keys], [tally[k] for k in keys]
+
+
+def wide_cells(codes: np.ndarray) -> list[tuple[int, int, int]]:
+    """The (row, column, code) of every cell of a ``(columns, rows)`` matrix that is not -1, row by row."""
+    n_columns, n_rows = codes.shape
+    return [(i, k, int(codes[k, i])) for i in range(n_rows) for k in range(n_columns) if codes[k, i] != -1]

@@ -120,9 +120,65 @@ def test_the_concatenated_layout_reads_the_same_diagnoses(raw):
     pd.testing.assert_frame_equal(concat.diagnoses, wide.diagnoses)
 
 
+def _sus(raw: pd.DataFrame) -> pd.DataFrame:
+    """The sample's diagnoses in SUS's layout: a primary field and 23 numbered secondary fields."""
+    sus = raw.drop(columns=[c for c in raw.columns if c.startswith(("DIAG_3_", "DIAG_4_"))])
+    sus["Primary_Diagnosis_Code"] = raw["DIAG_4_01"]
+    for k in range(1, 24):
+        sus[f"Secondary_Diagnosis_Code_{k}"] = raw[f"DIAG_4_{k + 1:02d}"] if k < 20 else ""
+    return sus
+
+
+def test_sus_layouts_read_the_same_diagnoses_as_hes(raw):
+    hes = read_hes_apc(raw, unknown_sex="drop")
+    sus = _sus(raw)
+    numbered = read_hes_apc(sus, unknown_sex="drop")
+    assert numbered.layout == "Primary_Diagnosis_Code + 23 secondary"
+    pd.testing.assert_frame_equal(numbered.diagnoses, hes.diagnoses)
+    # one field of the secondary codes, joined (the separators SUS warehouses use)
+    secondary = [f"Secondary_Diagnosis_Code_{k}" for k in range(1, 24)]
+    parts = sus[secondary].apply(lambda c: c.str.strip()).to_numpy()
+    joined = sus.drop(columns=secondary).assign(secondaries=["; ".join(v for v in row if v) for row in parts])
+    one = read_hes_apc(joined, diagnoses={"primary": "Primary_Diagnosis_Code", "secondary": "secondaries"},
+                       unknown_sex="drop")
+    pd.testing.assert_frame_equal(one.diagnoses, hes.diagnoses)
+    # a warehouse's own names, in position order
+    mine = raw.rename(columns={f"DIAG_4_{k:02d}": f"dx{k}" for k in range(1, 21)})
+    listed = read_hes_apc(mine, diagnoses=[f"dx{k}" for k in range(1, 21)], unknown_sex="drop")
+    assert listed.layout == "dx1…dx20"
+    pd.testing.assert_frame_equal(listed.diagnoses, hes.diagnoses)
+
+
+def test_four_character_codes_win_over_three_in_either_hes_layout():
+    # DIAG_4_CONCAT (4 characters) before DIAG_3_01… (3): the more precise codes are read
+    frame = _episodes().drop(columns=["DIAG_4_01", "DIAG_4_02"]).assign(DIAG_3_01="F32", DIAG_4_CONCAT="F321,I10X")
+    extract = read_hes_apc(frame)
+    assert extract.layout == "DIAG_4_CONCAT" and extract.diagnoses["icd10"].tolist() == ["F321", "I10X"]
+
+
+@pytest.mark.parametrize("diagnoses, error, words", [
+    (None, SchemaError, "no diagnosis columns read_hes_apc knows"),
+    ({"main": "dx1"}, InputError, "takes the keys 'primary' and (optionally) 'secondary'"),
+    ("dx1", InputError, "must be a list of column names"),
+    (["dx1", "dx9"], SchemaError, "lacks the diagnosis column(s) ['dx9']"),
+])
+def test_an_unknown_diagnosis_layout_is_refused_saying_how_to_name_it(diagnoses, error, words):
+    frame = _episodes().rename(columns={"DIAG_4_01": "dx1", "DIAG_4_02": "dx2"})
+    with pytest.raises(error) as caught:
+        read_hes_apc(frame, diagnoses=diagnoses)
+    assert words in str(caught.value) and "Fix:" in str(caught.value)
+
+
+def test_a_csv_extract_reads_as_text_the_same_as_its_frame(raw, extract):
+    # the file is read dictionary-encoded (each distinct value once); the result is the frame's, value for value
+    from_frame = read_hes_apc(raw, unknown_sex="drop")
+    pd.testing.assert_frame_equal(extract.diagnoses, from_frame.diagnoses)
+    pd.testing.assert_frame_equal(extract.episodes, from_frame.episodes)
+    assert extract.exclusions == from_frame.exclusions and extract.recoded == from_frame.recoded
+
+
 @pytest.mark.parametrize("edit, error, words", [
     (lambda f: f.drop(columns="EPISTAT"), SchemaError, "lacks the field(s) ['EPISTAT']"),
-    (lambda f: f.drop(columns=["DIAG_4_01", "DIAG_4_02"]), SchemaError, "no diagnosis columns"),
     (lambda f: f.assign(EPISTART="01/05/2001"), InputError, "'EPISTART' holds 1 value(s) that are not ISO dates"),
     (lambda f: f.assign(FYEAR="2024"), InputError, "'FYEAR' holds '2024'"),
     (lambda f: f.assign(SEX="F"), InputError, "'SEX' must be 1 (male), 2 (female)"),

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import naive
+from capitation._kernels.cells import wide_cells
 from capitation._kernels.design import distinct_pairs
 from capitation._kernels.groupby import group_count, group_sum_fixed, regroup_sum
 from capitation._kernels.score import score_csr
@@ -75,3 +76,14 @@ def test_distinct_pairs_equals_a_dictionary_tally(n_rows, n_groups, n, seed):
     out = [np.full(n, -7, dtype=np.int64) for _ in range(3)]
     k = distinct_pairs(rows, groups, n_rows, n_groups, *out)
     assert [o[:k].tolist() for o in out] == list(naive.distinct_pairs(rows, groups))
+
+
+@settings(max_examples=80, deadline=None)
+@given(codes=hnp.arrays(np.int32, st.tuples(st.integers(0, 6), st.integers(0, 30)),
+                        elements=st.sampled_from([-1, -1, 0, 3, 7])))
+def test_wide_cells_lists_the_non_empty_cells_row_by_row(codes):
+    codes = np.ascontiguousarray(codes)
+    n = int((codes >= 0).sum())
+    rows, slots, out = np.full(n, -7, np.int64), np.full(n, -7, np.int64), np.full(n, -7, np.int32)
+    assert wide_cells(codes, rows, slots, out) == n
+    assert list(zip(rows.tolist(), slots.tolist(), out.tolist(), strict=True)) == naive.wide_cells(codes)

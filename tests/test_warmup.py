@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 SCRIPT = r"""
 import json
@@ -12,14 +13,15 @@ from pathlib import Path
 
 import capitation
 from capitation import FeatureSpec, Membership, Population, aggregate, encode, fit_ols, score
-from capitation._kernels import design, groupby, score as score_kernels
+from capitation._kernels import cells, design, groupby, score as score_kernels
 from capitation.datasets.synthetic import synthetic_england, write_synthetic_england
+from capitation.inputs import read_hes_apc
 from capitation.model import CostModel
 from capitation.stream import fit_parquet, score_parquet
 
 kernels = {"gram": design.gram, "distinct_pairs": design.distinct_pairs, "score_csr": score_kernels.score_csr,
            "group_sum_fixed": groupby.group_sum_fixed, "group_count": groupby.group_count,
-           "regroup_sum": groupby.regroup_sum}
+           "regroup_sum": groupby.regroup_sum, "wide_cells": cells.wide_cells}
 capitation.warmup()
 after_warmup = {name: len(k.signatures) for name, k in kernels.items()}
 
@@ -36,14 +38,18 @@ with tempfile.TemporaryDirectory() as d:
     streamed = fit_parquet(FeatureSpec(outcome_year="2025/26"), root / "people", root / "diagnoses",
                            on_aliased="drop", progress=False)
     score_parquet(streamed, root / "people", root / "diagnoses", progress=False)
+read_hes_apc(Path(r"HES_SAMPLE"), unknown_sex="drop")
 print(json.dumps({"warmup": after_warmup, "after": {name: len(k.signatures) for name, k in kernels.items()}}))
 """
+
+HES_SAMPLE = Path(__file__).parent / "data" / "artificial_hes_apc_0102_sample.csv"
 
 
 def test_a_whole_pipeline_after_warmup_compiles_nothing_more():
     import json
 
-    out = subprocess.run([sys.executable, "-c", SCRIPT], check=True, capture_output=True, text=True).stdout
+    script = SCRIPT.replace("HES_SAMPLE", str(HES_SAMPLE))
+    out = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True).stdout
     counts = json.loads(out.strip().splitlines()[-1])
     assert counts["warmup"] == {name: 1 for name in counts["warmup"]}
     assert counts["after"] == counts["warmup"], "a kernel was compiled again for another signature"

@@ -66,6 +66,7 @@ def warmup() -> float:
     import numpy as np
 
     from ._config import readonly
+    from ._kernels.cells import wide_cells
     from ._kernels.design import distinct_pairs, gram
     from ._kernels.groupby import group_count, group_sum_fixed, regroup_sum
     from ._kernels.score import score_csr
@@ -82,4 +83,5 @@ def warmup() -> float:
     regroup_sum(readonly(np.ones(2, dtype=np.int64)), codes, np.zeros(1, dtype=np.int64))
     pairs = readonly(np.zeros(2, dtype=np.int64))
     distinct_pairs(pairs, pairs, 1, 1, np.empty(2, np.int64), np.empty(2, np.int64), np.empty(2, np.int64))
+    wide_cells(np.zeros((2, 1), dtype=np.int32), np.empty(2, np.int64), np.empty(2, np.int64), np.empty(2, np.int32))
     return time.perf_counter() - start

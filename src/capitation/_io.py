@@ -896,22 +896,44 @@ def read_table(data, name: str, columns=None, *, categorical: str = "decode", te
                              "path.")
         try:
             if text:
-                return pd.read_csv(path, dtype=str, keep_default_na=False, usecols=columns)
+                return _read_csv_text(path, columns)
             head = pd.read_csv(path, nrows=0)
             codes = {c: str for c in head.columns if c in _TEXT_COLUMNS}
             return pd.read_csv(path, dtype=codes, keep_default_na=True, usecols=columns)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, KeyError) as exc:
             raise InputError(f"The {name!r} parameter names {str(path)!r}, which is not a readable CSV table "
                              f"({exc}). Fix: rewrite it as CSV with a header row, or use Parquet.") from None
     frame = as_frame(data, name, columns)  # a DataFrame as it is, or Parquet
     if not isinstance(data, pd.DataFrame):
         # Parquet dictionary columns arrive as categoricals; the input checks expect plain numbers and dates,
         # and plain codes unless the caller takes categoricals.
+        keep = categorical == "keep" or text
         dictionary = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype)
-                      and not (categorical == "keep" and pd.api.types.is_string_dtype(frame[c].cat.categories))]
+                      and not (keep and pd.api.types.is_string_dtype(frame[c].cat.categories))]
         if dictionary:
             frame = frame.assign(**{c: frame[c].astype(frame[c].cat.categories.dtype) for c in dictionary})
     return frame
+
+
+def _read_csv_text(path: Path, columns) -> pd.DataFrame:
+    """Every column of a CSV file as text, dictionary-encoded: pandas Categoricals of the strings as written.
+
+    An NHS extract repeats a few thousand distinct values per column over millions of rows; Arrow's reader
+    (threaded) stores each distinct value once, and the readers then clean each distinct value once.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header = pd.read_csv(path, nrows=0, dtype=str).columns
+    names = list(header) if columns is None else list(columns)
+    absent = [c for c in names if c not in header]
+    if absent:
+        raise KeyError(f"no column(s) {absent}")
+    text = pa.dictionary(pa.int32(), pa.string())
+    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+        column_types={c: text for c in header}, include_columns=names, strings_can_be_null=False,
+        quoted_strings_can_be_null=False))
+    return table.to_pandas()
 
 
 def write_table(frame: pd.DataFrame, path, *, index: bool = False) -> Path:

@@ -16,7 +16,9 @@ coding rules, each from HES's data dictionary and NHS Digital's published method
 * Provider spells follow NHS Digital's method: a person's episodes with the same admission date and provider
   (``PROCODE3``) are one spell, except regular day and night attenders (``CLASSPAT`` 3 and 4), one spell per
   episode; episodes are ordered by ``EPISTART``, ``EPIORDER``, ``EPIEND`` and ``EPIKEY``.
-* Diagnoses: ``DIAG_4_01…DIAG_4_20`` (else ``DIAG_4_CONCAT``, else ``DIAG_3_01…``); position 01 is the
+* Diagnoses: ``DIAG_4_01…DIAG_4_20``, else ``DIAG_4_CONCAT``, else ``DIAG_3_01…`` (four characters before
+  three); SUS's ``Primary_Diagnosis_Code`` and ``Secondary_Diagnosis_Code_1…23``; or the columns a warehouse
+  names with ``diagnoses=`` (in position order, or a primary and one field of joined secondaries). The first is the
   primary diagnosis. ``-`` and blanks are none; ``X`` fillers and fifth characters are the ICD-10 grouper's
   to read. **A code is taken once per spell**: repeated in later episodes of the same admission it is one
   diagnosis (kept at its most primary position), so flags are unchanged and counts count admissions, not
@@ -32,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import read_table
+from .._kernels.cells import wide_cells
 from .._results import Result
 from ..errors import InputError, SchemaError
 from .records import financial_year
@@ -57,6 +60,10 @@ _NULL_DATES = ("1800-01-01", "1801-01-01")
 _DIAG4 = re.compile(r"DIAG_4_(\d{2})")
 _DIAG3 = re.compile(r"DIAG_3_(\d{2})")
 _NOT_A_CODE = ("", "-", "&", "NULL", "NAN", "NONE")
+#: SUS's names (the National Commissioning Data Repository's APC and OPA tables): one primary field and the
+#: secondary ones numbered from 1 (up to 23 for admitted care since CDS 6.2, 12 for outpatients).
+_SUS_PRIMARY = "Primary_Diagnosis_Code"
+_SUS_SECONDARY = re.compile(r"Secondary_Diagnosis_Code_(\d{1,2})")
 
 
 class _Reading:
@@ -136,7 +143,8 @@ class _Reading:
         return _ages(self.text(age), self.names[age], self.frame.index, used)
 
     def lsoa(self) -> np.ndarray:
-        return self.text("LSOA11").replace("", None).to_numpy(dtype=object)
+        lsoa = self.text("LSOA11")
+        return np.where((lsoa == "").to_numpy(), None, lsoa.to_numpy(dtype=object))
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -212,7 +220,7 @@ class HesExtract(Result):
         return "\n".join(lines)
 
 
-def read_hes_apc(source, *, columns: dict | None = None, unknown_sex: str = "raise") -> HesExtract:
+def read_hes_apc(source, *, columns: dict | None = None, diagnoses=None, unknown_sex: str = "raise") -> HesExtract:
     """Read a HES admitted patient care extract (one row per episode) into the library's tables.
 
     Parameters
@@ -222,6 +230,13 @@ def read_hes_apc(source, *, columns: dict | None = None, unknown_sex: str = "rai
     columns : dict of str → str, optional
         HES field name → your column's name, for the fields named differently (``{"PSEUDO_HESID":
         "patient_id"}``); HES's names by default. See :data:`HES_APC_COLUMNS`.
+    diagnoses : list of str or dict, optional
+        Where the diagnoses are. By default the layouts are found by name, in this order: HES's
+        ``DIAG_4_01…DIAG_4_20``, ``DIAG_4_CONCAT`` (codes joined by commas), ``DIAG_3_01…``,
+        ``DIAG_3_CONCAT``, then SUS's ``Primary_Diagnosis_Code`` with ``Secondary_Diagnosis_Code_1…23``. For
+        another warehouse: the columns in position order (the first is the primary diagnosis), or
+        ``{"primary": column, "secondary": [columns]}``, or ``{"primary": column, "secondary": column}`` for
+        one field of secondary codes joined by ``,`` (or ``;``, ``|``).
     unknown_sex : {"raise", "drop"}
         ``SEX`` 0 (not known) or 9 (not specified): refuse, naming the rows (by default), or leave those
         episodes out and count them.
@@ -283,7 +298,7 @@ def read_hes_apc(source, *, columns: dict | None = None, unknown_sex: str = "rai
         "practice_code": practice,
         "lsoa_code": read.lsoa(),
     }, index=frame.index)
-    cells, layout = _diagnosis_cells(frame)
+    cells, layout = _diagnosis_cells(frame, diagnoses, "read_hes_apc")
     episodes = episodes[used]
     cells = cells[used[cells["row"].to_numpy()]]
     cells = cells.assign(row=frame.index[cells["row"].to_numpy()])  # positions → the episodes' labels
@@ -352,39 +367,100 @@ def _financial_years(fyear: pd.Series, start: pd.Series, index, fyear_column: st
     return fy, valid & (from_date != from_fyear), dates
 
 
-def _diagnosis_cells(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Wide diagnosis columns → one row per non-empty cell: ``row``, ``slot`` (1 = primary) and ``icd10``."""
-    for pattern in (_DIAG4, _DIAG3):
-        slots = sorted((int(m.group(1)), c) for c in frame.columns if (m := pattern.fullmatch(c)))
-        if slots:
-            break
-    if slots:
-        columns = [frame[c] for _, c in slots]
-        layout = f"{slots[0][1]}…{slots[-1][1][-2:]}"
-        numbers = [k for k, _ in slots]
-    elif "DIAG_4_CONCAT" in frame.columns:
-        joined = frame["DIAG_4_CONCAT"].astype(object).where(frame["DIAG_4_CONCAT"].notna(), "").astype(str)
-        split = joined.str.split(",", expand=True)
-        columns = [split[c] for c in split.columns]
-        numbers = list(range(1, len(columns) + 1))
-        layout = "DIAG_4_CONCAT"
-    else:
-        raise SchemaError("The HES extract has no diagnosis columns: neither DIAG_4_01…DIAG_4_20, DIAG_3_01… nor "
-                          "DIAG_4_CONCAT. Fix: include them, or rename your columns to HES's names.")
-    rows, slot, code = [], [], []
-    for number, column in zip(numbers, columns, strict=True):
-        # Column by column, each distinct value cleaned once: an extract repeats a few thousand codes.
-        index, distinct = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
-        clean = pd.Index(distinct, dtype=object).astype(str).str.strip().str.upper().to_numpy(dtype=object)
-        present = np.append(~np.isin(clean, _NOT_A_CODE), False)[index]  # the NA sentinel -1 is the extra False
-        at = np.flatnonzero(present)
-        rows.append(at)
-        slot.append(np.full(len(at), number, dtype=np.int64))
-        code.append(clean[index[at]])
-    rows, slot, code = np.concatenate(rows), np.concatenate(slot), np.concatenate(code)
-    order = np.lexsort((slot, rows))  # each episode's codes in slot order
-    return pd.DataFrame({"row": rows[order], "slot": slot[order], "icd10": code[order]}), layout
+def _diagnosis_columns(frame: pd.DataFrame, diagnoses, caller: str) -> tuple[list[pd.Series], list[int], str]:
+    """Find the diagnosis columns in position order (the first primary), their slot numbers, the layout's name.
 
+    ``diagnoses`` is ``None`` (the layouts HES and SUS write, found by name), a list of columns in position
+    order, or ``{"primary": column, "secondary": [columns] or one column of joined codes}``.
+    """
+    if diagnoses is None:
+        for pattern in (_DIAG4, "DIAG_4_CONCAT", _DIAG3, "DIAG_3_CONCAT"):
+            if isinstance(pattern, str):
+                if pattern in frame.columns:
+                    return _joined(frame[pattern], 1, pattern)
+                continue
+            slots = sorted((int(m.group(1)), c) for c in frame.columns if (m := pattern.fullmatch(c)))
+            if slots:
+                return [frame[c] for _, c in slots], [k for k, _ in slots], f"{slots[0][1]}…{slots[-1][1][-2:]}"
+        secondary = sorted((int(m.group(1)), c) for c in frame.columns if (m := _SUS_SECONDARY.fullmatch(c)))
+        if _SUS_PRIMARY in frame.columns:
+            diagnoses = {"primary": _SUS_PRIMARY, "secondary": [c for _, c in secondary]}
+        else:
+            raise SchemaError(f"The extract has no diagnosis columns {caller} knows: neither HES's DIAG_4_01…, "
+                              f"DIAG_4_CONCAT, DIAG_3_01… nor SUS's {_SUS_PRIMARY} (+ Secondary_Diagnosis_Code_1…"
+                              f"). It has {_some_columns(frame)}. Fix: pass diagnoses=['your_primary', "
+                              "'your_second', ...] in position order, or diagnoses={'primary': 'col', 'secondary': "
+                              "'col of comma-joined codes'}.")
+    if isinstance(diagnoses, dict):
+        unknown = set(diagnoses) - {"primary", "secondary"}
+        if unknown or "primary" not in diagnoses:
+            raise InputError(f"The 'diagnoses' parameter of {caller} takes the keys 'primary' and (optionally) "
+                             f"'secondary'. Got {sorted(diagnoses)}. Fix: diagnoses={{'primary': "
+                             "'Primary_Diagnosis_Code', 'secondary': ['Secondary_Diagnosis_Code_1', ...]}.")
+        primary, secondary = diagnoses["primary"], diagnoses.get("secondary", [])
+        _require(frame, [primary] + ([secondary] if isinstance(secondary, str) else list(secondary)), caller)
+        if isinstance(secondary, str):  # SUS's one field of the secondary codes, joined
+            columns, numbers, _ = _joined(frame[secondary], 2, secondary)
+            return [frame[primary], *columns], [1, *numbers], f"{primary} + {secondary} (joined)"
+        names = [primary, *secondary]
+        return [frame[c] for c in names], list(range(1, len(names) + 1)), f"{primary} + {len(names) - 1} secondary"
+    if isinstance(diagnoses, str) or not all(isinstance(c, str) for c in diagnoses) or not len(diagnoses):
+        raise InputError(f"The 'diagnoses' parameter of {caller} must be a list of column names (the first is the "
+                         f"primary diagnosis) or a dict with 'primary' and 'secondary'. Got {diagnoses!r}. Fix: "
+                         "diagnoses=['DIAG_01', 'DIAG_02', ...].")
+    names = list(diagnoses)
+    _require(frame, names, caller)
+    return [frame[c] for c in names], list(range(1, len(names) + 1)), f"{names[0]}…{names[-1]}"
+
+
+def _joined(column: pd.Series, first: int, name: str) -> tuple[list[pd.Series], list[int], str]:
+    """Split a field of joined codes (HES's ``DIAG_4_CONCAT``, SUS's secondary string) into columns, in order."""
+    split = _text(column.to_frame(), column.name).str.split(r"[,;|]", regex=True, expand=True)
+    return [split[c] for c in split.columns], list(range(first, first + split.shape[1])), name
+
+
+def _require(frame: pd.DataFrame, names: list, caller: str) -> None:
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise SchemaError(f"The extract lacks the diagnosis column(s) {missing} named by the 'diagnoses' "
+                          f"parameter of {caller}. It has {_some_columns(frame)}. Fix: name the extract's columns.")
+
+
+def _some_columns(frame: pd.DataFrame) -> str:
+    return f"{list(frame.columns)[:12]}{' ...' if frame.shape[1] > 12 else ''}"
+
+
+def _diagnosis_cells(frame: pd.DataFrame, diagnoses=None, caller: str = "read_hes_apc") -> tuple[pd.DataFrame, str]:
+    """Wide diagnosis columns → one row per non-empty cell: ``row``, ``slot`` (1 = primary) and ``icd10``.
+
+    Each column's distinct values are cleaned once (an extract repeats a few thousand codes over millions of
+    rows) and numbered in one dictionary; the cells are then found in one pass over a matrix of numbers,
+    which comes out in row order, each row's codes in slot order.
+    """
+    columns, numbers, layout = _diagnosis_columns(frame, diagnoses, caller)
+    local, cleaned = [], []
+    for column in columns:
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            index, distinct = column.cat.codes.to_numpy(), column.cat.categories.to_numpy(dtype=object)
+        else:
+            index, distinct = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+        clean = pd.Index(distinct, dtype=object).astype(str).str.strip().str.upper().to_numpy(dtype=object)
+        local.append(index)
+        cleaned.append(clean)
+    ids, codes = pd.factorize(np.concatenate(cleaned) if cleaned else np.array([], dtype=object))
+    ids = np.where(np.isin(codes, _NOT_A_CODE)[ids], -1, ids).astype(np.int32)
+    matrix = np.empty((len(columns), len(frame)), dtype=np.int32)  # one row per column: contiguous writes
+    offset = 0
+    for k, (index, clean) in enumerate(zip(local, cleaned, strict=True)):
+        # the NA sentinel -1 reads the extra -1 on the end
+        np.take(np.append(ids[offset:offset + len(clean)], np.int32(-1)), index, out=matrix[k])
+        offset += len(clean)
+    n = int(np.count_nonzero(matrix >= 0))
+    rows, slots, cell = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int32)
+    wide_cells(matrix, rows, slots, cell)
+    # Kept as a Categorical, numbers into the dictionary of distinct codes: no Python string per cell.
+    icd10 = pd.Categorical.from_codes(cell, pd.Index(np.asarray(codes, dtype=object), dtype=object))
+    return pd.DataFrame({"row": rows, "slot": np.asarray(numbers, dtype=np.int64)[slots], "icd10": icd10}), layout
 
 
 def _spells(episodes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -430,7 +506,11 @@ def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     """Return a column as stripped text, ``""`` where absent or missing."""
     if column not in frame.columns:
         return pd.Series("", index=frame.index, dtype=object)
-    return frame[column].astype(object).where(frame[column].notna(), "").astype(str).str.strip()
+    values = frame[column]
+    if isinstance(values.dtype, pd.CategoricalDtype):  # the distinct values stripped once
+        distinct = pd.Index(values.cat.categories, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
+        return pd.Series(np.append(distinct, "")[values.cat.codes.to_numpy()], index=frame.index, dtype=object)
+    return values.astype(object).where(values.notna(), "").astype(str).str.strip()
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -502,7 +582,7 @@ class HesOutpatients(Result):
         return "\n".join(lines)
 
 
-def read_hes_op(source, *, columns: dict | None = None, unknown_sex: str = "raise") -> HesOutpatients:
+def read_hes_op(source, *, columns: dict | None = None, diagnoses=None, unknown_sex: str = "raise") -> HesOutpatients:
     """Read a HES outpatient extract (one row per appointment) into the library's tables.
 
     Only attended appointments (``ATTENDED`` 5 or 6) are used; the others are counted. Diagnoses come from
@@ -517,6 +597,8 @@ def read_hes_op(source, *, columns: dict | None = None, unknown_sex: str = "rais
         The extract: a DataFrame, a CSV file (read as text, exactly as written) or Parquet.
     columns : dict of str → str, optional
         HES field name → your column's name (see :data:`HES_OP_COLUMNS`).
+    diagnoses : list of str or dict, optional
+        Where the diagnoses are, as for :func:`read_hes_apc` (HES's ``DIAG_4_01…DIAG_4_12`` by default).
     unknown_sex : {"raise", "drop"}
         ``SEX`` 0 or 9 on an attended appointment: refuse, naming the rows, or leave it out and count it.
 
@@ -561,7 +643,7 @@ def read_hes_op(source, *, columns: dict | None = None, unknown_sex: str = "rais
         "practice_code": read.practices(used),
         "lsoa_code": read.lsoa(),
     }, index=frame.index)[used]
-    cells, layout = _diagnosis_cells(frame)
+    cells, layout = _diagnosis_cells(frame, diagnoses, "read_hes_op")
     cells = cells[used[cells["row"].to_numpy()]]
     recorded = ~read.leave_out("diagnosis_not_recorded", cells["icd10"].isin(_NOT_RECORDED).to_numpy())
     cells = cells[recorded]
