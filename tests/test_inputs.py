@@ -551,3 +551,13 @@ def test_a_diagnoses_fy_column_holding_fyear_is_refused_not_shifted(fy):
     with pytest.raises(InputError, match="column 'fy'") as caught:
         DiagnosisTable.from_frame(records)
     assert "ambiguous" in str(caught.value) and "2020/21" in str(caught.value)
+
+
+@pytest.mark.parametrize("written", ["01/05/2025", "1.5.25", "01-05-2025", "01/05/2025 10:00"])
+def test_a_date_of_numbers_with_day_and_month_first_is_refused_not_guessed(written):
+    # 1 May in England, 5 January to pandas: the table names the rows and how to say which
+    from capitation._validation import parse_dates
+
+    with pytest.raises(InputError, match=r"could be read either way round.*dayfirst=True"):
+        parse_dates(pd.DataFrame({"date": ["2025-05-01", written]}), "conditions", "date")
+    assert parse_dates(pd.DataFrame({"date": ["2025-05-01", "2025-05-01"]}), "conditions", "date").nunique() == 1

@@ -684,6 +684,13 @@ def parse_dates(frame: pd.DataFrame, name: str, column: str, ids=None) -> pd.Ser
                 raise SchemaError(f"{where} must hold dates. Got numbers in {int(number.sum()):,} row(s): "
                                   f"{describe_rows(frame.index, number, values, ids)}. Fix: write dates as "
                                   "YYYY-MM-DD.")
+        # 01/05/2025 is 1 May in England and 5 January to pandas: never guess which.
+        ambiguous = series.astype(object).where(series.notna(), "").astype(str).str.fullmatch(_DAY_MONTH).to_numpy()
+        if ambiguous.any():
+            raise InputError(f"{where} holds {int(ambiguous.sum()):,} date(s) written day and month in numbers "
+                             f"only: {describe_rows(frame.index, ambiguous, values, ids)}, which could be read "
+                             "either way round. Fix: write dates as YYYY-MM-DD, e.g. pd.to_datetime(frame["
+                             f"{column!r}], dayfirst=True).dt.strftime('%Y-%m-%d') for English dd/mm/yyyy.")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "could not infer format": the rows that fail are named below
             try:
@@ -706,6 +713,10 @@ def parse_dates(frame: pd.DataFrame, name: str, column: str, ids=None) -> pd.Ser
                          f"{describe_rows(frame.index, outside, series.to_numpy(dtype=object), ids)}. "
                          "Fix: correct those dates.")
     return series.astype("datetime64[ns]")
+
+
+#: Dates of numbers only with the day and month first, in either order: 01/05/2025, 1.5.25, 01-05-2025.
+_DAY_MONTH = r"\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?:[ T].*)?"
 
 
 def _one_date(value):
