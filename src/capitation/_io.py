@@ -900,7 +900,7 @@ def read_table(data, name: str, columns=None, *, categorical: str = "decode", te
             head = pd.read_csv(path, nrows=0)
             codes = {c: str for c in head.columns if c in _TEXT_COLUMNS}
             return pd.read_csv(path, dtype=codes, keep_default_na=True, usecols=columns)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, KeyError) as exc:
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
             raise InputError(f"The {name!r} parameter names {str(path)!r}, which is not a readable CSV table "
                              f"({exc}). Fix: rewrite it as CSV with a header row, or use Parquet.") from None
     frame = as_frame(data, name, columns)  # a DataFrame as it is, or Parquet
@@ -928,7 +928,8 @@ def _read_csv_text(path: Path, columns) -> pd.DataFrame:
     names = list(header) if columns is None else list(columns)
     absent = [c for c in names if c not in header]
     if absent:
-        raise KeyError(f"no column(s) {absent}")
+        raise SchemaError(f"The CSV file {str(path)!r} has no column(s) {absent}. It has {list(header)[:12]}. "
+                          "Fix: check the column names.")
     text = pa.dictionary(pa.int32(), pa.string())
     table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
         column_types={c: text for c in header}, include_columns=names, strings_can_be_null=False,
