@@ -143,3 +143,16 @@ def test_the_budget_table_has_published_names_whole_amounts_without_pound_signs_
     text = text_table(table)
     assert all(len(line) <= len(text.splitlines()[0]) + 40 for line in text.splitlines())
     assert text.splitlines()[-1].startswith("Total")
+
+
+def test_an_allocation_of_published_need_names_the_file_it_came_from():
+    from capitation.allocation.external import published_need
+
+    need = published_need("2025/26", "core")
+    alloc = allocate(need.loc[["A81001", "A81002"]], 1_000_000)
+    source = alloc.parameters["need_source"]
+    assert source["name"] == "nhse_practice_weighted_populations_2025_26.csv" and source["component"] == "core"
+    assert f"need from {source['name']} (sha256 {source['sha256'][:12]}…)" in alloc.summary()
+    plain = allocate(pd.Series([1.0, 2.0], index=["A81001", "A81002"]), 100,
+                     registered=pd.Series(1, index=["A81001", "A81002"]))
+    assert plain.parameters["need_source"] is None and "need from" not in plain.summary()

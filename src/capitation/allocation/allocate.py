@@ -13,6 +13,7 @@ from ..aggregation.aggregate import Aggregation, roll_up
 from ..aggregation.membership import Membership
 from ..errors import InputError, SchemaError, UnknownCodeError
 from .adjustments import ORDER
+from .external import source_of
 from .money import exact_weights, format_pounds, pounds_to_pence_half_up, split_pence, split_thousands, to_pence
 
 __all__ = ["UNFUNDED_REASON", "Allocation", "allocate"]
@@ -191,6 +192,10 @@ class Allocation(Result):
             for reason, group in self.unfunded.groupby("reason", sort=True):
                 lines.append(f"  {len(group):,} practices of the membership get no budget: {reason} (listed in "
                              "to_frame() and on the result's 'unfunded')")
+        source = self.parameters.get("need_source")
+        if source:  # which file the need was read from: versions of one year's file differ
+            digest = f" (sha256 {source['sha256'][:12]}…)" if source.get("sha256") else ""
+            lines.append(f"  need from {source['name']}{digest}")
         for record in self.parameters.get("adjustments", []):
             lines.append(f"  adjustment {record['adjustment']}: {record['formula']}")
         if self.consortia is not None:
@@ -387,7 +392,8 @@ def allocate(need, control_total, *, membership: Membership | None = None, regis
                   "membership_period": None if membership is None else membership._period().strip() or None,
                   "membership_valid_from": None if membership is None else membership.valid_from,
                   "membership_valid_to": None if membership is None else membership.valid_to,
-                  "unfunded_practices": 0 if unfunded is None else len(unfunded)}
+                  "unfunded_practices": 0 if unfunded is None else len(unfunded),
+                  "need_source": source_of(need) if isinstance(need, pd.Series | pd.DataFrame) else None}
     return Allocation(table, consortia, pence, parameters, steps, unfunded)
 
 

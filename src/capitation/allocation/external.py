@@ -8,6 +8,10 @@ its places without fitting any model::
     places = Membership.from_frame(my_places, level="place")
     allocate(need.loc[places.practices], envelope, membership=places)
 
+Both record which file they used: the frame's ``attrs["source"]`` holds the file's name and SHA-256 (for a
+shipped year, those of NHS England's published CSV it was derived from), read by :func:`source_of`. Versions
+of one year's file in circulation differ there even where they agree on the name.
+
 A need table per person (as ``capitation score`` writes) or per practice is read by :func:`need_from_table`,
 and a table of current allocations (for the distance from target) by :func:`baseline_from_table`. Need per head
 estimated on a sample of each list becomes need for the whole lists in :func:`~capitation.aggregation.aggregate`.
@@ -15,14 +19,24 @@ estimated on a sample of each list becomes need for the whole lists in :func:`~c
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import io
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
-from .._io import as_frame
+from .._io import as_frame, sha256_path
 from ..errors import InputError, SchemaError
 
-__all__ = ["COMPONENTS", "baseline_from_table", "need_from_table", "need_on_published_lists", "published_need",
-           "read_weighted_populations"]
+__all__ = ["COMPONENTS", "SOURCE_KEY", "baseline_from_table", "need_from_table", "need_on_published_lists",
+           "published_need", "read_weighted_populations", "source_of"]
+
+#: Key of ``DataFrame.attrs`` under which :func:`read_weighted_populations` and :func:`published_need` record
+#: the file they used (see :func:`source_of`).
+SOURCE_KEY = "source"
 
 #: Component name → column of the practice frame (as :func:`~capitation.datasets.load_practices`).
 COMPONENTS = {
@@ -52,23 +66,33 @@ _RAW = {
 
 
 def read_weighted_populations(source) -> pd.DataFrame:
-    """Read a practice weighted-population table into the package's column names.
+    """Read a practice weighted-population table into the package's column names, recording its source.
 
     Parameters
     ----------
     source : str, path or pandas.DataFrame
         A shipped year (``'2025/26'``), NHS England's CSV file (any of the three years' headings; the
-        byte-order mark is handled), or a frame with either NHS England's or the package's columns.
+        byte-order mark is handled), a Parquet file, or a frame with either NHS England's or the package's
+        columns.
 
     Returns
     -------
     pandas.DataFrame
-        ``practice_code``, ``icb_code``, ``population`` and the ``wp_*`` columns present.
+        ``practice_code``, ``icb_code``, ``population`` and the ``wp_*`` columns present. ``attrs["source"]``
+        records what was read (see :func:`source_of`): ``kind`` (``"shipped"``, ``"file"`` or
+        ``"DataFrame"``), ``name`` and ``sha256`` of the file (for a shipped year, NHS England's published
+        CSV it was derived from; for a path, the bytes read; for a frame, ``"DataFrame"`` and ``None``),
+        ``year`` (a shipped year's, else ``None``) and, for a shipped year, ``shipped_file`` and
+        ``shipped_sha256``, the package's own file.
 
     Examples
     --------
-    >>> read_weighted_populations("2025/26")["population"].sum().round(-5)
+    >>> frame = read_weighted_populations("2025/26")
+    >>> frame["population"].sum().round(-5)
     np.float64(63800000.0)
+    >>> source = source_of(frame)
+    >>> source["name"], source["sha256"][:12], source["year"]
+    ('nhse_practice_weighted_populations_2025_26.csv', 'ec4f15678eb8', '2025/26')
     """
     from ..datasets import PRACTICE_YEARS, load_practices
     from ..inputs.records import financial_year
@@ -82,12 +106,26 @@ def read_weighted_populations(source) -> pd.DataFrame:
             if year not in PRACTICE_YEARS:
                 raise InputError(f"The 'source' year must be one of {list(PRACTICE_YEARS)}. Got {source!r}. "
                                  "Fix: pass NHS England's CSV for other years.")
-            return load_practices(year)
-    if (isinstance(source, str) and source.lower().endswith(".csv")) or (hasattr(source, "__fspath__") \
-            and str(source).lower().endswith(".csv")):
-        frame = pd.read_csv(source, encoding="utf-8-sig", dtype={"Practice_Code": str})
+            frame = load_practices(year)
+            frame.attrs[SOURCE_KEY] = _shipped_source(year)
+            return frame
+    record = None
+    if isinstance(source, (str, os.PathLike)) and str(source).lower().endswith(".csv"):
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(f"The 'source' parameter names {str(path)!r}, which is not a file. Fix: check the "
+                             "path of NHS England's practice weighted-population CSV.")
+        data = path.read_bytes()  # hashed and parsed from the same bytes: the record is of what was read
+        record = _record("file", path.name, hashlib.sha256(data).hexdigest())
+        frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype={"Practice_Code": str})
+    elif isinstance(source, pd.DataFrame):
+        record = _record("DataFrame", "DataFrame", None)
+        if isinstance(source.attrs.get(SOURCE_KEY), dict):  # where the frame had been read from, as it said
+            record["read_from"] = copy.deepcopy(source.attrs[SOURCE_KEY])
+        frame = source
     else:
-        frame = as_frame(source, "source")
+        frame = as_frame(source, "source")  # refuses what is neither a frame nor an existing path
+        record = _record("file", Path(source).name, sha256_path(source))
     frame = frame.rename(columns={k: v for k, v in _RAW.items() if k in frame.columns})
     missing = [c for c in ("practice_code", "population") if c not in frame.columns]
     if missing:
@@ -98,7 +136,58 @@ def read_weighted_populations(source) -> pd.DataFrame:
     if frame["practice_code"].duplicated().any():
         dup = frame.loc[frame["practice_code"].duplicated(), "practice_code"].head(5).tolist()
         raise InputError(f"The weighted-population table repeats practices {dup}. Fix: one row per practice.")
-    return frame.reset_index(drop=True)
+    frame = frame.reset_index(drop=True)
+    frame.attrs = {**frame.attrs, SOURCE_KEY: record}
+    return frame
+
+
+def _record(kind: str, name: str, sha256: str | None, year: str | None = None) -> dict:
+    return {"kind": kind, "name": name, "sha256": sha256, "year": year, "shipped_file": None,
+            "shipped_sha256": None}
+
+
+def _shipped_source(year: str) -> dict:
+    """Return a shipped year's record: NHS England's file it came from and the package's file it is read from."""
+    from ..datasets.practices import PUBLISHED_FILES, SHIPPED_FILE, _shipped_sha256
+
+    published = PUBLISHED_FILES[year]
+    record = _record("shipped", published["name"], published["sha256"], year)
+    record.update(shipped_file=SHIPPED_FILE, shipped_sha256=_shipped_sha256())
+    return record
+
+
+def source_of(data) -> dict | None:
+    """Return the file a weighted-population table or published need came from, as recorded when it was read.
+
+    :func:`read_weighted_populations` and :func:`published_need` record it in ``attrs["source"]``; pandas
+    keeps it through selection, reindexing and arithmetic (``need.loc[codes]``, ``need["need"]``), but not in
+    a frame written to a file, built anew or concatenated with another source's. The record says where the
+    data was read from, not that it is unchanged since: editing the values in place leaves it as it was.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame or pandas.Series
+        A table returned by :func:`read_weighted_populations` or :func:`published_need`, or derived from one.
+
+    Returns
+    -------
+    dict or None
+        A copy of the record: ``kind``, ``name``, ``sha256``, ``year``, ``shipped_file``,
+        ``shipped_sha256`` (and from :func:`published_need`, ``component``); ``None`` when none is recorded.
+
+    Examples
+    --------
+    >>> need = published_need("2025/26", "core")
+    >>> source = source_of(need.loc[["A81001", "A81002"], "need"])
+    >>> source["name"], source["component"], source["shipped_file"]
+    ('nhse_practice_weighted_populations_2025_26.csv', 'core', 'practices.parquet')
+    >>> import pandas as pd
+    >>> source_of(pd.DataFrame({"need": [1.0]})) is None
+    True
+    """
+    attrs = getattr(data, "attrs", None)
+    record = attrs.get(SOURCE_KEY) if isinstance(attrs, dict) else None
+    return copy.deepcopy(record) if isinstance(record, dict) else None
 
 
 def published_need(source="2025/26", component: str = "core") -> pd.DataFrame:
@@ -116,7 +205,8 @@ def published_need(source="2025/26", component: str = "core") -> pd.DataFrame:
     -------
     pandas.DataFrame
         Indexed by ``practice_code``: ``need`` (the weighted population), ``registered`` (NHS England's
-        practice population) and ``icb_code`` when known.
+        practice population) and ``icb_code`` when known. ``attrs["source"]`` records the file used, as
+        :func:`read_weighted_populations` does, and the ``component`` (read it with :func:`source_of`).
 
     Examples
     --------
@@ -125,6 +215,9 @@ def published_need(source="2025/26", component: str = "core") -> pd.DataFrame:
     >>> alloc = allocate(need, 100_000_000_000)
     >>> int(alloc.practices["budget_pence"].sum())
     10000000000000
+    >>> source = source_of(need)
+    >>> source["name"], source["sha256"][:12], source["component"]
+    ('nhse_practice_weighted_populations_2025_26.csv', 'ec4f15678eb8', 'core')
     """
     if component not in COMPONENTS:
         raise InputError(f"The 'component' parameter of published_need must be one of {list(COMPONENTS)}. "
@@ -138,8 +231,8 @@ def published_need(source="2025/26", component: str = "core") -> pd.DataFrame:
                        index=pd.Index(frame["practice_code"].astype(object).to_numpy(), name="practice_code"))
     if "icb_code" in frame.columns:
         out["icb_code"] = frame["icb_code"].astype(object).to_numpy()
+    out.attrs[SOURCE_KEY] = {**frame.attrs[SOURCE_KEY], "component": component}
     return out
-
 
 
 def need_on_published_lists(need_per_head: pd.Series, year="2025/26", *, default_per_head: float,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 from importlib import resources
 
@@ -10,16 +11,42 @@ import pandas as pd
 from ..errors import InputError
 from ..inputs.records import financial_year
 
-__all__ = ["ATTRIBUTION", "PRACTICE_YEARS", "load_practices"]
+__all__ = ["ATTRIBUTION", "PRACTICE_YEARS", "PUBLISHED_FILES", "SHIPPED_FILE", "load_practices"]
 
 ATTRIBUTION = "Contains public sector information licensed under the Open Government Licence v3.0."
 PRACTICE_YEARS = ("2023/24", "2024/25", "2025/26")
 
+#: The file the practice frame is shipped in (under ``capitation/datasets/data/``), all three years.
+SHIPPED_FILE = "practices.parquet"
+
+#: Year → NHS England's published CSV file that year's rows of :data:`SHIPPED_FILE` were derived from, by name
+#: and SHA-256 of its bytes (computed from the files when the data was built, so that the package can name
+#: them without having them). Versions of a year's file differ in their SHA-256: the 2025/26 file shipped
+#: gives A81001 3,928.020356 people (4,068.906409 is the 2024/25 file's figure).
+PUBLISHED_FILES = {
+    "2023/24": {"name": "nhse_practice_weighted_populations_2023_24.csv",
+                "sha256": "f8eb9008ac4a8ef442612a97c2b2633ad14ffc4f1d0265edeb73944b88692731"},
+    "2024/25": {"name": "nhse_practice_weighted_populations_2024_25.csv",
+                "sha256": "e5729efafb1b01257a27bf10935ea0c3c8ecf904bd2356409fc561db4c3caf5c"},
+    "2025/26": {"name": "nhse_practice_weighted_populations_2025_26.csv",
+                "sha256": "ec4f15678eb80187141e9f325c67bd7dbf112ca7bae988a10cdffd40c293f68c"},
+}
+
 
 @lru_cache(maxsize=1)
 def _all_years() -> pd.DataFrame:
-    with resources.files("capitation.datasets").joinpath("data/practices.parquet").open("rb") as handle:
+    with resources.files("capitation.datasets").joinpath(f"data/{SHIPPED_FILE}").open("rb") as handle:
         return pd.read_parquet(handle)
+
+
+@lru_cache(maxsize=1)
+def _shipped_sha256() -> str:
+    """SHA-256 of the bytes of :data:`SHIPPED_FILE` as installed (read through importlib.resources)."""
+    digest = hashlib.sha256()
+    with resources.files("capitation.datasets").joinpath(f"data/{SHIPPED_FILE}").open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_practices(year: str = "2025/26") -> pd.DataFrame:
