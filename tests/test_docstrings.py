@@ -67,6 +67,7 @@ CHECKED_MODULES = [
     "capitation.features.serialize",
     "capitation.features.spec",
     "capitation.inputs",
+    "capitation.inputs.costs",
     "capitation.inputs.hes",
     "capitation.inputs.population",
     "capitation.inputs.records",

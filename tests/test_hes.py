@@ -297,3 +297,74 @@ def test_ae_codes_given_as_icd10_are_refused_saying_they_are_not_icd10():
                                                       "position": ["primary"], "icd10": ["038"]}))
     with pytest.raises(UnknownCodeError, match="HES A&E's DIAG2_… are A&E diagnosis codes, not ICD-10"):
         encode(FeatureSpec(settings=("inpatient", "ae")), people, diagnoses=records)
+
+
+def test_artificial_extracts_run_end_to_end_from_read_to_allocation():
+    """APC 2001/02 and OP 2003/04 → people, costs, diagnoses → design → fit → need → budgets, all counted."""
+    from capitation import Membership, Population, aggregate, allocate, score
+    from capitation.features.icd10 import DiagnosisGrouping
+    from capitation.inputs import people_from_hes, person_year_costs
+    from capitation.model import CostModel
+
+    # the 2001/02 extract has 2001 LSOAs only (LSOA11 is blank), named for the reader
+    apc = read_hes_apc(SAMPLE, unknown_sex="drop", columns={"LSOA11": "LSOA01"})
+    op = read_hes_op(OP_SAMPLE, unknown_sex="drop")
+    # hand-checked rows: the non-empty diagnosis cells of one episode and of one appointment, in position order
+    spell = apc.episodes.loc[apc.episodes["episode_id"] == "657513751800", "spell_id"].item()
+    assert apc.diagnoses.loc[apc.diagnoses["spell_id"] == spell, "icd10"].tolist() == ["M171", "Z886"]
+    assert op.diagnoses.loc[op.diagnoses["attendance_id"] == "37480048968", ["position", "icd10"]].values.tolist() \
+        == [["primary", "Z510"]]
+
+    people = people_from_hes(apc, op, outcome_year="2003/04")
+    everyone = set(apc.episodes["person_id"]) | set(op.appointments["person_id"])
+    assert len(people.people) + people.not_used["no_practice"] + people.not_used["no_lsoa"] == len(everyone)
+    activity = op.appointments.assign(setting="outpatient", hrg="WF01B")[["person_id", "setting", "date", "hrg"]]
+    costs = person_year_costs(activity, "2003/04", tariff=pd.DataFrame({"hrg": ["WF01B"], "price": [140.0]}))
+    assert costs.total_pence == 14_000 * op.appointments["fy"].eq("2003/04").sum()
+    pop = Population.from_frame(people.people.assign(cost=lambda f: costs.of(f["person_id"])))
+
+    chapters = DiagnosisGrouping.from_frame(pd.DataFrame({
+        "group": ["neoplasms", "circulatory", "respiratory"], "start": ["C00", "I00", "J00"],
+        "end": ["D48", "I99", "J99"]}))
+    spec = FeatureSpec(outcome_year="2003/04", age_bands=(0, 18, 65), diagnosis_grouping=chapters,
+                       settings=("inpatient", "outpatient"), on_unknown_person="ignore", on_malformed="ignore")
+    diagnoses = DiagnosisTable.from_frame(pd.concat([apc.diagnoses, op.diagnoses], ignore_index=True))
+    X = encode(spec, pop, diagnoses=diagnoses)
+    outside = ~pd.Series(diagnoses.person_id).isin(set(pop.person_id)).to_numpy()
+    in_window = np.isin(np.asarray(diagnoses.fy, dtype=object), ["2001/02", "2002/03"])
+    assert X.exclusions["diagnoses_unknown_person"] == (outside & in_window).sum() > 0
+    assert X.exclusions["diagnoses_malformed_code"] == 1  # the artificial file's '0000'
+    # a log link keeps each person's need positive on a sample this small (people do not link across the files)
+    model = CostModel(method="poisson").fit(X, pop.cost / pop.exposure, sample_weight=pop.exposure)
+    need = score(model, X)
+
+    table = Membership.nhs_england("2025/26").table
+    listed = table["practice_code"].isin(sorted(set(pop.practice_code))[::2])
+    membership = Membership.from_frame(table[listed], level="ICB")
+    agg = aggregate(pop, need, membership=membership, list_sizes="observed", unassigned="line")
+    alloc = allocate(agg, 1_000_000, membership=membership, unassigned="line")
+    assert alloc.reconciles and alloc.practices["budget_pence"].sum() == 100_000_000
+    # people on practices the membership does not list are funded on a line of their own, counted, never dropped
+    off = ~np.isin(pop.practice_code, membership.practices)
+    line = alloc.consortia.loc["UNASSIGNED"]
+    assert line["registered"] == off.sum() > 0 and alloc.practices["registered"].sum() == len(pop)
+
+
+def test_people_take_their_latest_record_and_every_one_left_out_is_counted():
+    from capitation.inputs import people_from_hes
+
+    op = read_hes_op(pd.DataFrame({
+        "PSEUDO_HESID": ["p1", "p1", "p1", "p2", "p3", "p4"], "ATTENDKEY": list("123456"),
+        "FYEAR": ["0304", "0304", "0506", "0304", "0304", "0304"],
+        "APPTDATE": ["2003-05-01", "2004-01-10", "2005-06-01", "2003-07-01", "2003-07-01", "2003-07-01"],
+        "ATTENDED": ["5"] * 6, "SEX": ["1", "2", "1", "2", "1", "1"], "APPTAGE": ["40", "40", "41", "7002", "9", "9"],
+        "GPPRAC": ["A81001", "&", "B82001", "A81002", "V81999", "A81003"],
+        "LSOA11": ["E01000001", "E01000002", "E01000003", "E01000004", "E01000005", ""], "DIAG_4_01": ["L309"] * 6}))
+    people = people_from_hes(op, outcome_year="2004/05")
+    p1 = people.people.set_index("person_id").loc["p1"]
+    # p1's 2005/06 record is after the outcome year; the latest before it has no practice, so the earlier one's
+    assert (p1["practice_code"], p1["sex"], p1["lsoa_code"], p1["age"]) == ("A81001", "F", "E01000002", 41)
+    assert people.people.set_index("person_id").loc["p2", "age"] == 1  # under one in 2003/04, one year on
+    assert people.not_used == {"record_after_outcome_year": 1, "no_practice": 1, "no_lsoa": 1}
+    assert people.recoded == {"sex_disagrees": 1, "practice_from_earlier_record": 1}
+    assert sorted(people.people["person_id"]) == ["p1", "p2"]

@@ -3,7 +3,17 @@
 Every table is checked on entry; a bad value raises an error naming the table, column, rows and fix.
 """
 
-from .hes import HesAttendances, HesExtract, HesOutpatients, read_hes_ae, read_hes_apc, read_hes_op
+from .costs import PersonYearCosts, person_year_costs
+from .hes import (
+    HesAttendances,
+    HesExtract,
+    HesOutpatients,
+    HesPeople,
+    people_from_hes,
+    read_hes_ae,
+    read_hes_apc,
+    read_hes_op,
+)
 from .population import PRACTICE_CODE_PATTERN, SEX_CODES, Population
 from .records import POSITIONS, SETTINGS, ConditionTable, DiagnosisTable, financial_year
 
@@ -17,8 +27,12 @@ __all__ = [
     "HesAttendances",
     "HesExtract",
     "HesOutpatients",
+    "HesPeople",
+    "PersonYearCosts",
     "Population",
     "financial_year",
+    "people_from_hes",
+    "person_year_costs",
     "read_hes_ae",
     "read_hes_apc",
     "read_hes_op",

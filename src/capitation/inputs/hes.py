@@ -40,7 +40,7 @@ from ..errors import InputError, SchemaError
 from .records import financial_year
 
 __all__ = ["HES_AE_COLUMNS", "HES_APC_COLUMNS", "HES_NULL_PRACTICES", "HES_OP_COLUMNS", "HesAttendances", "HesExtract",
-           "HesOutpatients", "read_hes_ae", "read_hes_apc", "read_hes_op"]
+           "HesOutpatients", "HesPeople", "people_from_hes", "read_hes_ae", "read_hes_apc", "read_hes_op"]
 
 #: HES's field names the reader uses (the keys of ``columns=``).
 HES_APC_COLUMNS = ("PSEUDO_HESID", "EPIKEY", "FYEAR", "EPISTART", "EPIEND", "EPIORDER", "EPISTAT", "ADMIDATE",
@@ -795,3 +795,152 @@ def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "rais
     counts = attendances.groupby(["person_id", "fy"], sort=True).size().rename("attendances").reset_index()
     return HesAttendances(attendances.reset_index(drop=True), codes, counts, read.exclusions, read.recoded)
 
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class HesPeople(Result):
+    """The people of HES extracts, one row each, with the people left out counted.
+
+    ``people`` is ready for :meth:`Population.from_frame <capitation.inputs.Population.from_frame>`.
+
+    Attributes
+    ----------
+    people : pandas.DataFrame
+        ``person_id``, ``practice_code``, ``sex``, ``age`` (at 1 April of the outcome year) and
+        ``lsoa_code``, sorted by person.
+    outcome_year : str
+        The year the people are for.
+    not_used : dict of str → int
+        People left out, each under one reason: ``no_practice`` (every record has a null ``GPPRAC``),
+        ``no_lsoa`` (no record has ``LSOA11``).
+    recoded : dict of str → int
+        People kept with a field settled by a rule: ``sex_disagrees`` (records disagree: the latest wins),
+        ``practice_from_earlier_record`` and ``lsoa_from_earlier_record`` (the latest record had none).
+    provenance : Provenance
+        Library version.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ae = read_hes_ae(pd.DataFrame({"PSEUDO_HESID": ["p1"], "AEKEY": ["9"], "FYEAR": ["0708"],
+    ...     "ARRIVALDATE": ["2008-02-12"], "SEX": ["1"], "ARRIVALAGE": ["40"], "GPPRAC": ["C82627"],
+    ...     "LSOA11": ["E01000001"]}))
+    >>> people_from_hes(ae, outcome_year="2009/10").people[["practice_code", "age"]].values.tolist()
+    [['C82627', 42]]
+    """
+
+    people: pd.DataFrame
+    outcome_year: str
+    not_used: dict = field(default_factory=dict)
+    recoded: dict = field(default_factory=dict)
+
+    def _frame(self) -> pd.DataFrame:
+        return self.people
+
+    def summary(self) -> str:
+        """Describe the people: how many, and each reason someone was left out or a field settled by a rule.
+
+        Returns
+        -------
+        str
+            The headline, then one line per reason.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> ae = read_hes_ae(pd.DataFrame({"PSEUDO_HESID": ["p1"], "AEKEY": ["9"], "FYEAR": ["0708"],
+        ...     "ARRIVALDATE": ["2008-02-12"], "SEX": ["1"], "ARRIVALAGE": ["40"], "GPPRAC": ["&"]}))
+        >>> print(people_from_hes(ae, outcome_year="2008/09").summary())
+        People of the HES extracts for 2008/09: 0
+          not used: 1 no practice
+        """
+        lines = [f"People of the HES extracts for {self.outcome_year}: {len(self.people):,}"]
+        lines += [f"  not used: {n:,} {reason.replace('_', ' ')}" for reason, n in self.not_used.items()]
+        lines += [f"  recoded: {n:,} {reason.replace('_', ' ')}" for reason, n in self.recoded.items()]
+        return "\n".join(lines)
+
+
+def people_from_hes(*extracts, outcome_year: str) -> HesPeople:
+    """Build one row per person from HES extracts: practice, sex, age and area of their latest record.
+
+    HES is not a registration list: use it for people only when no registration extract is at hand (the
+    people no hospital saw are missing). Each person takes the practice and LSOA of their latest record
+    that has one, and the sex of their latest record. HES gives ages at each record's start; the latest
+    record's age is carried forward by whole financial years to 1 April of ``outcome_year``, so it may be a
+    year out for a birthday between the record and 1 April. Records dated after the outcome year are not
+    used.
+
+    Parameters
+    ----------
+    *extracts : HesExtract, HesOutpatients or HesAttendances
+        What :func:`read_hes_apc`, :func:`read_hes_op` and :func:`read_hes_ae` return.
+    outcome_year : str
+        The financial year the people are for, e.g. ``'2003/04'``.
+
+    Returns
+    -------
+    HesPeople
+        The people, and those left out (no practice, no LSOA) counted.
+
+    Raises
+    ------
+    InputError
+        No extract given, something that is not an extract, or an outcome year before a record's year.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> op = read_hes_op(pd.DataFrame({"PSEUDO_HESID": ["p1", "p1"], "ATTENDKEY": ["1", "2"],
+    ...     "FYEAR": ["0304"] * 2, "APPTDATE": ["2003-09-17", "2004-02-02"], "ATTENDED": ["5", "5"],
+    ...     "SEX": ["2", "2"], "APPTAGE": ["33", "34"], "GPPRAC": ["M89026", "&"],
+    ...     "LSOA11": ["E01000001", "E01000002"], "DIAG_4_01": ["L309", "R69X"]}))
+    >>> people = people_from_hes(op, outcome_year="2004/05")
+    >>> people.people[["practice_code", "age", "lsoa_code"]].values.tolist(), people.recoded
+    ([['M89026', 35, 'E01000002']], {'practice_from_earlier_record': 1})
+    """
+    year = financial_year(outcome_year)
+    start = int(year[:4])
+    if not extracts:
+        raise InputError("people_from_hes needs at least one extract. Fix: people_from_hes(read_hes_apc(path), "
+                         "outcome_year='2025/26').")
+    parts = []
+    for extract in extracts:
+        table = {HesExtract: "episodes", HesOutpatients: "appointments", HesAttendances: "attendances"}.get(
+            type(extract))
+        if table is None:
+            raise InputError(f"people_from_hes takes what read_hes_apc, read_hes_op and read_hes_ae return. Got "
+                             f"{type(extract).__name__}. Fix: read the extract first.")
+        t = getattr(extract, table)
+        parts.append(pd.DataFrame({
+            "person_id": t["person_id"].to_numpy(dtype=object),
+            "fy_start": pd.Series(t["fy"], dtype=object).str[:4].astype(np.int64).to_numpy(),
+            "date": t["episode_start" if table == "episodes" else "date"].to_numpy(),
+            "sex": t["sex"].to_numpy(dtype=object), "age": t["age"].to_numpy(dtype=np.int64),
+            "practice_code": t["practice_code"].to_numpy(dtype=object),
+            "lsoa_code": t["lsoa_code"].to_numpy(dtype=object)}))
+    records = pd.concat(parts, ignore_index=True)
+    not_used: dict[str, int] = {}
+    later = (records["fy_start"] > start).to_numpy()
+    _Reading.count(not_used, "record_after_outcome_year", later.sum())
+    records = records[~later].sort_values(["person_id", "fy_start", "date"], kind="stable", na_position="first")
+    grouped = records.groupby("person_id", sort=True)
+    latest = grouped.last()  # each column's latest value that is not missing
+    last_row = records.drop_duplicates("person_id", keep="last").set_index("person_id").reindex(latest.index)
+    recoded: dict[str, int] = {}
+    _Reading.count(recoded, "sex_disagrees", (grouped["sex"].nunique() > 1).sum())
+    no_practice = latest["practice_code"].isna().to_numpy()
+    no_lsoa = latest["lsoa_code"].isna().to_numpy() & ~no_practice
+    _Reading.count(not_used, "no_practice", no_practice.sum())
+    _Reading.count(not_used, "no_lsoa", no_lsoa.sum())
+    kept = ~(no_practice | no_lsoa)
+    for column in ("practice_code", "lsoa_code"):
+        earlier = last_row[column].isna().to_numpy() & kept
+        _Reading.count(recoded, f"{column.split('_')[0]}_from_earlier_record", earlier.sum())
+    people = pd.DataFrame({
+        "person_id": latest.index.to_numpy(dtype=object)[kept],
+        "practice_code": latest["practice_code"].to_numpy(dtype=object)[kept],
+        "sex": last_row["sex"].to_numpy(dtype=object)[kept],
+        # the latest record's age, carried forward to 1 April of the outcome year
+        "age": (last_row["age"] + start - last_row["fy_start"]).to_numpy(dtype=np.int64)[kept],
+        "lsoa_code": latest["lsoa_code"].to_numpy(dtype=object)[kept]})
+    return HesPeople(people, year, not_used, recoded)
