@@ -685,7 +685,7 @@ def parse_dates(frame: pd.DataFrame, name: str, column: str, ids=None) -> pd.Ser
                                   f"{describe_rows(frame.index, number, values, ids)}. Fix: write dates as "
                                   "YYYY-MM-DD.")
         # 01/05/2025 is 1 May in England and 5 January to pandas: never guess which.
-        ambiguous = series.astype(object).where(series.notna(), "").astype(str).str.fullmatch(_DAY_MONTH).to_numpy()
+        ambiguous = _day_month_first(values)
         if ambiguous.any():
             raise InputError(f"{where} holds {int(ambiguous.sum()):,} date(s) written day and month in numbers "
                              f"only: {describe_rows(frame.index, ambiguous, values, ids)}, which could be read "
@@ -717,6 +717,19 @@ def parse_dates(frame: pd.DataFrame, name: str, column: str, ids=None) -> pd.Ser
 
 #: Dates of numbers only with the day and month first, in either order: 01/05/2025, 1.5.25, 01-05-2025.
 _DAY_MONTH = r"\s*\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?:[ T].*)?"
+
+
+def _day_month_first(values: np.ndarray) -> np.ndarray:
+    """Mark the text values written day and month in numbers only (:data:`_DAY_MONTH`)."""
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("date", "datetime", "datetime64", "empty"):
+        return np.zeros(len(values), dtype=bool)
+    if kind == "string":  # each distinct value checked once
+        codes, distinct = pd.factorize(values)
+        flagged = [re.fullmatch(_DAY_MONTH, v) is not None for v in distinct]
+        return np.append(np.asarray(flagged, dtype=bool), False)[codes]
+    return np.fromiter((isinstance(v, str) and re.fullmatch(_DAY_MONTH, v) is not None for v in values),
+                       dtype=bool, count=len(values))
 
 
 def _one_date(value):
