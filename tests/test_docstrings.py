@@ -71,6 +71,7 @@ CHECKED_MODULES = [
     "capitation.inputs.hes",
     "capitation.inputs.population",
     "capitation.inputs.records",
+    "capitation.inputs.registrations",
     "capitation.model.alternatives",
     "capitation.model.compare",
     "capitation.model.estimator",

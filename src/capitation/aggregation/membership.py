@@ -313,6 +313,81 @@ class Membership:
                                     list_size="population")
         return replace(membership, list_source=f"NHS England's {year} practice file")
 
+    @classmethod
+    def from_nhs_digital(cls, registrations, level: str = "ICB", *, year=None) -> Membership:
+        """Practice membership and registered lists from NHS Digital's "Patients Registered at a GP Practice".
+
+        The practice → PCN → sub-ICB → ICB → region map gives each practice's consortium at ``level``; the
+        single-age files' ``ALL`` rows (male plus female) give its registered list. Only practices in both, with
+        a code at ``level``, are members: the others are counted on ``registrations.unmatched``
+        (``not_in_map``, ``not_in_lists``, ``without_<level>``), where their codes are listed; allocate with
+        ``unassigned="line"`` to show people of practices outside the membership on their own line.
+
+        **Dates.** An extract is a snapshot as at its date, so the membership is in force from the extract date,
+        open-ended (``valid_to=None``): the library does not guess how long a snapshot holds. Budgets are set
+        for a financial year, often from lists of an earlier month; pass ``year='2025/26'`` to date the
+        membership for that whole year (1 April to the next 1 April), as :meth:`nhs_england` does, and so build
+        a :class:`MembershipHistory` of one snapshot per year.
+
+        Parameters
+        ----------
+        registrations : NhsDigitalRegistrations
+            From :func:`~capitation.inputs.registrations.read_nhs_digital_registrations`, read with its
+            ``practice_map``.
+        level : {"ICB", "sub-ICB", "PCN", "region"}
+            The grouping: ICBs (STPs before July 2022), sub-ICB locations (CCGs before July 2022), primary care
+            networks or NHS England commissioning regions.
+        year : str, optional
+            The financial year the membership is in force for, instead of from the extract date onwards.
+
+        Returns
+        -------
+        Membership
+            With ``list_size`` (the published registered lists, whole people), ``practice_name`` and
+            ``list_source`` naming the publication and the extract date.
+
+        Raises
+        ------
+        InputError
+            ``registrations`` is not that result, was read without a practice map, or ``level`` is not one of
+            the four.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.aggregation import Membership
+        >>> from capitation.inputs.registrations import read_nhs_digital_registrations
+        >>> def one_sex(sex, n):
+        ...     return pd.DataFrame({"PUBLICATION": "GP_PRAC_PAT_LIST", "EXTRACT_DATE": "2025-07-01",
+        ...                          "ORG_CODE": ["A81001"] * 2, "SEX": sex, "AGE": ["95+", "ALL"],
+        ...                          "NUMBER_OF_PATIENTS": [n, n]})
+        >>> practice_map = pd.DataFrame({"PRACTICE_CODE": ["A81001"], "PRACTICE_NAME": ["THE DENSHAM SURGERY"],
+        ...                              "PCN_CODE": ["U89141"], "PCN_NAME": ["STOCKTON PCN"]})
+        >>> lists = read_nhs_digital_registrations(one_sex("MALE", 4), one_sex("FEMALE", 6), practice_map=practice_map)
+        >>> m = Membership.from_nhs_digital(lists, level="PCN")
+        >>> m.consortia, m.list_sizes.to_dict(), m.valid_from.date(), m.valid_to
+        (['U89141'], {'A81001': 10.0}, datetime.date(2025, 7, 1), None)
+        >>> m.list_source
+        "NHS Digital's Patients Registered at a GP Practice (GP_PRAC_PAT_LIST), extract of 2025-07-01"
+        """
+        from ..inputs.registrations import MAP_LEVELS, NhsDigitalRegistrations
+
+        if not isinstance(registrations, NhsDigitalRegistrations):
+            raise InputError(f"The 'registrations' parameter of Membership.from_nhs_digital must be the result of "
+                             f"read_nhs_digital_registrations. Got {type(registrations).__name__}. Fix: "
+                             "read_nhs_digital_registrations(male, female, practice_map=...) first.")
+        if level not in MAP_LEVELS:
+            raise InputError(f"The 'level' parameter of Membership.from_nhs_digital must be one of "
+                             f"{list(MAP_LEVELS)}. Got {level!r} instead. Fix: e.g. level='sub-ICB'.")
+        table = registrations.membership_table(level)
+        stamp = registrations.extract_date
+        dates = {"year": year} if year is not None else {"valid_from": stamp}
+        membership = cls.from_frame(table, name="consortium_name", level=level, list_size="list_size",
+                                    practice_name="practice_name", **dates)
+        publication = f" ({registrations.publication})" if registrations.publication else ""
+        return replace(membership, list_source=f"NHS Digital's Patients Registered at a GP Practice{publication}, "
+                                               f"extract of {stamp.date()}")
+
     @property
     def consortia(self) -> list[str]:
         """Consortium codes, sorted."""

@@ -15,9 +15,18 @@ from .hes import (
     read_hes_op,
 )
 from .population import PRACTICE_CODE_PATTERN, SEX_CODES, Population
-from .records import POSITIONS, SETTINGS, ConditionTable, DiagnosisTable, financial_year
+from .records import NULL_PRACTICE_CODES, POSITIONS, SETTINGS, ConditionTable, DiagnosisTable, financial_year
+from .registrations import (
+    NhsDigitalRegistrations,
+    RegistrationExtract,
+    Resolution,
+    Successions,
+    read_nhs_digital_registrations,
+    read_registration_extract,
+)
 
 __all__ = [
+    "NULL_PRACTICE_CODES",
     "POSITIONS",
     "PRACTICE_CODE_PATTERN",
     "SETTINGS",
@@ -28,12 +37,18 @@ __all__ = [
     "HesExtract",
     "HesOutpatients",
     "HesPeople",
+    "NhsDigitalRegistrations",
     "PersonYearCosts",
     "Population",
+    "RegistrationExtract",
+    "Resolution",
+    "Successions",
     "financial_year",
     "people_from_hes",
     "person_year_costs",
     "read_hes_ae",
     "read_hes_apc",
     "read_hes_op",
+    "read_nhs_digital_registrations",
+    "read_registration_extract",
 ]

@@ -37,7 +37,7 @@ from .._io import read_table
 from .._kernels.cells import wide_cells
 from .._results import Result
 from ..errors import InputError, SchemaError
-from .records import financial_year
+from .records import NULL_PRACTICE_CODES, financial_year
 
 __all__ = ["HES_AE_COLUMNS", "HES_APC_COLUMNS", "HES_NULL_PRACTICES", "HES_OP_COLUMNS", "HesAttendances", "HesExtract",
            "HesOutpatients", "HesPeople", "people_from_hes", "read_hes_ae", "read_hes_apc", "read_hes_op"]
@@ -53,8 +53,8 @@ HES_AE_COLUMNS = ("PSEUDO_HESID", "AEKEY", "FYEAR", "ARRIVALDATE", "SEX", "ARRIV
 ATTENDED_CODES = ("5", "6")
 #: R69 (with its filler): "illness, unspecified", what outpatient records carry when no diagnosis was recorded.
 _NOT_RECORDED = ("R69", "R69X")
-#: GPPRAC values that stand for no practice (NHS Data Model and Dictionary, "GP practice code" null codes).
-HES_NULL_PRACTICES = ("&", "V81997", "V81998", "V81999")
+#: GPPRAC values that stand for no practice: the NHS null codes, kept in one place.
+HES_NULL_PRACTICES = NULL_PRACTICE_CODES
 #: Dates that HES writes for missing (1800-01-01) and invalid (1801-01-01).
 _NULL_DATES = ("1800-01-01", "1801-01-01")
 _DIAG4 = re.compile(r"DIAG_4_(\d{2})")

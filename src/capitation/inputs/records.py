@@ -21,10 +21,13 @@ from .._validation import (
 )
 from ..errors import InputError
 
-__all__ = ["POSITIONS", "SETTINGS", "ConditionTable", "DiagnosisTable", "financial_year"]
+__all__ = ["NULL_PRACTICE_CODES", "POSITIONS", "SETTINGS", "ConditionTable", "DiagnosisTable", "financial_year"]
 
 #: Hospital settings a diagnosis may come from (``ae``: accident and emergency).
 SETTINGS = ("inpatient", "outpatient", "ae")
+#: Practice codes that stand for no practice (NHS Data Model and Dictionary "GP practice code" null codes):
+#: ``V81997`` no registered GP practice, ``V81998`` not applicable, ``V81999`` not known, ``&`` not known.
+NULL_PRACTICE_CODES = ("&", "V81997", "V81998", "V81999")
 #: Positions of a diagnosis within its spell or attendance.
 POSITIONS = ("primary", "secondary")
 #: ``2024``, ``2024/25``, ``2024-25``, ``2024/2025`` or ``202425`` (no leading zero: the year has four digits).
