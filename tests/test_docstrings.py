@@ -68,6 +68,7 @@ CHECKED_MODULES = [
     "capitation.features.spec",
     "capitation.inputs",
     "capitation.inputs.costs",
+    "capitation.inputs.gp",
     "capitation.inputs.hes",
     "capitation.inputs.population",
     "capitation.inputs.records",

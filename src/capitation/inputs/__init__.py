@@ -4,6 +4,7 @@ Every table is checked on entry; a bad value raises an error naming the table, c
 """
 
 from .costs import PersonYearCosts, person_year_costs
+from .gp import QOF_RULES, GpConditions, RegisterRule, conditions_from_gp_records, read_pcd_refsets, read_register_rules
 from .hes import (
     HesAttendances,
     HesExtract,
@@ -29,10 +30,12 @@ __all__ = [
     "NULL_PRACTICE_CODES",
     "POSITIONS",
     "PRACTICE_CODE_PATTERN",
+    "QOF_RULES",
     "SETTINGS",
     "SEX_CODES",
     "ConditionTable",
     "DiagnosisTable",
+    "GpConditions",
     "HesAttendances",
     "HesExtract",
     "HesOutpatients",
@@ -40,9 +43,11 @@ __all__ = [
     "NhsDigitalRegistrations",
     "PersonYearCosts",
     "Population",
+    "RegisterRule",
     "RegistrationExtract",
     "Resolution",
     "Successions",
+    "conditions_from_gp_records",
     "financial_year",
     "people_from_hes",
     "person_year_costs",
@@ -50,5 +55,7 @@ __all__ = [
     "read_hes_apc",
     "read_hes_op",
     "read_nhs_digital_registrations",
+    "read_pcd_refsets",
+    "read_register_rules",
     "read_registration_extract",
 ]
