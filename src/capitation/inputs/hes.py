@@ -27,8 +27,10 @@ coding rules, each from HES's data dictionary and NHS Digital's published method
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -75,12 +77,12 @@ class _Reading:
     """
 
     def __init__(self, source, columns, fields: tuple, required: tuple, *, label: str, unit: str, caller: str,
-                 unknown_sex: str) -> None:
+                 unknown_sex: str, diagnoses=None) -> None:
         if unknown_sex not in ("raise", "drop"):
             raise InputError(f"The 'unknown_sex' parameter of {caller} must be 'raise' or 'drop'. Got "
                              f"{unknown_sex!r}. Fix: unknown_sex='drop' leaves SEX 0/9 {unit}s out and counts them.")
-        self.frame = read_table(source, "source", text=True)
         self.names = {k: k for k in fields} | dict(columns or {})
+        self.frame = read_table(source, "source", _wanted(source, self.names, diagnoses), text=True)
         self.label, self.unit, self.caller, self.unknown_sex = label, unit, caller, unknown_sex
         missing = [self.names[k] for k in required if self.names[k] not in self.frame.columns]
         if missing:
@@ -145,6 +147,30 @@ class _Reading:
     def lsoa(self) -> np.ndarray:
         lsoa = self.text("LSOA11")
         return np.where((lsoa == "").to_numpy(), None, lsoa.to_numpy(dtype=object))
+
+
+#: Columns of diagnoses in the layouts the readers know (HES APC/OP, HES A&E, SUS).
+_DIAGNOSIS_COLUMN = re.compile(r"DIAG_[34]_(\d{2}|CONCAT)|DIAG2_\d{2}|Primary_Diagnosis_Code|"
+                               r"Secondary_Diagnosis_Code_\d{1,2}")
+
+
+def _wanted(source, names: dict, diagnoses) -> list | None:
+    """List the columns of a CSV file the reader uses: an extract has about 200, the reader needs about 40.
+
+    ``None`` (every column) for anything but a CSV path. Exact duplicates are then duplicates on these fields,
+    which include the record's key (``EPIKEY``, ``ATTENDKEY``, ``AEKEY``).
+    """
+    if not (isinstance(source, str | os.PathLike) and str(source).lower().endswith(".csv")) \
+            or not Path(source).is_file():
+        return None  # read_table reports a missing file
+    header = pd.read_csv(source, nrows=0, dtype=str).columns
+    named = set(names.values())
+    if isinstance(diagnoses, dict):
+        secondary = diagnoses.get("secondary", [])
+        named |= {diagnoses.get("primary"), *([secondary] if isinstance(secondary, str) else secondary)}
+    elif isinstance(diagnoses, list | tuple):
+        named |= set(diagnoses)
+    return [c for c in header if c in named or _DIAGNOSIS_COLUMN.fullmatch(c)]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -272,7 +298,8 @@ def read_hes_apc(source, *, columns: dict | None = None, diagnoses=None, unknown
     """
     read = _Reading(source, columns, HES_APC_COLUMNS,
                     ("PSEUDO_HESID", "EPIKEY", "FYEAR", "EPISTAT", "SEX", "STARTAGE", "GPPRAC"),
-                    label="HES extract", unit="episode", caller="read_hes_apc", unknown_sex=unknown_sex)
+                    label="HES extract", unit="episode", caller="read_hes_apc", unknown_sex=unknown_sex,
+                    diagnoses=diagnoses)
     frame, text, names = read.frame, read.text, read.names
     out = read.duplicates()
     out = out | read.leave_out("episode_unfinished", (text("EPISTAT") != "3").to_numpy() & ~out)
@@ -472,7 +499,7 @@ def _spells(episodes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
                         "provider": order["provider"].to_numpy(),
                         "alone": np.where(regular, order["episode_id"].to_numpy(), "")})
     codes, _ = pd.factorize(pd.MultiIndex.from_frame(key), sort=False)
-    order = order.assign(spell_id=[f"S{c + 1:07d}" for c in codes])
+    order = order.assign(spell_id=np.asarray(codes, dtype=np.int64) + 1)  # numbered 1, 2, ... in person order
     spells = order.groupby("spell_id", sort=False).agg(person_id=("person_id", "first"),
                                                        admission_date=("admission_date", "first"),
                                                        provider=("provider", "first"), fy=("fy", "first"),
@@ -626,7 +653,7 @@ def read_hes_op(source, *, columns: dict | None = None, diagnoses=None, unknown_
     read = _Reading(source, columns, HES_OP_COLUMNS,
                     ("PSEUDO_HESID", "ATTENDKEY", "FYEAR", "ATTENDED", "SEX", "APPTAGE", "GPPRAC"),
                     label="HES outpatient extract", unit="appointment", caller="read_hes_op",
-                    unknown_sex=unknown_sex)
+                    unknown_sex=unknown_sex, diagnoses=diagnoses)
     frame, text = read.frame, read.text
     out = read.duplicates()
     out = out | read.leave_out("appointment_not_attended", ~text("ATTENDED").isin(ATTENDED_CODES).to_numpy() & ~out)
