@@ -241,9 +241,7 @@ class HesExtract(Result):
         e = self.episodes
         lines = [f"HES admitted patient care: {len(e):,} episodes in {len(self.spells):,} provider spells of "
                  f"{e['person_id'].nunique():,} people, {len(self.diagnoses):,} diagnoses ({self.layout})"]
-        lines += [f"  not used: {count:,} {reason.replace('_', ' ')}" for reason, count in self.exclusions.items()]
-        lines += [f"  recoded: {count:,} {reason.replace('_', ' ')}" for reason, count in self.recoded.items()]
-        return "\n".join(lines)
+        return "\n".join(lines + _reason_lines(self.exclusions, self.recoded))
 
 
 def read_hes_apc(source, *, columns: dict | None = None, diagnoses=None, unknown_sex: str = "raise") -> HesExtract:
@@ -529,6 +527,12 @@ def _once_per_spell(cells: pd.DataFrame, episodes: pd.DataFrame) -> tuple[pd.Dat
     return out, int(repeated.sum())
 
 
+def _reason_lines(not_used: dict, recoded: dict) -> list[str]:
+    """One summary line per reason something was not used, then per rule that recoded a field."""
+    return ([f"  not used: {n:,} {reason.replace('_', ' ')}" for reason, n in not_used.items()]
+            + [f"  recoded: {n:,} {reason.replace('_', ' ')}" for reason, n in recoded.items()])
+
+
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     """Return a column as stripped text, ``""`` where absent or missing."""
     if column not in frame.columns:
@@ -604,9 +608,7 @@ class HesOutpatients(Result):
         a = self.appointments
         lines = [f"HES outpatients: {len(a):,} attended appointments of {a['person_id'].nunique():,} people, "
                  f"{len(self.diagnoses):,} diagnoses ({self.layout})"]
-        lines += [f"  not used: {count:,} {reason.replace('_', ' ')}" for reason, count in self.exclusions.items()]
-        lines += [f"  recoded: {count:,} {reason.replace('_', ' ')}" for reason, count in self.recoded.items()]
-        return "\n".join(lines)
+        return "\n".join(lines + _reason_lines(self.exclusions, self.recoded))
 
 
 def read_hes_op(source, *, columns: dict | None = None, diagnoses=None, unknown_sex: str = "raise") -> HesOutpatients:
@@ -751,9 +753,7 @@ class HesAttendances(Result):
         a = self.attendances
         lines = [f"HES A&E: {len(a):,} attendances of {a['person_id'].nunique():,} people, {len(self.ae_codes):,} "
                  "A&E diagnosis codes (not ICD-10: never grouped)"]
-        lines += [f"  not used: {count:,} {reason.replace('_', ' ')}" for reason, count in self.exclusions.items()]
-        lines += [f"  recoded: {count:,} {reason.replace('_', ' ')}" for reason, count in self.recoded.items()]
-        return "\n".join(lines)
+        return "\n".join(lines + _reason_lines(self.exclusions, self.recoded))
 
 
 def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "raise") -> HesAttendances:
@@ -882,9 +882,7 @@ class HesPeople(Result):
           not used: 1 no practice
         """
         lines = [f"People of the HES extracts for {self.outcome_year}: {len(self.people):,}"]
-        lines += [f"  not used: {n:,} {reason.replace('_', ' ')}" for reason, n in self.not_used.items()]
-        lines += [f"  recoded: {n:,} {reason.replace('_', ' ')}" for reason, n in self.recoded.items()]
-        return "\n".join(lines)
+        return "\n".join(lines + _reason_lines(self.not_used, self.recoded))
 
 
 def people_from_hes(*extracts, outcome_year: str) -> HesPeople:
