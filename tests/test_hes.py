@@ -368,3 +368,41 @@ def test_people_take_their_latest_record_and_every_one_left_out_is_counted():
     assert people.not_used == {"record_after_outcome_year": 1, "no_practice": 1, "no_lsoa": 1}
     assert people.recoded == {"sex_disagrees": 1, "practice_from_earlier_record": 1}
     assert sorted(people.people["person_id"]) == ["p1", "p2"]
+
+
+@pytest.mark.parametrize("batch_rows", [97, 500, 10**6])
+def test_reading_in_batches_gives_the_same_tables_and_counts(raw, tmp_path, batch_rows):
+    # a duplicate far from its first, and a spell whose episodes fall in different batches
+    second = raw.iloc[[5]].assign(EPIKEY="999000000001", EPIORDER="2", EPISTART=raw.iloc[5]["EPISTART"])
+    frame = pd.concat([raw, raw.iloc[[3]], second], ignore_index=True)
+    path = tmp_path / "apc.csv"
+    frame.to_csv(path, index=False)
+    whole = read_hes_apc(frame, unknown_sex="drop", batch_rows=10**7)
+    assert whole.exclusions["episode_exact_duplicate"] == 1 and (whole.spells["episodes"] == 2).sum() == 1
+    for source in (path, frame):
+        batched = read_hes_apc(source, unknown_sex="drop", batch_rows=batch_rows)
+        for table in ("episodes", "spells", "diagnoses"):
+            pd.testing.assert_frame_equal(getattr(batched, table), getattr(whole, table))
+        assert batched.exclusions == whole.exclusions and batched.recoded == whole.recoded
+
+
+@pytest.mark.parametrize("batch_rows", [13, 10**6])
+def test_outpatient_and_ae_extracts_read_in_batches_give_the_same_tables(op_raw, batch_rows):
+    from capitation.inputs import read_hes_ae
+
+    op_whole, op_batched = (read_hes_op(op_raw, unknown_sex="drop", batch_rows=b) for b in (10**7, batch_rows))
+    for table in ("appointments", "diagnoses", "counts"):
+        pd.testing.assert_frame_equal(getattr(op_batched, table), getattr(op_whole, table))
+    assert op_batched.exclusions == op_whole.exclusions
+    ae = Path(__file__).parent / "data" / "artificial_hes_ae_0708_sample.csv"
+    ae_whole, ae_batched = (read_hes_ae(ae, unknown_sex="drop", batch_rows=b) for b in (10**7, batch_rows))
+    for table in ("attendances", "ae_codes", "counts"):
+        pd.testing.assert_frame_equal(getattr(ae_batched, table), getattr(ae_whole, table))
+    assert ae_batched.exclusions == ae_whole.exclusions
+
+
+def test_batch_rows_must_be_a_whole_number_and_an_empty_extract_is_read():
+    with pytest.raises(InputError, match=r"'batch_rows'.*whole number.*Fix:"):
+        read_hes_apc(_episodes(), batch_rows=0)
+    empty = read_hes_apc(_episodes().iloc[:0])
+    assert len(empty.episodes) == len(empty.diagnoses) == 0

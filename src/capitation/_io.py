@@ -937,6 +937,118 @@ def _read_csv_text(path: Path, columns) -> pd.DataFrame:
     return table.to_pandas()
 
 
+def iter_table_batches(data, name: str, columns=None, *, batch_rows: int):
+    """Yield a table in batches of at most about ``batch_rows`` rows, every column as text where it is read.
+
+    The streaming twin of :func:`read_table` with ``text=True``: a CSV file is read by Arrow in blocks, every
+    field dictionary-encoded text exactly as written; Parquet (a file or dataset folder) in record batches; a
+    DataFrame in slices. Each batch's index holds its rows' positions in the whole table (a DataFrame's
+    slices keep its own labels), so errors name the same rows as a whole read would.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame, str or os.PathLike
+        The table, or where it is stored.
+    name : str
+        The parameter that named it, for error messages.
+    columns : sequence of str, optional
+        Columns to read (all by default).
+    batch_rows : int
+        Rows per batch, at most (a CSV batch ends at the first block boundary past it, so it may hold a few
+        more).
+
+    Yields
+    ------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from capitation._io import iter_table_batches
+    >>> [b.index.tolist() for b in iter_table_batches(pd.DataFrame({"a": range(5)}), "t", batch_rows=2)]
+    [[0, 1], [2, 3], [4]]
+    """
+    import pyarrow as pa
+
+    if isinstance(data, pd.DataFrame):
+        frame = data if columns is None else data[list(columns)]
+        for start in range(0, len(frame), batch_rows):
+            yield frame.iloc[start:start + batch_rows]
+        if not len(frame):
+            yield frame
+        return
+    if isinstance(data, str | os.PathLike) and Path(data).suffix.lower() == ".csv":
+        import pyarrow.csv as pacsv
+
+        path = Path(data)
+        if not path.is_file():
+            raise InputError(f"The {name!r} parameter names {str(path)!r}, which does not exist. Fix: check the "
+                             "path.")
+        header = pd.read_csv(path, nrows=0, dtype=str).columns
+        names = list(header) if columns is None else list(columns)
+        text = pa.dictionary(pa.int32(), pa.string())
+        try:
+            reader = pacsv.open_csv(path, convert_options=pacsv.ConvertOptions(
+                column_types={c: text for c in header}, include_columns=names, strings_can_be_null=False,
+                quoted_strings_can_be_null=False))
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"The {name!r} parameter names {str(path)!r}, which is not a readable CSV table "
+                             f"({exc}). Fix: rewrite it as CSV with a header row, or use Parquet.") from None
+        batches = _guarded_batches(reader, name, path)
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in names})
+    else:
+        import pyarrow.dataset as ds
+
+        path = Path(as_path(data, name))
+        try:
+            dataset = ds.dataset(str(path), format="parquet", partitioning="hive")
+        except (pa.ArrowException, OSError) as exc:
+            raise InputError(f"The {name!r} parameter points to {str(path)!r}, which is not a readable Parquet "
+                             f"file or dataset ({exc}). Fix: rewrite it, or check it is not truncated.") from exc
+        batches = _guarded_batches(dataset.to_batches(columns=None if columns is None else list(columns),
+                                                      batch_size=batch_rows), name, path)
+        empty = dataset.schema.empty_table().to_pandas()
+    offset, held, rows = 0, [], 0
+    for batch in batches:
+        held.append(batch)
+        rows += batch.num_rows
+        if rows >= batch_rows:
+            yield _batch_frame(held, offset)
+            offset, held, rows = offset + rows, [], 0
+    if held:
+        yield _batch_frame(held, offset)
+    elif not offset:  # no rows at all: the columns, empty
+        yield empty
+
+
+def as_path(data, name: str) -> Path:
+    """Return ``data`` as an existing path, or raise naming the parameter."""
+    if not isinstance(data, str | os.PathLike):
+        raise SchemaError(f"The {name!r} parameter must be a pandas DataFrame or a path. Got "
+                          f"{type(data).__name__} instead. Fix: build a DataFrame, e.g. pd.DataFrame(records).")
+    if not Path(data).exists():
+        raise InputError(f"The {name!r} parameter names {str(data)!r}, which does not exist. Fix: check the path.")
+    return Path(data)
+
+
+def _guarded_batches(batches, name: str, path: Path):
+    import pyarrow as pa
+
+    try:
+        yield from batches
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"Reading {str(path)!r} (parameter {name!r}) failed: {exc}. Fix: rewrite the file; it may "
+                         "be truncated or hold a row with the wrong number of fields.") from None
+
+
+def _batch_frame(batches: list, offset: int) -> pd.DataFrame:
+    import pyarrow as pa
+
+    frame = pa.Table.from_batches(batches).to_pandas()
+    frame.index = pd.RangeIndex(offset, offset + len(frame))
+    return frame
+
+
 def write_table(frame: pd.DataFrame, path, *, index: bool = False) -> Path:
     """Write ``frame`` as CSV or Parquet (by the suffix of ``path``), atomically.
 

@@ -35,14 +35,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._io import read_table
+from .._io import iter_table_batches
 from .._kernels.cells import wide_cells
 from .._results import Result
 from ..errors import InputError, SchemaError
 from .records import NULL_PRACTICE_CODES, financial_year
 
-__all__ = ["HES_AE_COLUMNS", "HES_APC_COLUMNS", "HES_NULL_PRACTICES", "HES_OP_COLUMNS", "HesAttendances", "HesExtract",
-           "HesOutpatients", "HesPeople", "people_from_hes", "read_hes_ae", "read_hes_apc", "read_hes_op"]
+__all__ = [
+    "DEFAULT_BATCH_ROWS",
+    "HES_AE_COLUMNS",
+    "HES_APC_COLUMNS",
+    "HES_NULL_PRACTICES",
+    "HES_OP_COLUMNS",
+    "HesAttendances",
+    "HesExtract",
+    "HesOutpatients",
+    "HesPeople",
+    "people_from_hes",
+    "read_hes_ae",
+    "read_hes_apc",
+    "read_hes_op",
+]
 
 #: HES's field names the reader uses (the keys of ``columns=``).
 HES_APC_COLUMNS = ("PSEUDO_HESID", "EPIKEY", "FYEAR", "EPISTART", "EPIEND", "EPIORDER", "EPISTAT", "ADMIDATE",
@@ -57,6 +70,8 @@ ATTENDED_CODES = ("5", "6")
 _NOT_RECORDED = ("R69", "R69X")
 #: GPPRAC values that stand for no practice: the NHS null codes, kept in one place.
 HES_NULL_PRACTICES = NULL_PRACTICE_CODES
+#: Records read at a time: about 100 MB of an extract's text, dictionary-encoded.
+DEFAULT_BATCH_ROWS = 1_000_000
 #: Dates that HES writes for missing (1800-01-01) and invalid (1801-01-01).
 _NULL_DATES = ("1800-01-01", "1801-01-01")
 _DIAG4 = re.compile(r"DIAG_4_(\d{2})")
@@ -77,21 +92,56 @@ class _Reading:
     """
 
     def __init__(self, source, columns, fields: tuple, required: tuple, *, label: str, unit: str, caller: str,
-                 unknown_sex: str, diagnoses=None) -> None:
+                 unknown_sex: str, batch_rows: int, diagnoses=None) -> None:
         if unknown_sex not in ("raise", "drop"):
             raise InputError(f"The 'unknown_sex' parameter of {caller} must be 'raise' or 'drop'. Got "
                              f"{unknown_sex!r}. Fix: unknown_sex='drop' leaves SEX 0/9 {unit}s out and counts them.")
+        if isinstance(batch_rows, bool) or not isinstance(batch_rows, int | np.integer) or batch_rows < 1:
+            raise InputError(f"The 'batch_rows' parameter of {caller} must be a whole number of records, at least 1. "
+                             f"Got {batch_rows!r}. Fix: batch_rows=1_000_000 (the default) holds about 100 MB.")
+        self.batch_rows = int(batch_rows)
+        self.source, self.required = source, required
         self.names = {k: k for k in fields} | dict(columns or {})
-        self.frame = read_table(source, "source", _wanted(source, self.names, diagnoses), text=True)
+        self.wanted = _wanted(source, self.names, diagnoses)
         self.label, self.unit, self.caller, self.unknown_sex = label, unit, caller, unknown_sex
-        missing = [self.names[k] for k in required if self.names[k] not in self.frame.columns]
-        if missing:
-            frame = self.frame
-            raise SchemaError(f"The {label} lacks the field(s) {missing}. It has "
-                              f"{list(frame.columns)[:12]}{' ...' if frame.shape[1] > 12 else ''}. Fix: pass "
-                              "columns={'PSEUDO_HESID': 'your_name', ...} for fields named differently.")
         self.exclusions: dict[str, int] = {}
         self.recoded: dict[str, int] = {}
+        self.frame = pd.DataFrame()
+        self._duplicate = np.zeros(0, dtype=bool)
+
+    def batches(self):
+        """Set :attr:`frame` to each batch of the extract in turn (at most ``batch_rows`` records) and yield it.
+
+        Exact duplicates are found over the whole extract first: within one batch exactly, across batches by
+        a 64-bit hash of the fields read (two different records share one with odds of about n²/2⁶⁵, 1 in
+        90,000 for 20 million records), reading the extract twice.
+        """
+        def read():
+            return iter_table_batches(self.source, "source", self.wanted, batch_rows=self.batch_rows)
+
+        stream = read()
+        first = next(stream)
+        self._check_fields(first)
+        second = next(stream, None)
+        if second is None:
+            self.frame, self._duplicate = first, first.duplicated(keep="first").to_numpy()
+            yield first
+            return
+        hashes = [pd.util.hash_pandas_object(b, index=False).to_numpy() for b in (first, second)]
+        hashes += [pd.util.hash_pandas_object(b, index=False).to_numpy() for b in stream]
+        duplicate = pd.Series(np.concatenate(hashes)).duplicated(keep="first").to_numpy()
+        offset = 0
+        for batch in read():
+            self.frame, self._duplicate = batch, duplicate[offset:offset + len(batch)]
+            offset += len(batch)
+            yield batch
+
+    def _check_fields(self, frame: pd.DataFrame) -> None:
+        missing = [self.names[k] for k in self.required if self.names[k] not in frame.columns]
+        if missing:
+            raise SchemaError(f"The {self.label} lacks the field(s) {missing}. It has "
+                              f"{list(frame.columns)[:12]}{' ...' if frame.shape[1] > 12 else ''}. Fix: pass "
+                              "columns={'PSEUDO_HESID': 'your_name', ...} for fields named differently.")
 
     def text(self, name: str) -> pd.Series:
         """Return the field ``name`` (HES's name) as stripped text."""
@@ -112,7 +162,7 @@ class _Reading:
 
     def duplicates(self) -> np.ndarray:
         """Exact duplicate records after their first, left out."""
-        return self.leave_out(f"{self.unit}_exact_duplicate", self.frame.duplicated(keep="first").to_numpy())
+        return self.leave_out(f"{self.unit}_exact_duplicate", self._duplicate)
 
     def sex_and_age(self, out: np.ndarray, age: str, where: str) -> tuple[np.ndarray, np.ndarray]:
         """``SEX`` read (0/9 refused or left out) and blank ages left out: the sexes, and the records now out."""
@@ -244,7 +294,8 @@ class HesExtract(Result):
         return "\n".join(lines + _reason_lines(self.exclusions, self.recoded))
 
 
-def read_hes_apc(source, *, columns: dict | None = None, diagnoses=None, unknown_sex: str = "raise") -> HesExtract:
+def read_hes_apc(source, *, columns: dict | None = None, diagnoses=None, unknown_sex: str = "raise",
+                 batch_rows: int = DEFAULT_BATCH_ROWS) -> HesExtract:
     """Read a HES admitted patient care extract (one row per episode) into the library's tables.
 
     Parameters
@@ -264,6 +315,9 @@ def read_hes_apc(source, *, columns: dict | None = None, diagnoses=None, unknown
     unknown_sex : {"raise", "drop"}
         ``SEX`` 0 (not known) or 9 (not specified): refuse, naming the rows (by default), or leave those
         episodes out and count them.
+    batch_rows : int
+        Records read and checked at a time (one million by default, about 100 MB of text). The tables are the
+        same whatever the batches; exact duplicates are found over the whole extract.
 
     Returns
     -------
@@ -297,7 +351,20 @@ def read_hes_apc(source, *, columns: dict | None = None, diagnoses=None, unknown
     read = _Reading(source, columns, HES_APC_COLUMNS,
                     ("PSEUDO_HESID", "EPIKEY", "FYEAR", "EPISTAT", "SEX", "STARTAGE", "GPPRAC"),
                     label="HES extract", unit="episode", caller="read_hes_apc", unknown_sex=unknown_sex,
-                    diagnoses=diagnoses)
+                    batch_rows=batch_rows, diagnoses=diagnoses)
+    parts = [_apc_batch(read, diagnoses) for _ in read.batches()]
+    layout = parts[0][2]
+    episodes = _plain(pd.concat([p[0] for p in parts]))
+    cells = pd.concat([p[1] for p in parts], ignore_index=True)
+    episodes, spells = _spells(episodes)
+    diagnoses, repeated = _once_per_spell(cells, episodes)
+    read.count(read.exclusions, "diagnosis_repeated_in_spell", repeated)
+    return HesExtract(episodes.drop(columns=["classpat"]).reset_index(drop=True), spells, diagnoses, read.exclusions,
+                      read.recoded, layout)
+
+
+def _apc_batch(read: _Reading, diagnoses) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """One batch of episodes read by the per-record rules: the episodes used, their diagnosis cells, the layout."""
     frame, text, names = read.frame, read.text, read.names
     out = read.duplicates()
     out = out | read.leave_out("episode_unfinished", (text("EPISTAT") != "3").to_numpy() & ~out)
@@ -324,14 +391,9 @@ def read_hes_apc(source, *, columns: dict | None = None, diagnoses=None, unknown
         "lsoa_code": read.lsoa(),
     }, index=frame.index)
     cells, layout = _diagnosis_cells(frame, diagnoses, "read_hes_apc")
-    episodes = episodes[used]
     cells = cells[used[cells["row"].to_numpy()]]
     cells = cells.assign(row=frame.index[cells["row"].to_numpy()])  # positions → the episodes' labels
-    episodes, spells = _spells(episodes)
-    diagnoses, repeated = _once_per_spell(cells, episodes)
-    read.count(read.exclusions, "diagnosis_repeated_in_spell", repeated)
-    return HesExtract(episodes.drop(columns=["classpat"]).reset_index(drop=True), spells, diagnoses, read.exclusions,
-                      read.recoded, layout)
+    return episodes[used], cells, layout
 
 
 def _sex(values: pd.Series, index) -> np.ndarray:
@@ -527,6 +589,15 @@ def _once_per_spell(cells: pd.DataFrame, episodes: pd.DataFrame) -> tuple[pd.Dat
     return out, int(repeated.sum())
 
 
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text columns as plain objects: pandas infers a string dtype for some batches and not others."""
+    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
+    if not text:
+        return frame
+    return frame.assign(**{c: pd.Series(np.where(frame[c].isna().to_numpy(), None, frame[c].to_numpy(dtype=object)),
+                                        index=frame.index, dtype=object) for c in text})
+
+
 def _reason_lines(not_used: dict, recoded: dict) -> list[str]:
     """One summary line per reason something was not used, then per rule that recoded a field."""
     return ([f"  not used: {n:,} {reason.replace('_', ' ')}" for reason, n in not_used.items()]
@@ -611,7 +682,8 @@ class HesOutpatients(Result):
         return "\n".join(lines + _reason_lines(self.exclusions, self.recoded))
 
 
-def read_hes_op(source, *, columns: dict | None = None, diagnoses=None, unknown_sex: str = "raise") -> HesOutpatients:
+def read_hes_op(source, *, columns: dict | None = None, diagnoses=None, unknown_sex: str = "raise",
+                batch_rows: int = DEFAULT_BATCH_ROWS) -> HesOutpatients:
     """Read a HES outpatient extract (one row per appointment) into the library's tables.
 
     Only attended appointments (``ATTENDED`` 5 or 6) are used; the others are counted. Diagnoses come from
@@ -630,6 +702,9 @@ def read_hes_op(source, *, columns: dict | None = None, diagnoses=None, unknown_
         Where the diagnoses are, as for :func:`read_hes_apc` (HES's ``DIAG_4_01…DIAG_4_12`` by default).
     unknown_sex : {"raise", "drop"}
         ``SEX`` 0 or 9 on an attended appointment: refuse, naming the rows, or leave it out and count it.
+    batch_rows : int
+        Records read and checked at a time (one million by default, about 100 MB of text). The tables are the
+        same whatever the batches; exact duplicates are found over the whole extract.
 
     Returns
     -------
@@ -655,7 +730,29 @@ def read_hes_op(source, *, columns: dict | None = None, diagnoses=None, unknown_
     read = _Reading(source, columns, HES_OP_COLUMNS,
                     ("PSEUDO_HESID", "ATTENDKEY", "FYEAR", "ATTENDED", "SEX", "APPTAGE", "GPPRAC"),
                     label="HES outpatient extract", unit="appointment", caller="read_hes_op",
-                    unknown_sex=unknown_sex, diagnoses=diagnoses)
+                    unknown_sex=unknown_sex, batch_rows=batch_rows, diagnoses=diagnoses)
+    parts = [_op_batch(read, diagnoses) for _ in read.batches()]
+    layout = parts[0][2]
+    appointments = _plain(pd.concat([p[0] for p in parts]))
+    cells = pd.concat([p[1] for p in parts], ignore_index=True)
+    at = appointments.index.get_indexer(pd.Index(cells["row"].to_numpy()))
+    long = pd.DataFrame({"person_id": appointments["person_id"].to_numpy()[at],
+                         "attendance_id": appointments["attendance_id"].to_numpy()[at],
+                         "fy": appointments["fy"].to_numpy()[at], "setting": "outpatient",
+                         "position": np.where(cells["slot"].to_numpy() == 1, "primary", "secondary"),
+                         "icd10": cells["icd10"].to_numpy(), "order": at, "slot": cells["slot"].to_numpy()})
+    long = long.sort_values(["order", "slot"], kind="stable")
+    # the first is the most primary
+    repeated = read.leave_out("diagnosis_repeated_in_appointment",
+                              long.duplicated(["order", "icd10"], keep="first").to_numpy())
+    diagnoses = long[~repeated].drop(columns=["order", "slot"]).reset_index(drop=True)
+    counts = (appointments.groupby(["person_id", "fy"], sort=True).size().rename("appointments").reset_index())
+    return HesOutpatients(appointments.reset_index(drop=True), diagnoses, counts, read.exclusions, read.recoded,
+                          layout)
+
+
+def _op_batch(read: _Reading, diagnoses) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """One batch of appointments read by the per-record rules: attended appointments, their recorded cells."""
     frame, text = read.frame, read.text
     out = read.duplicates()
     out = out | read.leave_out("appointment_not_attended", ~text("ATTENDED").isin(ATTENDED_CODES).to_numpy() & ~out)
@@ -676,20 +773,7 @@ def read_hes_op(source, *, columns: dict | None = None, diagnoses=None, unknown_
     cells = cells[used[cells["row"].to_numpy()]]
     recorded = ~read.leave_out("diagnosis_not_recorded", cells["icd10"].isin(_NOT_RECORDED).to_numpy())
     cells = cells[recorded]
-    at = appointments.index.get_indexer(frame.index[cells["row"].to_numpy()])
-    long = pd.DataFrame({"person_id": appointments["person_id"].to_numpy()[at],
-                         "attendance_id": appointments["attendance_id"].to_numpy()[at],
-                         "fy": appointments["fy"].to_numpy()[at], "setting": "outpatient",
-                         "position": np.where(cells["slot"].to_numpy() == 1, "primary", "secondary"),
-                         "icd10": cells["icd10"].to_numpy(), "order": at, "slot": cells["slot"].to_numpy()})
-    long = long.sort_values(["order", "slot"], kind="stable")
-    # the first is the most primary
-    repeated = read.leave_out("diagnosis_repeated_in_appointment",
-                              long.duplicated(["order", "icd10"], keep="first").to_numpy())
-    diagnoses = long[~repeated].drop(columns=["order", "slot"]).reset_index(drop=True)
-    counts = (appointments.groupby(["person_id", "fy"], sort=True).size().rename("appointments").reset_index())
-    return HesOutpatients(appointments.reset_index(drop=True), diagnoses, counts, read.exclusions, read.recoded,
-                          layout)
+    return appointments, cells.assign(row=frame.index[cells["row"].to_numpy()]), layout
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -756,7 +840,8 @@ class HesAttendances(Result):
         return "\n".join(lines + _reason_lines(self.exclusions, self.recoded))
 
 
-def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "raise") -> HesAttendances:
+def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "raise",
+                batch_rows: int = DEFAULT_BATCH_ROWS) -> HesAttendances:
     """Read a HES A&E extract (one row per attendance): attendances counted, A&E codes never taken as ICD-10.
 
     ``FYEAR``, dates, ``SEX``, ages (``ARRIVALAGE``, 7001–7007 under one year), ``GPPRAC`` and exact
@@ -772,6 +857,9 @@ def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "rais
         HES field name → your column's name (see :data:`HES_AE_COLUMNS`).
     unknown_sex : {"raise", "drop"}
         ``SEX`` 0 or 9: refuse, naming the rows, or leave the attendance out and count it.
+    batch_rows : int
+        Records read and checked at a time (one million by default, about 100 MB of text). The tables are the
+        same whatever the batches; exact duplicates are found over the whole extract.
 
     Returns
     -------
@@ -795,7 +883,18 @@ def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "rais
     (1, {'attendance_sex_not_known': 1})
     """
     read = _Reading(source, columns, HES_AE_COLUMNS, ("PSEUDO_HESID", "AEKEY", "FYEAR", "SEX", "ARRIVALAGE", "GPPRAC"),
-                    label="HES A&E extract", unit="attendance", caller="read_hes_ae", unknown_sex=unknown_sex)
+                    label="HES A&E extract", unit="attendance", caller="read_hes_ae", unknown_sex=unknown_sex,
+                    batch_rows=batch_rows)
+    parts = [_ae_batch(read) for _ in read.batches()]
+    attendances = _plain(pd.concat([p[0] for p in parts]))
+    codes = _plain(pd.concat([p[1] for p in parts], ignore_index=True))
+    counts = attendances.groupby(["person_id", "fy"], sort=True).size().rename("attendances").reset_index()
+    return HesAttendances(attendances.reset_index(drop=True), codes, counts, read.exclusions, read.recoded)
+
+
+
+def _ae_batch(read: _Reading) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One batch of attendances read by the per-record rules: those used, and their A&E codes as written."""
     frame, text = read.frame, read.text
     sex, out = read.sex_and_age(read.duplicates(), "ARRIVALAGE", "in {n:,} attendance(s)")
     used = ~out
@@ -819,9 +918,7 @@ def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "rais
         codes = pd.DataFrame({"person_id": attendances["person_id"].to_numpy()[rows],
                               "attendance_id": attendances["attendance_id"].to_numpy()[rows],
                               "slot": np.array([k for k, _ in slots])[cols], "code": wide[rows, cols]})
-    counts = attendances.groupby(["person_id", "fy"], sort=True).size().rename("attendances").reset_index()
-    return HesAttendances(attendances.reset_index(drop=True), codes, counts, read.exclusions, read.recoded)
-
+    return attendances, codes
 
 
 @dataclass(frozen=True, eq=False, repr=False)
