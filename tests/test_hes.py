@@ -406,3 +406,54 @@ def test_batch_rows_must_be_a_whole_number_and_an_empty_extract_is_read():
         read_hes_apc(_episodes(), batch_rows=0)
     empty = read_hes_apc(_episodes().iloc[:0])
     assert len(empty.episodes) == len(empty.diagnoses) == 0
+
+
+def _naive_spells(extract_episodes: pd.DataFrame, cells: list) -> tuple[list, list]:
+    """NHS Digital's spells and the once-per-spell rule in plain Python: (spell of each episode id), long rows."""
+    def last(v):  # missing sorts after every value
+        return (1, 0) if v is None or v != v or v is pd.NaT else (0, v)
+
+    rows = list(extract_episodes.itertuples(index=False))
+    rows.sort(key=lambda r: (r.person_id, last(r.episode_start), last(r.episode_order), last(r.episode_end),
+                             r.episode_id))
+    number, spell_of = {}, {}
+    for r in rows:
+        alone = r.episode_id if r.classpat in ("3", "4") else None
+        key = (r.person_id, None if pd.isna(r.admission_date) else r.admission_date, r.provider, alone)
+        spell_of[r.episode_id] = number.setdefault(key, len(number) + 1)
+    kept: dict = {}
+    for position, r in enumerate(rows):
+        for slot, code in cells[r.episode_id]:
+            best = kept.get((spell_of[r.episode_id], code))
+            if best is None or (slot == 1 and best[2] != 1):
+                kept[(spell_of[r.episode_id], code)] = (position, slot, slot, r.person_id)
+    long = sorted((position, slot, person, spell, code) for (spell, code), (position, slot, _, person)
+                  in kept.items())
+    return spell_of, [(person, spell, code, "primary" if slot == 1 else "secondary")
+                      for _, slot, person, spell, code in long]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_spells_and_once_per_spell_equal_a_plain_python_twin(seed):
+    rng = np.random.default_rng(seed)
+    n = 600
+    dates = pd.date_range("2021-04-01", periods=20).strftime("%Y-%m-%d").to_numpy()
+    frame = pd.DataFrame({
+        "PSEUDO_HESID": rng.choice([f"p{i}" for i in range(40)], n), "EPIKEY": rng.permutation(n).astype(str),
+        "FYEAR": "2122", "EPISTART": np.where(rng.random(n) < .05, "1800-01-01", rng.choice(dates, n)),
+        "EPIEND": np.where(rng.random(n) < .1, "", rng.choice(dates, n)),
+        "EPIORDER": np.where(rng.random(n) < .1, "", rng.integers(1, 4, n).astype(str)), "EPISTAT": "3",
+        "ADMIDATE": np.where(rng.random(n) < .05, "", rng.choice(dates[:5], n)),
+        "PROCODE3": rng.choice(["RTA", "RNA"], n), "CLASSPAT": rng.choice(["1", "2", "3", "4"], n, p=[.6, .2, .1, .1]),
+        "SEX": "1", "STARTAGE": "50", "GPPRAC": "A81001",
+        "DIAG_4_01": rng.choice(["I10X", "E119", "J449"], n), "DIAG_4_02": rng.choice(["I10X", "E119", "", "Z886"], n),
+        "DIAG_4_03": rng.choice(["I10X", "", "E119"], n)})
+    extract = read_hes_apc(frame)
+    cells = {k: [(s + 1, v) for s, v in enumerate(row) if v not in ("", "-")]
+             for k, row in zip(frame["EPIKEY"], frame[["DIAG_4_01", "DIAG_4_02", "DIAG_4_03"]].to_numpy(), strict=True)}
+    spell_of, long = _naive_spells(extract.episodes.assign(classpat=frame.set_index("EPIKEY").loc[
+        extract.episodes["episode_id"], "CLASSPAT"].to_numpy()), cells)
+    assert dict(zip(extract.episodes["episode_id"], extract.episodes["spell_id"], strict=True)) == spell_of
+    assert (extract.spells["episodes"] > 1).sum() > 10
+    got = list(extract.diagnoses[["person_id", "spell_id", "icd10", "position"]].itertuples(index=False, name=None))
+    assert got == long

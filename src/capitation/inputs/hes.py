@@ -551,15 +551,22 @@ def _diagnosis_cells(frame: pd.DataFrame, diagnoses=None, caller: str = "read_he
 
 
 def _spells(episodes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """NHS Digital's provider spells: person, admission date and provider; CLASSPAT 3/4 one episode each."""
-    order = episodes.sort_values(["person_id", "episode_start", "episode_order", "episode_end", "episode_id"],
-                                 kind="stable", na_position="last")
+    """NHS Digital's provider spells: person, admission date and provider; CLASSPAT 3/4 one episode each.
+
+    Sorted and grouped on integer codes (text factorised in sorted order, missing dates and orders last), so
+    no per-episode string is made.
+    """
+    person = _ranks(episodes["person_id"])
+    keys = (_ranks(episodes["episode_id"]), _last_if_missing(episodes["episode_end"]),
+            _last_if_missing(episodes["episode_order"]), _last_if_missing(episodes["episode_start"]), person)
+    order = episodes.iloc[np.lexsort(keys)]  # stable: equal keys keep the extract's order
     regular = order["classpat"].isin(["3", "4"]).to_numpy()
-    key = pd.DataFrame({"person": order["person_id"].to_numpy(), "admitted": order["admission_date"].astype(str),
-                        "provider": order["provider"].to_numpy(),
-                        "alone": np.where(regular, order["episode_id"].to_numpy(), "")})
-    codes, _ = pd.factorize(pd.MultiIndex.from_frame(key), sort=False)
-    order = order.assign(spell_id=np.asarray(codes, dtype=np.int64) + 1)  # numbered 1, 2, ... in person order
+    key = pd.DataFrame({"person": person[np.lexsort(keys)],
+                        "admitted": _last_if_missing(order["admission_date"]),
+                        "provider": _ranks(order["provider"]),
+                        "alone": np.where(regular, np.arange(len(order)), -1)})
+    number = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()  # in order of first appearance
+    order = order.assign(spell_id=number.astype(np.int64) + 1)  # numbered 1, 2, ... in person order
     spells = order.groupby("spell_id", sort=False).agg(person_id=("person_id", "first"),
                                                        admission_date=("admission_date", "first"),
                                                        provider=("provider", "first"), fy=("fy", "first"),
@@ -567,26 +574,46 @@ def _spells(episodes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     return order, spells
 
 
+def _ranks(values: pd.Series) -> np.ndarray:
+    """Codes of text in sorted order (missing last)."""
+    codes, _ = pd.factorize(values.to_numpy(dtype=object), sort=True, use_na_sentinel=True)
+    return np.where(codes < 0, np.iinfo(np.int64).max, codes).astype(np.int64)
+
+
+def _last_if_missing(values: pd.Series) -> np.ndarray:
+    """Dates or numbers as sortable int64 / float64, missing values after every other."""
+    array = values.to_numpy()
+    if np.issubdtype(array.dtype, np.datetime64):
+        number = array.astype("datetime64[ns]").astype(np.int64)
+        return np.where(pd.isna(array), np.iinfo(np.int64).max, number)
+    number = array.astype(np.float64)
+    return np.where(np.isnan(number), np.inf, number)
+
+
 def _once_per_spell(cells: pd.DataFrame, episodes: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """Make the long diagnoses, each code once per spell at its most primary position; count the repeats."""
+    """Make the long diagnoses, each code once per spell at its most primary position; count the repeats.
+
+    Of a code's cells in one spell, the primary one is kept if any, else the earliest (episode order, then
+    slot); the rows come out in episode order, each episode's codes in slot order. All on integers.
+    """
     columns = ["person_id", "spell_id", "fy", "setting", "position", "icd10"]
     if not len(cells):
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), 0
     at = episodes.index.get_indexer(pd.Index(cells["row"].to_numpy()))  # position in spell order
-    long = pd.DataFrame({"person_id": episodes["person_id"].to_numpy()[at],
-                         "spell_id": episodes["spell_id"].to_numpy()[at], "fy": episodes["fy"].to_numpy()[at],
-                         "order": at, "slot": cells["slot"].to_numpy(), "icd10": cells["icd10"].to_numpy()})
-    long = long.sort_values(["order", "slot"], kind="stable")
-    long["primary"] = long["slot"] == 1
-    long = long.sort_values(["spell_id", "icd10", "primary", "order"], ascending=[True, True, False, True],
-                            kind="stable")
-    repeated = long.duplicated(["spell_id", "icd10"], keep="first")
-    long = long[~repeated.to_numpy()].sort_values(["order", "slot"], kind="stable")
-    out = pd.DataFrame({"person_id": long["person_id"].to_numpy(), "spell_id": long["spell_id"].to_numpy(),
-                        "fy": long["fy"].to_numpy(), "setting": "inpatient",
-                        "position": np.where(long["primary"], "primary", "secondary"),
-                        "icd10": long["icd10"].to_numpy()})
-    return out, int(repeated.sum())
+    spell = episodes["spell_id"].to_numpy()[at]
+    code, codes = pd.factorize(cells["icd10"].to_numpy(dtype=object))
+    slot = cells["slot"].to_numpy()
+    primary = slot == 1
+    ranked = np.lexsort((slot, at, ~primary, code, spell))
+    first = np.ones(len(ranked), dtype=bool)
+    first[1:] = (spell[ranked][1:] != spell[ranked][:-1]) | (code[ranked][1:] != code[ranked][:-1])
+    keep = ranked[first]
+    keep = keep[np.lexsort((slot[keep], at[keep]))]
+    out = pd.DataFrame({"person_id": episodes["person_id"].to_numpy(dtype=object)[at[keep]], "spell_id": spell[keep],
+                        "fy": episodes["fy"].to_numpy(dtype=object)[at[keep]], "setting": "inpatient",
+                        "position": np.where(primary[keep], "primary", "secondary"),
+                        "icd10": np.asarray(codes, dtype=object)[code[keep]]})
+    return _plain(out), int(len(ranked) - len(keep))
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
