@@ -375,7 +375,7 @@ def _apc_batch(read: _Reading, diagnoses) -> tuple[pd.DataFrame, pd.DataFrame, s
     ages = read.ages("STARTAGE", used)
     read.recode("age_under_one", pd.to_numeric(text("STARTAGE"), errors="coerce").between(7001, 7007).to_numpy()
                 & used)
-    episodes = pd.DataFrame({
+    episodes = _table({
         "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
         "episode_id": text("EPIKEY").to_numpy(dtype=object),
         "fy": fy,
@@ -609,11 +609,29 @@ def _once_per_spell(cells: pd.DataFrame, episodes: pd.DataFrame) -> tuple[pd.Dat
     first[1:] = (spell[ranked][1:] != spell[ranked][:-1]) | (code[ranked][1:] != code[ranked][:-1])
     keep = ranked[first]
     keep = keep[np.lexsort((slot[keep], at[keep]))]
-    out = pd.DataFrame({"person_id": episodes["person_id"].to_numpy(dtype=object)[at[keep]], "spell_id": spell[keep],
+    out = _table({"person_id": episodes["person_id"].to_numpy(dtype=object)[at[keep]], "spell_id": spell[keep],
                         "fy": episodes["fy"].to_numpy(dtype=object)[at[keep]], "setting": "inpatient",
                         "position": np.where(primary[keep], "primary", "secondary"),
                         "icd10": np.asarray(codes, dtype=object)[code[keep]]})
     return _plain(out), int(len(ranked) - len(keep))
+
+
+def _table(columns: dict, index=None) -> pd.DataFrame:
+    """Build a DataFrame whose arrays of Python objects stay objects.
+
+    pandas 3 stores an object array of strings as Arrow strings, copying every one, and the readers' text
+    shares one Python string per distinct value: kept as objects, a table of codes costs a pointer per cell.
+    """
+    n = next(len(v) for v in columns.values() if not isinstance(v, str))
+    out = {}
+    for k, v in columns.items():
+        if isinstance(v, str):  # one string, shared by every row
+            v = np.full(n, v, dtype=object)
+        elif isinstance(v, np.ndarray) and v.dtype.kind == "U":  # each distinct string once
+            distinct, inverse = np.unique(v, return_inverse=True)
+            v = distinct.astype(object)[inverse]
+        out[k] = pd.Series(v, dtype=object, index=index) if isinstance(v, np.ndarray) and v.dtype == object else v
+    return pd.DataFrame(out, index=index)
 
 
 def _plain(frame: pd.DataFrame) -> pd.DataFrame:
@@ -763,7 +781,7 @@ def read_hes_op(source, *, columns: dict | None = None, diagnoses=None, unknown_
     appointments = _plain(pd.concat([p[0] for p in parts]))
     cells = pd.concat([p[1] for p in parts], ignore_index=True)
     at = appointments.index.get_indexer(pd.Index(cells["row"].to_numpy()))
-    long = pd.DataFrame({"person_id": appointments["person_id"].to_numpy()[at],
+    long = _table({"person_id": appointments["person_id"].to_numpy()[at],
                          "attendance_id": appointments["attendance_id"].to_numpy()[at],
                          "fy": appointments["fy"].to_numpy()[at], "setting": "outpatient",
                          "position": np.where(cells["slot"].to_numpy() == 1, "primary", "secondary"),
@@ -786,7 +804,7 @@ def _op_batch(read: _Reading, diagnoses) -> tuple[pd.DataFrame, pd.DataFrame, st
     sex, out = read.sex_and_age(out, "APPTAGE", "on {n:,} attended appointment(s)")
     used = ~out
     fy, dates = read.years("APPTDATE", used, "fyear_disagrees_with_appointment_date")
-    appointments = pd.DataFrame({
+    appointments = _table({
         "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
         "attendance_id": text("ATTENDKEY").to_numpy(dtype=object),
         "fy": fy,
@@ -926,7 +944,7 @@ def _ae_batch(read: _Reading) -> tuple[pd.DataFrame, pd.DataFrame]:
     sex, out = read.sex_and_age(read.duplicates(), "ARRIVALAGE", "in {n:,} attendance(s)")
     used = ~out
     fy, dates = read.years("ARRIVALDATE", used, "fyear_disagrees_with_arrival_date")
-    attendances = pd.DataFrame({
+    attendances = _table({
         "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
         "attendance_id": text("AEKEY").to_numpy(dtype=object),
         "fy": fy,
@@ -942,7 +960,7 @@ def _ae_batch(read: _Reading) -> tuple[pd.DataFrame, pd.DataFrame]:
     if slots:
         wide = np.column_stack([_text(frame, c).to_numpy(dtype=object).astype(str) for _, c in slots])[used]
         rows, cols = np.nonzero(~np.isin(wide, _NOT_A_CODE))
-        codes = pd.DataFrame({"person_id": attendances["person_id"].to_numpy()[rows],
+        codes = _table({"person_id": attendances["person_id"].to_numpy()[rows],
                               "attendance_id": attendances["attendance_id"].to_numpy()[rows],
                               "slot": np.array([k for k, _ in slots])[cols], "code": wide[rows, cols]})
     return attendances, codes
