@@ -625,8 +625,10 @@ def _table(columns: dict, index=None) -> pd.DataFrame:
     n = next(len(v) for v in columns.values() if not isinstance(v, str))
     out = {}
     for k, v in columns.items():
-        if isinstance(v, str):  # one string, shared by every row
-            v = np.full(n, v, dtype=object)
+        if isinstance(v, str):  # one string, shared by every row (np.full would copy it per row)
+            shared = np.empty(n, dtype=object)
+            shared[:] = v
+            v = shared
         elif isinstance(v, np.ndarray) and v.dtype.kind == "U":  # each distinct string once
             distinct, inverse = np.unique(v, return_inverse=True)
             v = distinct.astype(object)[inverse]
