@@ -693,6 +693,31 @@ def test_report_runs_on_your_people_with_their_diagnoses_and_records_a_manifest(
     assert "bit-identical" in capsys.readouterr().out
 
 
+def test_a_report_reproduces_when_the_clock_has_moved_on(data, capsys, monkeypatch):
+    # the report prints when it was written, to the minute: a reproduction a minute later must print the same
+    import datetime as real
+
+    import capitation.cli.report as cli_report
+    import capitation.report.html as html
+
+    out, manifest = data / "later.html", data / "later.json"
+    assert main(["report", "--people", str(data / "people.csv"), "--membership", str(data / "membership.csv"),
+                 "--no-ladder", "--control-total", "1000", "--out", str(out), "--manifest", str(manifest),
+                 "--overwrite"]) == 0
+    assert "report written" in out.read_text(encoding="utf-8")
+
+    class Later(real.datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return real.datetime(2099, 1, 1, 12, 0, tzinfo=tz)
+
+    later = type("clock", (), {"datetime": Later, "timezone": real.timezone})
+    monkeypatch.setattr(cli_report, "_dt", later)
+    monkeypatch.setattr(html, "_dt", later)
+    capsys.readouterr()
+    assert main(["reproduce", str(manifest)]) == 0, capsys.readouterr().out
+
+
 @pytest.mark.parametrize("options, words", [
     (["--diagnoses", "d.parquet"], "--diagnoses describe your people, but no --people table was given"),
     (["--need-vars", "income", "--fixed-effects"], "--need-vars, --fixed-effects describe your people"),

@@ -9,6 +9,7 @@ synthetic England (default), or your tables (``--people``, with ``--diagnoses``,
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import time
 
 from .._version import __version__
@@ -115,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     check_control_total(args)
     check_outputs(args, [("--out", args.out, "file"), ("--manifest", args.manifest, "file")], inputs=INPUTS)
     started = time.perf_counter()
+    if args.written is None:  # fixed once, so a manifest records it and a reproduction prints the same
+        args.written = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     say = (lambda *a: None) if args.quiet else (lambda *a: print(*a, flush=True))
     say(f"capitation {__version__} report")
     if args.people is None:  # synthetic England: the options about your tables would not be used
@@ -133,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         args.out, args.control_total, year=args.year, seed=args.seed, **source, ladder=not args.no_ladder,
         overspend=args.overspend, extra_cv=args.extra_cv, consortium=args.consortium, suppress=not args.no_suppress,
         min_count=args.min_count, min_list_size=args.min_list_size, practice_rows=args.practice_rows,
-        log=lambda step, text: say(f"  {step:<10} {text}"))
+        log=lambda step, text: say(f"  {step:<10} {text}"), written=args.written)
     out = result.path
     say(f"  report     {out} ({out.stat().st_size / 1e6:.1f} MB, {time.perf_counter() - started:.0f} s in all)")
     write_manifest("report", args, {"out": [out]}, say, INPUTS)
@@ -198,6 +201,8 @@ def add_parser(sub) -> None:
     g.add_argument("--extra-cv", type=non_negative_float, default=0.0, help="group-level cv outside the person model "
                    "(default: %(default)s)")
     g.add_argument("--no-ladder", action="store_true", help="fit only the final model")
+    g.add_argument("--written", help="date and time printed as 'report written' (default: now); a --manifest "
+                   "records it, so that capitation reproduce re-creates the same file")
     g.add_argument("--no-suppress", action="store_true", help="publish small numbers (suppression is on by "
                    "default)")
     g.add_argument("--min-count", type=positive_int, default=5, help="smallest count shown (default: %(default)s)")

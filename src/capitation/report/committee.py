@@ -175,7 +175,7 @@ def committee_report(path, control_total, *, year: str = "2025/26", seed: int = 
                      extra_cv: float = 0.0, consortium: str | None = None, suppress: bool = True,
                      min_count: int = DEFAULT_MIN_COUNT, min_list_size: float = DEFAULT_MIN_LIST_SIZE,
                      practice_rows: int | None = None, source: str | None = None,
-                     log: Callable[[str, str], object] | None = None) -> CommitteeReport:
+                     log: Callable[[str, str], object] | None = None, written: str | None = None) -> CommitteeReport:
     """Fit the PBRA ladder, validate it, allocate ``control_total`` and write the finance committee's report.
 
     Every rung of :func:`~capitation.model.ladder_specs` that the data support is fitted on the estimation
@@ -235,6 +235,9 @@ def committee_report(path, control_total, *, year: str = "2025/26", seed: int = 
     log : callable, optional
         Called as ``log(step, text)`` as each step ends (``"people"``, ``"model"`` once per rung,
         ``"budgets"``), e.g. to print progress.
+    written : str, optional
+        When the report was written, as printed in its provenance (now, to the minute, by default). Give it
+        to re-create a report byte for byte, as ``capitation reproduce`` does.
 
     Returns
     -------
@@ -319,7 +322,7 @@ def committee_report(path, control_total, *, year: str = "2025/26", seed: int = 
         risk=risk, explanation=explanation, consortium=consortium,
         subtitle=f"{label} · {year} · control total {allocation.control_total} · capitation {__version__}",
         suppress=suppress, min_count=min_count, min_list_size=min_list_size, practice_rows=practice_rows,
-        provenance=samples.provenance)
+        provenance={**samples.provenance, **({"report written": written} if written else {})})
     return CommitteeReport(out, validation, validations, model, allocation, risk, explanation,
                            dict(samples.provenance))
 
