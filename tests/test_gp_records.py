@@ -356,7 +356,7 @@ def test_an_unparseable_or_missing_date_names_the_row():
                                   r"\(did you mean 'min_age'\?\)"),
     ({"register": "DM"}, r"\('DM'\) lacks the key\(s\) \['diagnosis'\]"),
     ({"register": "DM", "diagnosis": []}, r"\('DM'\) has no 'diagnosis' clusters.*Fix"),
-    ({"register": "DM", "diagnosis": "DM_COD"}, r"'diagnosis' must be a list of cluster ids, not the single string"),
+    ({"register": "DM", "diagnosis": "DM_COD"}, r"'diagnosis' parameter of Rule 1 .* not a single string"),
     ({**DM_RULE, "min_age": -1}, r"\('DM'\): 'min_age' must be a whole number of years from 0 to 130.*Got -1"),
     ({**DM_RULE, "min_age": True}, r"'min_age' must be a whole number"),
     ({**DM_RULE, "diagnosed_since": "01/04/2006"}, r"'diagnosed_since' must be a date, as text YYYY-MM-DD"),

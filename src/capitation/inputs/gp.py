@@ -48,6 +48,7 @@ from .._results import Result
 from .._validation import (
     ascii_upper,
     check_identifiers,
+    check_names,
     check_unique,
     describe_rows,
     factorize_column,
@@ -225,19 +226,7 @@ def _checked_rule(values: dict, label: str) -> dict:
                          "Fix: name the register as the conditions table and FeatureSpec(conditions=...) do.")
     out = {"register": ascii_upper(register.strip())}
     for key in ("diagnosis", "resolved"):
-        value = values[key]
-        if isinstance(value, str):
-            raise InputError(f"{label}: {key!r} must be a list of cluster ids, not the single string {value!r}. "
-                             f"Fix: {key}=[{value!r}].")
-        try:
-            items = tuple(value)
-        except TypeError:
-            raise InputError(f"{label}: {key!r} must be a list of cluster ids. Got {type(value).__name__} "
-                             f"{value!r}. Fix: e.g. {key}=['DM_COD'].") from None
-        bad = [v for v in items if not isinstance(v, str) or not v.strip()]
-        if bad:
-            raise InputError(f"{label}: {key!r} must hold non-empty cluster ids (strings). Got {bad[:5]!r}. "
-                             f"Fix: e.g. {key}=['DM_COD'].")
+        items = check_names(values[key], key, label, ordered=False, example="DM_COD")
         names = tuple(dict.fromkeys(ascii_upper(v.strip()) for v in items))
         out[key] = names
     if not out["diagnosis"]:
