@@ -921,6 +921,13 @@ def _read_csv_text(path: Path, columns) -> pd.DataFrame:
     An NHS extract repeats a few thousand distinct values per column over millions of rows; Arrow's reader
     (threaded) stores each distinct value once, and the readers then clean each distinct value once.
     """
+    import pyarrow.csv as pacsv
+
+    return pacsv.read_csv(path, convert_options=_csv_text_options(path, columns)).to_pandas()
+
+
+def _csv_text_options(path: Path, columns):
+    """Arrow's options to read ``columns`` (all by default) of a CSV file as dictionary-encoded text."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -931,10 +938,8 @@ def _read_csv_text(path: Path, columns) -> pd.DataFrame:
         raise SchemaError(f"The CSV file {str(path)!r} has no column(s) {absent}. It has {list(header)[:12]}. "
                           "Fix: check the column names.")
     text = pa.dictionary(pa.int32(), pa.string())
-    table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-        column_types={c: text for c in header}, include_columns=names, strings_can_be_null=False,
-        quoted_strings_can_be_null=False))
-    return table.to_pandas()
+    return pacsv.ConvertOptions(column_types={c: text for c in header}, include_columns=names,
+                                strings_can_be_null=False, quoted_strings_can_be_null=False)
 
 
 def iter_table_batches(data, name: str, columns=None, *, batch_rows: int):
@@ -984,18 +989,14 @@ def iter_table_batches(data, name: str, columns=None, *, batch_rows: int):
         if not path.is_file():
             raise InputError(f"The {name!r} parameter names {str(path)!r}, which does not exist. Fix: check the "
                              "path.")
-        header = pd.read_csv(path, nrows=0, dtype=str).columns
-        names = list(header) if columns is None else list(columns)
-        text = pa.dictionary(pa.int32(), pa.string())
+        options = _csv_text_options(path, columns)
         try:
-            reader = pacsv.open_csv(path, convert_options=pacsv.ConvertOptions(
-                column_types={c: text for c in header}, include_columns=names, strings_can_be_null=False,
-                quoted_strings_can_be_null=False))
+            reader = pacsv.open_csv(path, convert_options=options)
         except (pa.ArrowException, OSError) as exc:
             raise InputError(f"The {name!r} parameter names {str(path)!r}, which is not a readable CSV table "
                              f"({exc}). Fix: rewrite it as CSV with a header row, or use Parquet.") from None
         batches = _guarded_batches(reader, name, path)
-        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in names})
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in options.include_columns})
     else:
         import pyarrow.dataset as ds
 
