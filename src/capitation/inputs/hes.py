@@ -194,6 +194,21 @@ class _Reading:
     def ages(self, age: str, used: np.ndarray) -> np.ndarray:
         return _ages(self.text(age), self.names[age], self.frame.index, used)
 
+    def attendances(self, key: str, date: str, age: str, sex: np.ndarray, used: np.ndarray,
+                    disagreement: str) -> pd.DataFrame:
+        """Build one row per record used of an extract of dated visits (appointments, attendances)."""
+        fy, dates = self.years(date, used, disagreement)
+        return _table({
+            "person_id": self.text("PSEUDO_HESID").to_numpy(dtype=object),
+            "attendance_id": self.text(key).to_numpy(dtype=object),
+            "fy": fy,
+            "date": dates,
+            "sex": sex,
+            "age": self.ages(age, used),
+            "practice_code": self.practices(used),
+            "lsoa_code": self.lsoa(),
+        }, index=self.frame.index)[used]
+
     def lsoa(self) -> np.ndarray:
         lsoa = self.text("LSOA11")
         return np.where((lsoa == "").to_numpy(), None, lsoa.to_numpy(dtype=object))
@@ -805,17 +820,8 @@ def _op_batch(read: _Reading, diagnoses) -> tuple[pd.DataFrame, pd.DataFrame, st
     out = out | read.leave_out("appointment_not_attended", ~text("ATTENDED").isin(ATTENDED_CODES).to_numpy() & ~out)
     sex, out = read.sex_and_age(out, "APPTAGE", "on {n:,} attended appointment(s)")
     used = ~out
-    fy, dates = read.years("APPTDATE", used, "fyear_disagrees_with_appointment_date")
-    appointments = _table({
-        "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
-        "attendance_id": text("ATTENDKEY").to_numpy(dtype=object),
-        "fy": fy,
-        "date": dates,
-        "sex": sex,
-        "age": read.ages("APPTAGE", used),
-        "practice_code": read.practices(used),
-        "lsoa_code": read.lsoa(),
-    }, index=frame.index)[used]
+    appointments = read.attendances("ATTENDKEY", "APPTDATE", "APPTAGE", sex, used,
+                                    "fyear_disagrees_with_appointment_date")
     cells, layout = _diagnosis_cells(frame, diagnoses, "read_hes_op")
     cells = cells[used[cells["row"].to_numpy()]]
     recorded = ~read.leave_out("diagnosis_not_recorded", cells["icd10"].isin(_NOT_RECORDED).to_numpy())
@@ -942,20 +948,10 @@ def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "rais
 
 def _ae_batch(read: _Reading) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One batch of attendances read by the per-record rules: those used, and their A&E codes as written."""
-    frame, text = read.frame, read.text
+    frame = read.frame
     sex, out = read.sex_and_age(read.duplicates(), "ARRIVALAGE", "in {n:,} attendance(s)")
     used = ~out
-    fy, dates = read.years("ARRIVALDATE", used, "fyear_disagrees_with_arrival_date")
-    attendances = _table({
-        "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
-        "attendance_id": text("AEKEY").to_numpy(dtype=object),
-        "fy": fy,
-        "date": dates,
-        "sex": sex,
-        "age": read.ages("ARRIVALAGE", used),
-        "practice_code": read.practices(used),
-        "lsoa_code": read.lsoa(),
-    }, index=frame.index)[used]
+    attendances = read.attendances("AEKEY", "ARRIVALDATE", "ARRIVALAGE", sex, used, "fyear_disagrees_with_arrival_date")
     slots = sorted((int(m.group(1)), c) for c in frame.columns if (m := re.fullmatch(r"DIAG2_(\d{2})", c)))
     codes = pd.DataFrame({"person_id": pd.Series(dtype=object), "attendance_id": pd.Series(dtype=object),
                           "slot": pd.Series(dtype=np.int64), "code": pd.Series(dtype=object)})
