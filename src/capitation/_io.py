@@ -926,8 +926,12 @@ def _read_csv_text(path: Path, columns) -> pd.DataFrame:
     return pacsv.read_csv(path, convert_options=_csv_text_options(path, columns)).to_pandas()
 
 
-def _csv_text_options(path: Path, columns):
-    """Arrow's options to read ``columns`` (all by default) of a CSV file as dictionary-encoded text."""
+def _csv_text_options(path: Path, columns, plain=()):
+    """Arrow's options to read ``columns`` (all by default) of a CSV file as dictionary-encoded text.
+
+    The columns ``plain`` (identifiers, a distinct value per row or nearly) are read as plain strings:
+    encoding them would only cost time.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -938,11 +942,12 @@ def _csv_text_options(path: Path, columns):
         raise SchemaError(f"The CSV file {str(path)!r} has no column(s) {absent}. It has {list(header)[:12]}. "
                           "Fix: check the column names.")
     text = pa.dictionary(pa.int32(), pa.string())
-    return pacsv.ConvertOptions(column_types={c: text for c in header}, include_columns=names,
+    return pacsv.ConvertOptions(column_types={c: pa.string() if c in plain else text for c in header},
+                                include_columns=names,
                                 strings_can_be_null=False, quoted_strings_can_be_null=False)
 
 
-def iter_table_batches(data, name: str, columns=None, *, batch_rows: int):
+def iter_table_batches(data, name: str, columns=None, *, batch_rows: int, plain=()):
     """Yield a table in batches of at most about ``batch_rows`` rows, every column as text where it is read.
 
     The streaming twin of :func:`read_table` with ``text=True``: a CSV file is read by Arrow in blocks, every
@@ -961,6 +966,8 @@ def iter_table_batches(data, name: str, columns=None, *, batch_rows: int):
     batch_rows : int
         Rows per batch, at most (a CSV batch ends at the first block boundary past it, so it may hold a few
         more).
+    plain : sequence of str
+        Columns of a CSV file to read as plain strings rather than dictionary-encoded (identifiers).
 
     Yields
     ------
@@ -989,7 +996,7 @@ def iter_table_batches(data, name: str, columns=None, *, batch_rows: int):
         if not path.is_file():
             raise InputError(f"The {name!r} parameter names {str(path)!r}, which does not exist. Fix: check the "
                              "path.")
-        options = _csv_text_options(path, columns)
+        options = _csv_text_options(path, columns, plain)
         try:
             reader = pacsv.open_csv(path, convert_options=options)
         except (pa.ArrowException, OSError) as exc:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import union_categoricals
 
 from .._io import iter_table_batches
 from .._kernels.cells import wide_cells
@@ -117,7 +118,8 @@ class _Reading:
         90,000 for 20 million records), reading the extract twice.
         """
         def read():
-            return iter_table_batches(self.source, "source", self.wanted, batch_rows=self.batch_rows)
+            return iter_table_batches(self.source, "source", self.wanted, batch_rows=self.batch_rows,
+                                      plain=[self.names[k] for k in _KEYS if k in self.names])
 
         stream = read()
         first = next(stream)
@@ -144,8 +146,8 @@ class _Reading:
                               "columns={'PSEUDO_HESID': 'your_name', ...} for fields named differently.")
 
     def text(self, name: str) -> pd.Series:
-        """Return the field ``name`` (HES's name) as stripped text."""
-        return _text(self.frame, self.names[name])
+        """Return the field ``name`` (HES's name) as stripped text: identifiers as strings, the rest coded."""
+        return (_key_text if name in _KEYS else _text)(self.frame, self.names[name])
 
     @staticmethod
     def count(into: dict, reason: str, n) -> None:
@@ -184,12 +186,12 @@ class _Reading:
         self.recode(disagreement, disagree & used)
         return fy, dates
 
-    def practices(self, used: np.ndarray) -> np.ndarray:
-        """``GPPRAC`` with HES's null codes (and blanks) as ``None``; those used counted."""
+    def practices(self, used: np.ndarray) -> pd.Categorical:
+        """``GPPRAC`` with HES's null codes (and blanks) as missing; those used counted."""
         practice = self.text("GPPRAC")
         null = practice.isin(HES_NULL_PRACTICES).to_numpy() | (practice == "").to_numpy()
         self.recode("practice_null_code", null & used)
-        return np.where(null, None, practice.to_numpy(dtype=object))
+        return _missing(practice, ("", *HES_NULL_PRACTICES))
 
     def ages(self, age: str, used: np.ndarray) -> np.ndarray:
         return _ages(self.text(age), self.names[age], self.frame.index, used)
@@ -199,8 +201,8 @@ class _Reading:
         """Build one row per record used of an extract of dated visits (appointments, attendances)."""
         fy, dates = self.years(date, used, disagreement)
         return _table({
-            "person_id": self.text("PSEUDO_HESID").to_numpy(dtype=object),
-            "attendance_id": self.text(key).to_numpy(dtype=object),
+            "person_id": self.text("PSEUDO_HESID"),
+            "attendance_id": self.text(key),
             "fy": fy,
             "date": dates,
             "sex": sex,
@@ -209,11 +211,12 @@ class _Reading:
             "lsoa_code": self.lsoa(),
         }, index=self.frame.index)[used]
 
-    def lsoa(self) -> np.ndarray:
-        lsoa = self.text("LSOA11")
-        return np.where((lsoa == "").to_numpy(), None, lsoa.to_numpy(dtype=object))
+    def lsoa(self) -> pd.Categorical:
+        return _missing(self.text("LSOA11"), ("",))
 
 
+#: Identifiers, nearly one distinct value per record: kept as (Arrow) strings, never coded as Categoricals.
+_KEYS = ("PSEUDO_HESID", "EPIKEY", "ATTENDKEY", "AEKEY")
 #: Columns of diagnoses in the layouts the readers know (HES APC/OP, HES A&E, SUS).
 _DIAGNOSIS_COLUMN = re.compile(r"DIAG_[34]_(\d{2}|CONCAT)|DIAG2_\d{2}|Primary_Diagnosis_Code|"
                                r"Secondary_Diagnosis_Code_\d{1,2}")
@@ -242,12 +245,15 @@ def _wanted(source, names: dict, diagnoses) -> list | None:
 class HesExtract(Result):
     """An admitted patient care extract, read: episodes, provider spells, diagnoses and what was not used.
 
+    Text columns are pandas Categoricals with their values sorted: a record costs an integer code, and the
+    tables are the same whatever the batches.
+
     Attributes
     ----------
     episodes : pandas.DataFrame
         One row per finished, distinct episode used: ``person_id``, ``episode_id``, ``spell_id``, ``fy``,
         ``episode_start``, ``admission_date``, ``provider``, ``sex`` (``M``/``F``), ``age``,
-        ``practice_code`` (``None`` for HES's null codes) and ``lsoa_code``.
+        ``practice_code`` (missing for HES's null codes) and ``lsoa_code``.
     spells : pandas.DataFrame
         One row per provider spell: ``spell_id``, ``person_id``, ``admission_date``, ``provider``, ``fy`` (of
         its first episode) and ``episodes``.
@@ -360,8 +366,8 @@ def read_hes_apc(source, *, columns: dict | None = None, diagnoses=None, unknown
     {'fy': ['2001/02', '2001/02'], 'position': ['primary', 'primary'], 'icd10': ['F321', 'I10X']}
     >>> extract.exclusions, extract.recoded
     ({'diagnosis_repeated_in_spell': 1}, {'practice_null_code': 2, 'age_under_one': 2})
-    >>> extract.episodes[["age", "practice_code"]].to_dict("list")
-    {'age': [0, 0], 'practice_code': [None, None]}
+    >>> extract.episodes["age"].tolist(), extract.episodes["practice_code"].isna().tolist()
+    ([0, 0], [True, True])
     """
     read = _Reading(source, columns, HES_APC_COLUMNS,
                     ("PSEUDO_HESID", "EPIKEY", "FYEAR", "EPISTAT", "SEX", "STARTAGE", "GPPRAC"),
@@ -369,13 +375,13 @@ def read_hes_apc(source, *, columns: dict | None = None, diagnoses=None, unknown
                     batch_rows=batch_rows, diagnoses=diagnoses)
     parts = [_apc_batch(read, diagnoses) for _ in read.batches()]
     layout = parts[0][2]
-    episodes = _plain(pd.concat([p[0] for p in parts]))
-    cells = pd.concat([p[1] for p in parts], ignore_index=True)
+    episodes = _concat([p[0] for p in parts])
+    cells = _concat([p[1] for p in parts], ignore_index=True)
     episodes, spells = _spells(episodes)
     diagnoses, repeated = _once_per_spell(cells, episodes)
     read.count(read.exclusions, "diagnosis_repeated_in_spell", repeated)
-    return HesExtract(episodes.drop(columns=["classpat"]).reset_index(drop=True), spells, diagnoses, read.exclusions,
-                      read.recoded, layout)
+    return HesExtract(_canonical(episodes.drop(columns=["classpat"]).reset_index(drop=True)), _canonical(spells),
+                      _canonical(diagnoses), read.exclusions, read.recoded, layout)
 
 
 def _apc_batch(read: _Reading, diagnoses) -> tuple[pd.DataFrame, pd.DataFrame, str]:
@@ -388,18 +394,18 @@ def _apc_batch(read: _Reading, diagnoses) -> tuple[pd.DataFrame, pd.DataFrame, s
     fy, start = read.years("EPISTART", used, "fyear_disagrees_with_start_date")
     practice = read.practices(used)
     ages = read.ages("STARTAGE", used)
-    read.recode("age_under_one", pd.to_numeric(text("STARTAGE"), errors="coerce").between(7001, 7007).to_numpy()
-                & used)
+    number = _numbers(text("STARTAGE"))
+    read.recode("age_under_one", (number >= 7001) & (number <= 7007) & used)
     episodes = _table({
-        "person_id": text("PSEUDO_HESID").to_numpy(dtype=object),
-        "episode_id": text("EPIKEY").to_numpy(dtype=object),
+        "person_id": text("PSEUDO_HESID"),
+        "episode_id": text("EPIKEY"),
         "fy": fy,
         "episode_start": start,
         "episode_end": _dates(text("EPIEND"), names["EPIEND"], frame.index),
-        "episode_order": pd.to_numeric(text("EPIORDER").replace("", np.nan), errors="coerce").to_numpy(),
+        "episode_order": _numbers(text("EPIORDER")),
         "admission_date": _dates(text("ADMIDATE"), names["ADMIDATE"], frame.index),
-        "provider": text("PROCODE3").to_numpy(dtype=object),
-        "classpat": text("CLASSPAT").to_numpy(dtype=object),
+        "provider": text("PROCODE3"),
+        "classpat": text("CLASSPAT"),
         "sex": sex,
         "age": ages,
         "practice_code": practice,
@@ -411,33 +417,36 @@ def _apc_batch(read: _Reading, diagnoses) -> tuple[pd.DataFrame, pd.DataFrame, s
     return episodes[used], cells, layout
 
 
-def _sex(values: pd.Series, index) -> np.ndarray:
-    known = {"1": "M", "2": "F", "0": None, "9": None}
+def _sex(values: pd.Series, index) -> pd.Categorical:
+    """``SEX`` 1 → M, 2 → F; 0 and 9 missing; any other value refused, naming rows."""
+    known = {"1": 1, "2": 0, "0": -1, "9": -1}  # codes into the categories F, M
     bad = ~values.isin(list(known))
     if bad.any():
         raise InputError(f"The HES extract's field 'SEX' must be 1 (male), 2 (female), 0 or 9. Got "
                          f"{values[bad].head(5).tolist()} at rows {index[bad.to_numpy()][:5].tolist()}. Fix: map "
                          "your source's sex codes to HES's.")
-    return values.map(known).to_numpy(dtype=object)
+    lookup = np.array([known.get(v, -1) for v in values.cat.categories], dtype=np.int8)  # unused: any
+    return pd.Categorical.from_codes(lookup[values.cat.codes.to_numpy()], _categories(["F", "M"]))
 
 
 def _dates(values: pd.Series, column: str, index) -> np.ndarray:
     """ISO dates; blanks and HES's 1800-01-01/1801-01-01 as missing; anything else refused, naming rows."""
     missing = values.isin(("", *_NULL_DATES)).to_numpy()
-    parsed = pd.to_datetime(values.where(~missing), format="%Y-%m-%d", errors="coerce")
-    bad = parsed.isna().to_numpy() & ~missing
+    parsed = _per_distinct(values, lambda v: pd.to_datetime(v.where(~v.isin(("", *_NULL_DATES))), format="%Y-%m-%d",
+                                                            errors="coerce").to_numpy())
+    bad = pd.isna(parsed) & ~missing
     if bad.any():
         raise InputError(f"The HES extract's field {column!r} holds {int(bad.sum()):,} value(s) that are not ISO "
                          f"dates: {values[bad].head(5).tolist()} at rows {index[bad][:5].tolist()}. Fix: write "
                          "dates as YYYY-MM-DD (HES's 1800-01-01 and 1801-01-01 are read as missing).")
-    return parsed.to_numpy()
+    return parsed
 
 
 def _ages(values: pd.Series, column: str, index, used: np.ndarray) -> np.ndarray:
     """Ages in years of the records ``used`` (-1 elsewhere); HES's 7001–7007 (under one year) are 0."""
-    number = pd.to_numeric(values, errors="coerce")
-    under_one = number.between(7001, 7007)
-    bad = (number.isna() | ~(number.between(0, 130) | under_one) | (number % 1 != 0)).to_numpy() & used
+    number = _numbers(values)
+    under_one = (number >= 7001) & (number <= 7007)
+    bad = (np.isnan(number) | ~(((number >= 0) & (number <= 130)) | under_one) | (number % 1 != 0)) & used
     if bad.any():
         raise InputError(f"The HES extract's field {column!r} must be an age in years (0–130) or 7001–7007 (under "
                          f"one year). Got {values[bad].head(5).tolist()} at rows {index[bad][:5].tolist()}. "
@@ -449,7 +458,7 @@ def _financial_years(fyear: pd.Series, start: pd.Series, index, fyear_column: st
                      date_column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each record's year: its date's when valid (the date wins), else FYEAR's; where they disagree; the dates."""
     distinct = {}
-    for value in pd.unique(fyear.to_numpy(dtype=object)):
+    for value in fyear.cat.categories[np.unique(fyear.cat.codes.to_numpy())]:
         try:
             distinct[value] = financial_year(value, hes=True)
         except InputError:
@@ -457,16 +466,21 @@ def _financial_years(fyear: pd.Series, start: pd.Series, index, fyear_column: st
             raise InputError(f"The HES extract's field {fyear_column!r} holds {value!r} at rows {rows}, which is "
                              "not FYEAR (YYyy, two consecutive years). Fix: FYEAR '2021' is 2020/21 and '0102' is "
                              "2001/02; correct those episodes.") from None
-    from_fyear = fyear.map(distinct).to_numpy(dtype=object)
     dates = _dates(start, date_column, index)
     valid = ~pd.isna(dates)
-    year = pd.DatetimeIndex(dates).year.to_numpy() - (pd.DatetimeIndex(dates).month.to_numpy() < 4)
-    from_date = np.full(len(fyear), None, dtype=object)
-    if valid.any():
-        labels = {int(y): financial_year(int(y)) for y in np.unique(year[valid])}
-        from_date[valid] = [labels[int(y)] for y in year[valid]]
+    when = pd.DatetimeIndex(dates)
+    year = np.where(valid, when.year.to_numpy() - (when.month.to_numpy() < 4), -1)
+    # one code per financial year, named once: FYEAR's values first, then the dates' years
+    from_dates = [financial_year(int(y)) for y in np.unique(year[valid])]
+    labels = pd.unique(np.array([*distinct.values(), *from_dates], dtype=object))
+    position = {label: k for k, label in enumerate(labels)}
+    lookup = np.array([position[distinct[v]] if v in distinct else -1 for v in fyear.cat.categories], dtype=np.int32)
+    from_fyear = lookup[fyear.cat.codes.to_numpy()] if len(lookup) else np.full(len(fyear), -1, np.int32)
+    years, inverse = np.unique(year[valid], return_inverse=True)
+    from_date = np.full(len(fyear), -1, dtype=np.int32)
+    from_date[valid] = np.array([position[financial_year(int(y))] for y in years], dtype=np.int32)[inverse]
     fy = np.where(valid, from_date, from_fyear)
-    return fy, valid & (from_date != from_fyear), dates
+    return pd.Categorical.from_codes(fy, _categories(labels)), valid & (from_date != from_fyear), dates
 
 
 def _diagnosis_columns(frame: pd.DataFrame, diagnoses, caller: str) -> tuple[list[pd.Series], list[int], str]:
@@ -568,31 +582,63 @@ def _diagnosis_cells(frame: pd.DataFrame, diagnoses=None, caller: str = "read_he
 def _spells(episodes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """NHS Digital's provider spells: person, admission date and provider; CLASSPAT 3/4 one episode each.
 
-    Sorted and grouped on integer codes (text factorised in sorted order, missing dates and orders last), so
-    no per-episode string is made.
+    Sorted and grouped on integer codes (text ranked by its distinct values, missing dates and orders last),
+    so no per-episode string is compared.
     """
     person = _ranks(episodes["person_id"])
     keys = (_ranks(episodes["episode_id"]), _last_if_missing(episodes["episode_end"]),
             _last_if_missing(episodes["episode_order"]), _last_if_missing(episodes["episode_start"]), person)
-    order = episodes.iloc[np.lexsort(keys)]  # stable: equal keys keep the extract's order
+    sort = np.lexsort(keys)  # stable: equal keys keep the extract's order
+    order = episodes.iloc[sort]
     regular = order["classpat"].isin(["3", "4"]).to_numpy()
-    key = pd.DataFrame({"person": person[np.lexsort(keys)],
+    key = pd.DataFrame({"person": person[sort],
                         "admitted": _last_if_missing(order["admission_date"]),
                         "provider": _ranks(order["provider"]),
                         "alone": np.where(regular, np.arange(len(order)), -1)})
     number = key.groupby(list(key.columns), sort=False).ngroup().to_numpy()  # in order of first appearance
     order = order.assign(spell_id=number.astype(np.int64) + 1)  # numbered 1, 2, ... in person order
-    spells = order.groupby("spell_id", sort=False).agg(person_id=("person_id", "first"),
-                                                       admission_date=("admission_date", "first"),
-                                                       provider=("provider", "first"), fy=("fy", "first"),
-                                                       episodes=("episode_id", "size")).reset_index()
+    _, first, size = np.unique(number, return_index=True, return_counts=True)
+    spells = order.iloc[first][["spell_id", "person_id", "admission_date", "provider", "fy"]].assign(
+        episodes=size.astype(np.int64)).reset_index(drop=True)
     return order, spells
 
 
 def _ranks(values: pd.Series) -> np.ndarray:
-    """Codes of text in sorted order (missing last)."""
-    codes, _ = pd.factorize(values.to_numpy(dtype=object), sort=True, use_na_sentinel=True)
-    return np.where(codes < 0, np.iinfo(np.int64).max, codes).astype(np.int64)
+    """Integers in the sorted order of text (missing last), sorting only its distinct values."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):  # identifiers: Arrow ranks them
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return pc.rank(pa.array(values.array), sort_keys="ascending", tiebreaker="dense").to_numpy().astype(np.int64)
+    rank = np.append(_sort_order(values.cat.categories)[1], np.iinfo(np.int64).max)  # code -1: missing
+    return rank[values.cat.codes.to_numpy()]
+
+
+def _sort_order(categories: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Return the permutation that sorts text, and each value's place in it."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # Arrow sorts by UTF-8 bytes, the order of Python's str comparison, and far faster than a list of objects
+    order = pc.array_sort_indices(pa.array(categories.to_numpy(dtype=object), type=pa.string())).to_numpy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return order, rank
+
+
+def _canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give each Categorical column exactly its values, sorted: the same table whatever the batches or layout."""
+    out = {}
+    for c in frame.columns:
+        values = frame[c]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.cat.remove_unused_categories()
+            order, rank = _sort_order(values.cat.categories)
+            codes = values.cat.codes.to_numpy()
+            values = pd.Categorical.from_codes(np.append(rank, -1)[codes],
+                                               _categories(values.cat.categories[order]))
+        out[c] = values
+    return pd.DataFrame(out, index=frame.index)
 
 
 def _last_if_missing(values: pd.Series) -> np.ndarray:
@@ -616,7 +662,7 @@ def _once_per_spell(cells: pd.DataFrame, episodes: pd.DataFrame) -> tuple[pd.Dat
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns}), 0
     at = episodes.index.get_indexer(pd.Index(cells["row"].to_numpy()))  # position in spell order
     spell = episodes["spell_id"].to_numpy()[at]
-    code, codes = pd.factorize(cells["icd10"].to_numpy(dtype=object))
+    code = cells["icd10"].cat.codes.to_numpy()
     slot = cells["slot"].to_numpy()
     primary = slot == 1
     ranked = np.lexsort((slot, at, ~primary, code, spell))
@@ -624,40 +670,39 @@ def _once_per_spell(cells: pd.DataFrame, episodes: pd.DataFrame) -> tuple[pd.Dat
     first[1:] = (spell[ranked][1:] != spell[ranked][:-1]) | (code[ranked][1:] != code[ranked][:-1])
     keep = ranked[first]
     keep = keep[np.lexsort((slot[keep], at[keep]))]
-    out = _table({"person_id": episodes["person_id"].to_numpy(dtype=object)[at[keep]], "spell_id": spell[keep],
-                        "fy": episodes["fy"].to_numpy(dtype=object)[at[keep]], "setting": "inpatient",
-                        "position": np.where(primary[keep], "primary", "secondary"),
-                        "icd10": np.asarray(codes, dtype=object)[code[keep]]})
-    return _plain(out), int(len(ranked) - len(keep))
+    out = _table({"person_id": episodes["person_id"].array.take(at[keep]), "spell_id": spell[keep],
+                  "fy": episodes["fy"].array.take(at[keep]), "setting": "inpatient",
+                  "position": _positions(primary[keep]),
+                  "icd10": cells["icd10"].array.take(keep)})
+    return out, int(len(ranked) - len(keep))
+
+
+def _per_person_year(visits: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Visits per person and financial year, sorted (only the pairs that occur)."""
+    return visits.groupby(["person_id", "fy"], sort=True, observed=True).size().rename(name).reset_index()
+
+
+def _positions(primary: np.ndarray) -> pd.Categorical:
+    return pd.Categorical.from_codes((~primary).astype(np.int8), _categories(["primary", "secondary"]))
 
 
 def _table(columns: dict, index=None) -> pd.DataFrame:
-    """Build a DataFrame whose arrays of Python objects stay objects.
+    """Build a DataFrame whose text is Categorical: a record costs an integer code, not a Python string.
 
-    pandas 3 stores an object array of strings as Arrow strings, copying every one, and the readers' text
-    shares one Python string per distinct value: kept as objects, a table of codes costs a pointer per cell.
+    A value that is one string is every row's; an array of numpy strings is coded by its distinct values.
     """
     n = next(len(v) for v in columns.values() if not isinstance(v, str))
     out = {}
     for k, v in columns.items():
-        if isinstance(v, str):  # one string, shared by every row (np.full would copy it per row)
-            shared = np.empty(n, dtype=object)
-            shared[:] = v
-            v = shared
-        elif isinstance(v, np.ndarray) and v.dtype.kind == "U":  # each distinct string once
+        if isinstance(v, str):
+            v = pd.Categorical.from_codes(np.zeros(n, np.int8), _categories([v]))
+        elif isinstance(v, np.ndarray) and v.dtype.kind == "U":
             distinct, inverse = np.unique(v, return_inverse=True)
-            v = distinct.astype(object)[inverse]
+            v = pd.Categorical.from_codes(inverse.astype(np.int32), _categories(distinct))
+        elif isinstance(v, pd.Series):
+            v = v.array
         out[k] = pd.Series(v, dtype=object, index=index) if isinstance(v, np.ndarray) and v.dtype == object else v
     return pd.DataFrame(out, index=index)
-
-
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns as plain objects: pandas infers a string dtype for some batches and not others."""
-    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.StringDtype)]
-    if not text:
-        return frame
-    return frame.assign(**{c: pd.Series(np.where(frame[c].isna().to_numpy(), None, frame[c].to_numpy(dtype=object)),
-                                        index=frame.index, dtype=object) for c in text})
 
 
 def _reason_lines(not_used: dict, recoded: dict) -> list[str]:
@@ -667,14 +712,68 @@ def _reason_lines(not_used: dict, recoded: dict) -> list[str]:
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
-    """Return a column as stripped text, ``""`` where absent or missing."""
+    """Return a column as stripped text, ``""`` where absent or missing: a Categorical of its distinct values.
+
+    An extract repeats a few thousand values over millions of records, so each distinct value is stripped
+    (and later read by a rule) once, and a record costs one integer code.
+    """
     if column not in frame.columns:
-        return pd.Series("", index=frame.index, dtype=object)
+        return pd.Series(pd.Categorical.from_codes(np.zeros(len(frame), np.int8), _categories([""])),
+                         index=frame.index)
     values = frame[column]
-    if isinstance(values.dtype, pd.CategoricalDtype):  # the distinct values stripped once
-        distinct = pd.Index(values.cat.categories, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
-        return pd.Series(np.append(distinct, "")[values.cat.codes.to_numpy()], index=frame.index, dtype=object)
-    return values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, distinct = values.cat.codes.to_numpy(), values.cat.categories.to_numpy(dtype=object)
+    else:
+        codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    stripped = pd.Index(distinct, dtype=object).astype(str).str.strip().to_numpy(dtype=object)
+    # stripping can make two values one ("A " and "A"); missing values become "" (appended last)
+    merged, uniques = pd.factorize(np.append(stripped, ""))
+    codes = merged[np.where(codes < 0, len(distinct), codes)]
+    return pd.Series(pd.Categorical.from_codes(codes, _categories(uniques)), index=frame.index)
+
+
+def _key_text(frame: pd.DataFrame, column: str) -> pd.Series:
+    """Return an identifier column as stripped strings (pandas' Arrow-backed ``str``), ``""`` where missing."""
+    if column not in frame.columns:
+        return pd.Series("", index=frame.index, dtype="str")
+    return frame[column].astype("str").fillna("").str.strip()
+
+
+def _categories(values) -> pd.Index:
+    """Categories as Python objects, whatever pandas would infer: every batch's must have one dtype."""
+    return pd.Index(np.asarray(values, dtype=object), dtype=object)
+
+
+def _per_distinct(values: pd.Series, read) -> np.ndarray:
+    """Apply ``read`` (array of distinct values → array) to each distinct value once, and spread the result."""
+    categories = values.cat.categories
+    result = np.asarray(read(pd.Series(categories.to_numpy(dtype=object), dtype=object)))
+    return result[values.cat.codes.to_numpy()]
+
+
+def _missing(values: pd.Series, none: tuple) -> pd.Categorical:
+    """Return the text as a Categorical with the values ``none`` (blanks, null codes) missing."""
+    codes = values.cat.codes.to_numpy()
+    gone = values.cat.categories.isin(none)
+    return pd.Categorical.from_codes(np.where(gone[codes], -1, codes) if gone.any() else codes,
+                                     _categories(values.cat.categories))
+
+
+def _numbers(values: pd.Series) -> np.ndarray:
+    """Text as float64: blanks and anything not a number as NaN."""
+    return _per_distinct(values, lambda v: pd.to_numeric(v.replace("", np.nan), errors="coerce").to_numpy(np.float64))
+
+
+def _concat(frames: list[pd.DataFrame], *, ignore_index: bool = False) -> pd.DataFrame:
+    """Stack the batches' tables, each Categorical column's categories merged (pandas would make them objects)."""
+    if len(frames) == 1:
+        return frames[0].reset_index(drop=True) if ignore_index else frames[0]
+    first = frames[0]
+    categorical = [c for c in first.columns if isinstance(first[c].dtype, pd.CategoricalDtype)]
+    out = pd.concat([f.drop(columns=categorical) for f in frames], ignore_index=ignore_index)
+    for c in categorical:
+        out[c] = union_categoricals([f[c].array for f in frames])
+    return out[list(first.columns)]
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -685,7 +784,7 @@ class HesOutpatients(Result):
     ----------
     appointments : pandas.DataFrame
         One row per attended appointment: ``person_id``, ``attendance_id``, ``fy``, ``date``, ``sex``,
-        ``age``, ``practice_code`` (``None`` for HES's null codes) and ``lsoa_code``.
+        ``age``, ``practice_code`` (missing for HES's null codes) and ``lsoa_code``.
     diagnoses : pandas.DataFrame
         The long table :class:`~capitation.inputs.DiagnosisTable` reads (``setting`` ``outpatient``), without
         ``R69`` ("not recorded"), each code once per appointment.
@@ -795,22 +894,22 @@ def read_hes_op(source, *, columns: dict | None = None, diagnoses=None, unknown_
                     unknown_sex=unknown_sex, batch_rows=batch_rows, diagnoses=diagnoses)
     parts = [_op_batch(read, diagnoses) for _ in read.batches()]
     layout = parts[0][2]
-    appointments = _plain(pd.concat([p[0] for p in parts]))
-    cells = pd.concat([p[1] for p in parts], ignore_index=True)
+    appointments = _concat([p[0] for p in parts])
+    cells = _concat([p[1] for p in parts], ignore_index=True)
     at = appointments.index.get_indexer(pd.Index(cells["row"].to_numpy()))
-    long = _table({"person_id": appointments["person_id"].to_numpy()[at],
-                         "attendance_id": appointments["attendance_id"].to_numpy()[at],
-                         "fy": appointments["fy"].to_numpy()[at], "setting": "outpatient",
-                         "position": np.where(cells["slot"].to_numpy() == 1, "primary", "secondary"),
-                         "icd10": cells["icd10"].to_numpy(), "order": at, "slot": cells["slot"].to_numpy()})
+    long = _table({"person_id": appointments["person_id"].array.take(at),
+                   "attendance_id": appointments["attendance_id"].array.take(at),
+                   "fy": appointments["fy"].array.take(at), "setting": "outpatient",
+                   "position": _positions(cells["slot"].to_numpy() == 1),
+                   "icd10": cells["icd10"].array, "order": at, "slot": cells["slot"].to_numpy()})
     long = long.sort_values(["order", "slot"], kind="stable")
     # the first is the most primary
     repeated = read.leave_out("diagnosis_repeated_in_appointment",
                               long.duplicated(["order", "icd10"], keep="first").to_numpy())
     diagnoses = long[~repeated].drop(columns=["order", "slot"]).reset_index(drop=True)
-    counts = (appointments.groupby(["person_id", "fy"], sort=True).size().rename("appointments").reset_index())
-    return HesOutpatients(appointments.reset_index(drop=True), diagnoses, counts, read.exclusions, read.recoded,
-                          layout)
+    counts = _per_person_year(appointments, "appointments")
+    return HesOutpatients(_canonical(appointments.reset_index(drop=True)), _canonical(diagnoses), _canonical(counts),
+                          read.exclusions, read.recoded, layout)
 
 
 def _op_batch(read: _Reading, diagnoses) -> tuple[pd.DataFrame, pd.DataFrame, str]:
@@ -837,7 +936,7 @@ class HesAttendances(Result):
     ----------
     attendances : pandas.DataFrame
         One row per attendance used: ``person_id``, ``attendance_id``, ``fy``, ``date``, ``sex``, ``age``,
-        ``practice_code`` (``None`` for HES's null codes) and ``lsoa_code``.
+        ``practice_code`` (missing for HES's null codes) and ``lsoa_code``.
     ae_codes : pandas.DataFrame
         The A&E diagnosis codes (``DIAG2_01…``) as written: ``person_id``, ``attendance_id``, ``slot`` and
         ``code``. They are HES's own A&E diagnosis scheme, **not ICD-10**, so there is no ``diagnoses``
@@ -939,10 +1038,11 @@ def read_hes_ae(source, *, columns: dict | None = None, unknown_sex: str = "rais
                     label="HES A&E extract", unit="attendance", caller="read_hes_ae", unknown_sex=unknown_sex,
                     batch_rows=batch_rows)
     parts = [_ae_batch(read) for _ in read.batches()]
-    attendances = _plain(pd.concat([p[0] for p in parts]))
-    codes = _plain(pd.concat([p[1] for p in parts], ignore_index=True))
-    counts = attendances.groupby(["person_id", "fy"], sort=True).size().rename("attendances").reset_index()
-    return HesAttendances(attendances.reset_index(drop=True), codes, counts, read.exclusions, read.recoded)
+    attendances = _concat([p[0] for p in parts])
+    codes = _concat([p[1] for p in parts], ignore_index=True)
+    counts = _per_person_year(attendances, "attendances")
+    return HesAttendances(_canonical(attendances.reset_index(drop=True)), _canonical(codes), _canonical(counts),
+                          read.exclusions, read.recoded)
 
 
 
@@ -958,8 +1058,8 @@ def _ae_batch(read: _Reading) -> tuple[pd.DataFrame, pd.DataFrame]:
     if slots:
         wide = np.column_stack([_text(frame, c).to_numpy(dtype=object).astype(str) for _, c in slots])[used]
         rows, cols = np.nonzero(~np.isin(wide, _NOT_A_CODE))
-        codes = _table({"person_id": attendances["person_id"].to_numpy()[rows],
-                              "attendance_id": attendances["attendance_id"].to_numpy()[rows],
+        codes = _table({"person_id": attendances["person_id"].array.take(rows),
+                        "attendance_id": attendances["attendance_id"].array.take(rows),
                               "slot": np.array([k for k, _ in slots])[cols], "code": wide[rows, cols]})
     return attendances, codes
 
