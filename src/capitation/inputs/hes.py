@@ -113,30 +113,27 @@ class _Reading:
     def batches(self):
         """Set :attr:`frame` to each batch of the extract in turn (at most ``batch_rows`` records) and yield it.
 
-        Exact duplicates are found over the whole extract first: within one batch exactly, across batches by
-        a 64-bit hash of the fields read (two different records share one with odds of about n²/2⁶⁵, 1 in
-        90,000 for 20 million records), reading the extract twice.
+        Exact duplicates are found over the whole extract in the one pass: within a batch exactly, and against
+        the batches before by a 64-bit hash of the fields read (two different records share one with odds of
+        about n²/2⁶⁵, 1 in 90,000 for 20 million records).
         """
-        def read():
-            return iter_table_batches(self.source, "source", self.wanted, batch_rows=self.batch_rows,
-                                      plain=[self.names[k] for k in _KEYS if k in self.names])
-
-        stream = read()
-        first = next(stream)
-        self._check_fields(first)
-        second = next(stream, None)
-        if second is None:
-            self.frame, self._duplicate = first, first.duplicated(keep="first").to_numpy()
-            yield first
-            return
-        hashes = [pd.util.hash_pandas_object(b, index=False).to_numpy() for b in (first, second)]
-        hashes += [pd.util.hash_pandas_object(b, index=False).to_numpy() for b in stream]
-        duplicate = pd.Series(np.concatenate(hashes)).duplicated(keep="first").to_numpy()
-        offset = 0
-        for batch in read():
-            self.frame, self._duplicate = batch, duplicate[offset:offset + len(batch)]
-            offset += len(batch)
+        stream = iter_table_batches(self.source, "source", self.wanted, batch_rows=self.batch_rows,
+                                    plain=[self.names[k] for k in _KEYS if k in self.names])
+        batch = next(stream)
+        self._check_fields(batch)
+        seen = np.zeros(0, dtype=np.uint64)  # sorted hashes of the records before this batch
+        while batch is not None:
+            after = next(stream, None)
+            duplicate = batch.duplicated(keep="first").to_numpy()
+            if after is not None or len(seen):  # more than one batch
+                hashes = pd.util.hash_pandas_object(batch, index=False).to_numpy()
+                if len(seen):
+                    duplicate = duplicate | (seen[np.searchsorted(seen, hashes).clip(max=len(seen) - 1)] == hashes)
+                # two sorted runs: a stable sort merges them in linear time
+                seen = np.sort(np.concatenate([seen, np.unique(hashes)]), kind="stable")
+            self.frame, self._duplicate = batch, duplicate
             yield batch
+            batch = after
 
     def _check_fields(self, frame: pd.DataFrame) -> None:
         missing = [self.names[k] for k in self.required if self.names[k] not in frame.columns]
