@@ -27,6 +27,7 @@ coding rules, each from HES's data dictionary and NHS Digital's published method
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass, field
@@ -113,27 +114,24 @@ class _Reading:
     def batches(self):
         """Set :attr:`frame` to each batch of the extract in turn (at most ``batch_rows`` records) and yield it.
 
-        Exact duplicates are found over the whole extract in the one pass: within a batch exactly, and against
-        the batches before by a 64-bit hash of the fields read (two different records share one with odds of
-        about n²/2⁶⁵, 1 in 90,000 for 20 million records).
+        Exact duplicates are found over the whole extract in the one pass, by a 64-bit hash of the fields read:
+        a record is a duplicate when its hash is one of a record before it, in its batch or an earlier one.
+        Two different records share a hash with odds of about n²/2⁶⁵ (1 in 90,000 for 20 million records).
         """
         stream = iter_table_batches(self.source, "source", self.wanted, batch_rows=self.batch_rows,
                                     plain=[self.names[k] for k in _KEYS if k in self.names])
-        batch = next(stream)
-        self._check_fields(batch)
-        seen = np.zeros(0, dtype=np.uint64)  # sorted hashes of the records before this batch
-        while batch is not None:
-            after = next(stream, None)
-            duplicate = batch.duplicated(keep="first").to_numpy()
-            if after is not None or len(seen):  # more than one batch
-                hashes = pd.util.hash_pandas_object(batch, index=False).to_numpy()
-                if len(seen):
-                    duplicate = duplicate | (seen[np.searchsorted(seen, hashes).clip(max=len(seen) - 1)] == hashes)
-                # two sorted runs: a stable sort merges them in linear time
-                seen = np.sort(np.concatenate([seen, np.unique(hashes)]), kind="stable")
+        first = next(stream)
+        self._check_fields(first)
+        seen = np.zeros(0, dtype=np.uint64)  # sorted hashes of the records of the batches before
+        for batch in itertools.chain([first], stream):
+            hashes = pd.util.hash_pandas_object(batch, index=False).to_numpy()
+            duplicate = pd.Series(hashes).duplicated(keep="first").to_numpy()
+            if len(seen):
+                duplicate = duplicate | (seen[np.searchsorted(seen, hashes).clip(max=len(seen) - 1)] == hashes)
+            # two sorted runs: a stable sort merges them in linear time
+            seen = np.sort(np.concatenate([seen, np.unique(hashes)]), kind="stable")
             self.frame, self._duplicate = batch, duplicate
             yield batch
-            batch = after
 
     def _check_fields(self, frame: pd.DataFrame) -> None:
         missing = [self.names[k] for k in self.required if self.names[k] not in frame.columns]
