@@ -107,3 +107,19 @@ def test_bad_activity_is_refused_naming_the_column_and_the_fix(activity, kwargs,
     with pytest.raises(error) as caught:
         person_year_costs(activity, "2025/26", **kwargs)
     assert words in str(caught.value) and "Fix:" in str(caught.value)
+
+
+def test_a_csv_is_read_as_text_so_its_ids_match_the_other_nhs_readers(tmp_path):
+    path = tmp_path / "sus.csv"
+    pd.DataFrame({"person_id": ["0042", "7"], "setting": ["inpatient", "outpatient"],
+                  "date": ["2025-06-01", "2025-07-01"], "price": ["1200.10", "99.99"]}).to_csv(path, index=False)
+    costs = person_year_costs(path, "2025/26")
+    # the registration and HES readers read '0042' as the text it is; so do the costs
+    assert costs.of(np.array(["0042", "7", "8"], dtype=object)).tolist() == [1200.10, 99.99, 0.0]
+
+
+def test_ids_of_another_type_than_the_costs_are_refused_not_costed_at_zero():
+    costs = person_year_costs(pd.DataFrame({"person_id": ["42"], "setting": ["inpatient"], "date": ["2025-06-01"],
+                                            "price": [10.0]}), "2025/26")
+    with pytest.raises(InputError, match=r"'person_id'.*integer.*text.*astype\(str\)"):
+        costs.of(np.array([42]))

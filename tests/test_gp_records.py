@@ -549,3 +549,12 @@ def test_a_month_of_birth_never_makes_anyone_older_than_they_are(year, month, da
     assert not on(true_age + 1)  # never older than they are
     assert on(true_age) is (_last_day_born(year * 100 + month, at) == true_age)  # at most a month younger
     assert true_age == 0 or on(true_age - 1)
+
+
+def test_people_from_a_csv_are_read_as_text_like_the_observations(tmp_path):
+    obs, people = tmp_path / "obs.csv", tmp_path / "people.csv"
+    observations((101, "2020-01-01", DM), (102, "2020-01-01", DM)).to_csv(obs, index=False)
+    pd.DataFrame({"person_id": [101, 102], "year_month_of_birth": [195001, 201001]}).to_csv(people, index=False)
+    result = conditions_from_gp_records(obs, SMALL_REFSETS, [DM_RULE], at=AT, people=people)
+    # numbers in both files: both read as the text written, so the ids match and the age rule applies
+    assert registers(result) == {("101", "DM")} and result.left_off == {"under_age": 1}

@@ -11,6 +11,7 @@ silently: activity outside the year, and activity that no rule could price, is c
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,7 @@ import pandas as pd
 
 from .._io import read_table
 from .._results import Result
-from .._validation import describe_rows, parse_dates, require_columns
+from .._validation import check_identifiers, describe_rows, parse_dates, require_columns
 from ..errors import InputError, SchemaError
 from .records import SETTINGS, financial_year
 
@@ -91,8 +92,16 @@ class PersonYearCosts(Result):
         >>> costs.of([7, 8]).tolist()
         [132.0, 0.0]
         """
-        pence = pd.Series(self.costs["cost_pence"].to_numpy(), index=pd.Index(self.costs["person_id"].to_numpy()))
-        found = pence.reindex(pd.Index(np.asarray(person_id))).fillna(0).to_numpy(dtype=np.int64)
+        ours = self.costs["person_id"].to_numpy()
+        theirs = np.asarray(person_id)
+        if len(ours) and len(theirs) and _id_kind(ours) != _id_kind(theirs):
+            # every cost would silently be 0: the ids of one side were read as numbers, of the other as text
+            raise InputError(f"The 'person_id' parameter of PersonYearCosts.of holds {_id_kind(theirs)} ids (e.g. "
+                             f"{theirs[:3].tolist()}) and the costs {_id_kind(ours)} ones (e.g. {ours[:3].tolist()}),"
+                             " so no one would match. Fix: give both the same type, e.g. ids.astype(str), or read "
+                             "both tables as text.")
+        pence = pd.Series(self.costs["cost_pence"].to_numpy(), index=pd.Index(ours))
+        found = pence.reindex(pd.Index(theirs)).fillna(0).to_numpy(dtype=np.int64)
         return found / 100.0
 
     def summary(self) -> str:
@@ -171,14 +180,15 @@ def person_year_costs(activity, outcome_year, *, columns: dict | None = None, ta
     if unknown:
         raise InputError(f"The 'columns' parameter of person_year_costs maps library names {list(COST_COLUMNS)}; "
                          f"got {sorted(unknown)}. Fix: columns={{'price': 'Spell_Final_Price'}} (library → yours).")
-    frame = read_table(activity, "activity")
+    # a CSV as text, as the other NHS readers read theirs: ids '0042' stay themselves and match theirs
+    frame = read_table(activity, "activity", text=True)
     require_columns(frame, "activity", [names[k] for k in ("person_id", "setting", "date")])
     has_price, has_hrg = names["price"] in frame.columns, names["hrg"] in frame.columns
     if not (has_price or has_hrg):
         raise SchemaError(f"The 'activity' table has neither a price column ({names['price']!r}) nor an HRG column "
                           f"({names['hrg']!r}). Fix: name your price column with columns={{'price': 'yours'}}, or "
                           "give the HRG and a tariff.")
-    ids = frame[names["person_id"]].to_numpy()
+    ids = check_identifiers(frame, "activity", names["person_id"])
     setting = frame[names["setting"]].astype(object).where(frame[names["setting"]].notna(), "").astype(str)
     setting = setting.str.strip().str.lower()
     bad = ~setting.isin(SETTINGS).to_numpy()
@@ -214,6 +224,10 @@ def person_year_costs(activity, outcome_year, *, columns: dict | None = None, ta
         costs[f"{s}_pence"] = wide[s].to_numpy(np.int64)
     return PersonYearCosts(costs, year, int(table["pence"].sum()), not_used,
                            {s: n for s, n in by_setting.items() if n}, int((from_tariff & used).sum()))
+
+
+def _id_kind(ids: np.ndarray) -> str:
+    return "integer" if ids.dtype.kind in "iu" or isinstance(ids.flat[0], numbers.Integral) else "text"
 
 
 def _pence(frame: pd.DataFrame, column: str, ids, label: str = "activity") -> np.ndarray:

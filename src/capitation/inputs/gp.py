@@ -551,7 +551,7 @@ def read_pcd_refsets(refsets) -> pd.DataFrame:
 
 def _people_ages(people, at: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
     """Return the people's ids and ages in completed years at ``at`` (``_NO_AGE`` where the birth date is unknown)."""
-    frame = read_table(people, "people")
+    frame = read_table(people, "people", text=True)  # as the observations are read: ids match
     require_columns(frame, "people", ("person_id",))
     if "date_of_birth" not in frame.columns and "year_month_of_birth" not in frame.columns:
         raise SchemaError(f"The 'people' table needs 'date_of_birth' or 'year_month_of_birth' (YYYYMM). It has "
