@@ -57,6 +57,7 @@ CHECKED_MODULES = [
     "capitation.cli.synth",
     "capitation.datasets",
     "capitation.datasets.practices",
+    "capitation.datasets.nhs_layouts",
     "capitation.datasets.synthetic",
     "capitation.distributed",
     "capitation.errors",
