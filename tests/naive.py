@@ -59,3 +59,22 @@ def wide_cells(codes: np.ndarray) -> list[tuple[int, int, int]]:
     """The (row, column, code) of every cell of a ``(columns, rows)`` matrix that is not -1, row by row."""
     n_columns, n_rows = codes.shape
     return [(i, k, int(codes[k, i])) for i in range(n_rows) for k in range(n_columns) if codes[k, i] != -1]
+
+
+def uniform_draws(seed: int, keys, stream: int, n: int) -> np.ndarray:
+    """The generator's splitmix64 draws with Python integers: ``out[i, j]`` is draw ``j + 1`` of ``keys[i]``."""
+    mask = 2**64 - 1
+
+    def mix(x: int) -> int:
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & mask
+        return x ^ (x >> 31)
+
+    gold = 0x9E3779B97F4A7C15
+    out = np.empty((len(keys), n))
+    for i, key in enumerate(keys):
+        state = mix(mix((seed + gold) & mask) ^ mix((int(key) * gold + stream) & mask))
+        for j in range(n):
+            state = (state + gold) & mask
+            out[i, j] = ((mix(state) >> 11) + 0.5) / 2.0**53
+    return out

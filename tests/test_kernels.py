@@ -12,6 +12,7 @@ from capitation._kernels.cells import wide_cells
 from capitation._kernels.design import distinct_pairs
 from capitation._kernels.groupby import group_count, group_sum_fixed, regroup_sum
 from capitation._kernels.score import score_csr
+from capitation._kernels.synthetic import uniform_draws
 from capitation.aggregation import FIXED_POINT_SCALE, exact_group_sum
 from capitation.model.stats import as_csr
 
@@ -87,3 +88,12 @@ def test_wide_cells_lists_the_non_empty_cells_row_by_row(codes):
     rows, slots, out = np.full(n, -7, np.int64), np.full(n, -7, np.int64), np.full(n, -7, np.int32)
     assert wide_cells(codes, rows, slots, out) == n
     assert list(zip(rows.tolist(), slots.tolist(), out.tolist(), strict=True)) == naive.wide_cells(codes)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**64 - 1), keys=st.lists(st.integers(0, 2**64 - 1), max_size=6),
+       stream=st.integers(0, 200), n=st.integers(0, 5))
+def test_uniform_draws_equal_splitmix64_in_python_integers(seed, keys, stream, n):
+    out = np.empty((len(keys), n))
+    uniform_draws(np.uint64(seed), np.array(keys, dtype=np.uint64), np.uint64(stream), out)
+    np.testing.assert_array_equal(out, naive.uniform_draws(seed, keys, stream, n))

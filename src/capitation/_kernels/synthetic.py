@@ -47,6 +47,18 @@ def _uniform(state):
 
 
 @numba.njit(**NJIT_FLAGS)
+def uniform_draws(seed, keys, stream, out):
+    """Fill ``out[i, j]`` with uniform draw ``j + 1`` of the stream ``stream`` of entity ``keys[i]`` (uint64s).
+
+    The generator's own draws, for code that lays its people out in other files (:mod:`capitation.datasets`).
+    """
+    for i in range(out.shape[0]):
+        state = seed_state(seed, keys[i], stream)
+        for j in range(out.shape[1]):
+            state, out[i, j] = _uniform(state)
+
+
+@numba.njit(**NJIT_FLAGS)
 def _normal(state):
     state, u1 = _uniform(state)
     state, u2 = _uniform(state)

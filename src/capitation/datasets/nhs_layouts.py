@@ -99,6 +99,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from capitation._io import atomic_folder
+from capitation._kernels.synthetic import STREAM_EXPO, uniform_draws
 from capitation._progress import progress as _progress
 from capitation.datasets import _synthetic_params as P
 from capitation.datasets import synthetic as _syn
@@ -136,11 +137,6 @@ QUIRK_RATES = {
     "reg_sex_unknown_people_per_practice": 1.0,  # mean number of extra people of sex 9/0 (not generated)
 }
 
-_GOLD = np.uint64(0x9E3779B97F4A7C15)
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
-_INV53 = 1.0 / 9007199254740992.0
-_STREAM_EXPO = 6  # the generator's registration stream (capitation._kernels.synthetic.STREAM_EXPO)
 (_S_PERSON, _S_SPELL, _S_EPISODE, _S_OP, _S_COST, _S_GP, _S_GPQ, _S_REG, _S_PRACTICE) = range(101, 110)
 _DIAG_APC, _DIAG_OP = 20, 12
 _SLICE = 500_000  # rows of a HES table built and written at a time
@@ -251,29 +247,13 @@ _OTHER_CODES = np.array(["60621009", "75367002", "27113001", "230056004"])
 
 
 # ----------------------------------------------------------------------------------------------------------
-# counter-based draws (the generator's splitmix64 scheme, vectorised)
+# counter-based draws: the generator's own
 # ----------------------------------------------------------------------------------------------------------
-def _mix(x: np.ndarray) -> np.ndarray:
-    z = x ^ (x >> np.uint64(30))
-    z *= _M1
-    z ^= z >> np.uint64(27)
-    z *= _M2
-    z ^= z >> np.uint64(31)
-    return z
-
-
 def _draws(seed: int, keys: np.ndarray, stream: int, n: int) -> np.ndarray:
     """Uniforms in (0, 1), shape ``(len(keys), n)``: draw ``j`` is the generator's ``j``-th of the stream."""
-    with np.errstate(over="ignore"):
-        useed = np.uint64(int(seed) & (2**64 - 1))
-        s0 = _mix(_mix(np.asarray([useed + _GOLD], dtype=np.uint64)) ^ _mix(
-            np.asarray(keys).astype(np.uint64) * _GOLD + np.uint64(stream)))
-        j = np.arange(1, n + 1, dtype=np.uint64) * _GOLD
-        x = _mix(s0[:, None] + j[None, :])
-    x >>= np.uint64(11)
-    out = x.astype(np.float64)
-    out += 0.5
-    out *= _INV53
+    out = np.empty((len(keys), n), dtype=np.float64)
+    uniform_draws(np.uint64(int(seed) & (2**64 - 1)), np.ascontiguousarray(keys).astype(np.uint64), np.uint64(stream),
+                  out)
     return out
 
 
@@ -415,7 +395,7 @@ def _build(cx: _Context, ch: _Chunk, emit) -> dict:
     w0 = _april1(y0 - ch.age - 1) + 1
     dob = w0 + np.floor(u[:, 0] * (born_by - w0)).astype(np.int64)
     rg = np.searchsorted(P.RATE_EDGES, ch.age, side="right")
-    e = _draws(seed, ch.pid, _STREAM_EXPO, 2)
+    e = _draws(seed, ch.pid, STREAM_EXPO, 2)  # the generator's own join draws
     joiner = (e[:, 0] < P.JOIN_P[rg]) & ch.resident
     s = np.where(joiner, e[:, 1], 0.0)
     end = s + ch.expo
