@@ -123,7 +123,9 @@ def test_people_from_hes_agree_with_the_generator(england, apc, op):
 def test_costs_come_back_to_the_penny(england, folder, quirks):
     costs = person_year_costs(folder / "sus_outcome_year.csv", YEAR)
     pence = np.rint(england.people["cost"].to_numpy() * 100).astype(np.int64)
-    got = costs.costs.set_index("person_id")["cost_pence"].reindex(england.people["person_id"], fill_value=0)
+    # read as text, like every NHS reader: the generator's integer ids as the text written
+    got = costs.costs.set_index("person_id")["cost_pence"].reindex(england.people["person_id"].astype(str),
+                                                                   fill_value=0)
     assert got.to_numpy().tolist() == pence.tolist()
     assert costs.total_pence == int(pence.sum())
     assert costs.not_used == quirks["sus"]["not_used"]
@@ -131,9 +133,8 @@ def test_costs_come_back_to_the_penny(england, folder, quirks):
 
 
 def test_gp_records_give_back_the_registers(england, folder, quirks):
-    patients = pd.read_csv(folder / "gp_patients.csv", dtype=str)  # text ids, as the observations are read
     gp = conditions_from_gp_records(folder / "gp_observations.csv", folder / "pcd_refset.txt", QOF_RULES,
-                                    at="2025-04-01", people=patients)
+                                    at="2025-04-01", people=folder / "gp_patients.csv")
     ruled = {r.register for r in QOF_RULES}
     generated = england.conditions[england.conditions["register"].isin(ruled)]
     expected = set(zip(generated["person_id"].astype(np.int64), generated["register"], strict=True))
@@ -196,7 +197,7 @@ def test_the_whole_chain_gives_the_generators_design(england, folder, apc, op):
     people = read_registration_extract(folder / "registrations.csv", outcome_year=YEAR,
                                        unknown_sex="drop").population
     gp = conditions_from_gp_records(folder / "gp_observations.csv", folder / "pcd_refset.txt", QOF_RULES,
-                                    at="2025-04-01", people=pd.read_csv(folder / "gp_patients.csv", dtype=str))
+                                    at="2025-04-01", people=folder / "gp_patients.csv")
     other = pd.read_csv(folder / "gp_conditions_without_rule.csv", dtype=str)
     conditions = pd.concat([gp.table, other.assign(date=pd.to_datetime(other["date"]))], ignore_index=True)
     got = encode(spec, people, diagnoses=pd.concat([apc.diagnoses, op.diagnoses], ignore_index=True),
@@ -207,9 +208,9 @@ def test_the_whole_chain_gives_the_generators_design(england, folder, apc, op):
         return pd.DataFrame(x.toarray(), index=x.row_ids.astype(np.int64), columns=x.column_names).sort_index()
 
     assert frame(got).equals(frame(expected))
-    # costs read as CSV have integer ids, the registration extract text ids: match them by value
+    # the costs and the registration extract both read their ids as text: they match as written
     costs = person_year_costs(folder / "sus_outcome_year.csv", YEAR)
-    pounds = costs.of(people.person_id.astype(np.int64))
+    pounds = costs.of(people.person_id)
     by_id = england.people.set_index("person_id")["cost"].loc[people.person_id.astype(np.int64)].to_numpy()
     assert np.abs(pounds - by_id).max() <= 0.005
 
