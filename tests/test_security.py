@@ -145,7 +145,8 @@ WRITES = re.compile(r"\.(to_csv|to_parquet|write_text|write_bytes|savefig)\(|pq\
 #: Writes that are not files on disk, the callback handed to capitation._io's writer, or writes into the
 #: ``tmp`` that capitation._io.atomic_path / atomic_folder yield (the convention: that name, and only it).
 IN_MEMORY_OR_CALLBACK = re.compile(r"lambda tmp: |savefig\(buffer\b|archive\.open\(info\b|"
-                                   r"ParquetWriter\(tmp\b|write_table\(table, tmp\b")
+                                   r"ParquetWriter\(tmp\b|write_table\(table, tmp\b|to_csv\(tmp / |open\(tmp / |"
+                                   r"\(tmp / \"[^\"]+\"\)\.write_text\(")
 #: Writers that still bypass capitation._io (each writes through its own temporary file); shrink, never grow.
 KNOWN_BYPASSES: set[str] = set()
 
