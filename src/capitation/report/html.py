@@ -69,8 +69,8 @@ _CSS = f"""
          --stripe: #F4F6F7; }}
 * {{ box-sizing: border-box; }}
 html {{ -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }}
-body {{ font-family: Arial, "Helvetica Neue", Helvetica, sans-serif; color: var(--ink); margin: 0;
-       line-height: 1.45; font-size: 15px; }}
+body {{ font-family: Arial, "Helvetica Neue", Helvetica, "Liberation Sans", "DejaVu Sans Condensed", sans-serif;
+       color: var(--ink); margin: 0; line-height: 1.45; font-size: 15px; }}
 header {{ background: var(--nhs-blue); color: white; }}
 header > div, main {{ max-width: 1040px; margin: 0 auto; padding-left: 32px; padding-right: 32px; }}
 header > div {{ padding-top: 18px; padding-bottom: 18px; }}
