@@ -4,6 +4,8 @@ Run from the repository root::
 
     python benchmarks/bench_synthetic.py sample            # 1% of England in memory (target < 10 s)
     python benchmarks/bench_synthetic.py realism           # realism figures and the PBRA R² ladder
+    python benchmarks/bench_synthetic.py realism --design pbra [--seed S | --seeds 0,1,2]
+                                                           # PBRA-like design (below); mean and range
     /usr/bin/time -v python benchmarks/bench_synthetic.py england --out /tmp/se   # all England streamed
                                                            # (target < 10 min, peak RSS < 8 GB)
 
@@ -11,6 +13,14 @@ Timings exclude numba compilation (a warm-up call on one practice runs first and
 separately). ``realism`` estimates the person-level OLS on a 2% sample of the practices outside a validation
 set of 300 full-size practices (PBRA's design: an estimation sample of people, a validation sample of
 practices) and prints every figure recorded in ``docs/synthetic-england.md``.
+
+``realism --design pbra`` is closer to BMJ 2011's validation: 1,000 random practices of the 2025/26 frame
+(``numpy.random.default_rng(42 + seed)``, so seed 0 draws with 42) generated at 65% of today's lists (about
+PBRA-era list sizes), 800 held out whole for practice-level validation and the model estimated on the people
+of the other 200. It prints the four person R² (estimation), the four practice R² (validation), the share of
+validation practices 10% or more off (``|predicted / actual per head - 1| >= 0.10``, as
+``capitation.model.validation.validate``), NHS England's weighted-population correlation, the top-1% share
+and the deprivation ratio. ``--seeds 0,1,2`` repeats it and adds the mean and range over the seeds.
 """
 
 from __future__ import annotations
@@ -89,11 +99,44 @@ def bench_realism(n_validation: int, fraction: float, seed: int) -> dict:
     return {k: (round(float(v), 4) if isinstance(v, (float, np.floating)) else int(v)) for k, v in out.items()}
 
 
+def bench_pbra(seed: int) -> dict:
+    from capitation.datasets import _synthetic_checks as checks
+
+    t = time.perf_counter()
+    est, val = checks.pbra_design(seed)
+    out = {"seed": seed, "generate_s": round(time.perf_counter() - t, 1),
+           "estimation_practices": est.people["practice_code"].nunique(), "estimation_people": len(est.people),
+           "validation_practices": val.people["practice_code"].nunique(), "validation_people": len(val.people)}
+    out.update(checks.pbra_rungs(est, val))
+    r = checks.realism(est)
+    out["top1pct_share_of_cost"] = r["top1pct_share_of_cost"]
+    out["admission_ratio_q1_q5_age_sex_standardised"] = r["admission_ratio_q1_q5_age_sex_standardised"]
+    out["mean_cost_per_head"] = r["mean_cost_per_head"]
+    wp = checks.wp_correlation(val)
+    out["r_need_vs_ga_wp"] = wp["r_need_vs_ga_wp"]
+    out["wp_practices"] = wp["practices"]
+    out["seconds"] = round(time.perf_counter() - t, 1)
+    return {k: (round(float(v), 4) if isinstance(v, (float, np.floating)) else int(v)) for k, v in out.items()}
+
+
+def bench_pbra_seeds(seeds: list[int]) -> dict:
+    runs = [bench_pbra(s) for s in seeds]
+    out = {"runs": runs}
+    if len(runs) > 1:
+        keys = [k for k in runs[0] if k != "seed"]
+        out["summary"] = {k: {"mean": round(float(np.mean([r[k] for r in runs])), 4),
+                              "min": min(r[k] for r in runs), "max": max(r[k] for r in runs)} for k in keys}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("what", choices=["sample", "england", "realism"])
     parser.add_argument("--fraction", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=str, default=None, help="comma-separated seeds (realism --design pbra)")
+    parser.add_argument("--design", choices=["default", "pbra"], default="default",
+                        help="realism: the default design or the PBRA-like one (1,000 practices at 65%%)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--chunk", type=int, default=200, help="practices per chunk when streaming")
     parser.add_argument("--validation", type=int, default=300, help="full-size validation practices")
@@ -104,6 +147,9 @@ def main() -> None:
         res = bench_sample(args.fraction or 0.01, args.seed, args.repeat)
     elif args.what == "england":
         res = bench_england(args.out, args.chunk, args.seed, args.practices)
+    elif args.design == "pbra":
+        seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]
+        res = bench_pbra_seeds(seeds)
     else:
         res = bench_realism(args.validation, args.fraction or 0.02, args.seed)
     print(json.dumps(res, indent=1))

@@ -211,3 +211,43 @@ def wp_correlation(se, min_list=1000):
     return {"r_need_vs_ga_wp": float(np.corrcoef(both["need"], both["ga"])[0, 1]),
             "r_expected_vs_ga_wp": float(np.corrcoef(both["mu"], both["ga"])[0, 1]),
             "practices": len(both)}
+
+
+#: BMJ 2011's validation design at PBRA-era list sizes: practices drawn, generated at 65% of today's lists,
+#: the first 800 held out whole, the model estimated on the people of the rest.
+PBRA_PRACTICES, PBRA_VALIDATION, PBRA_FRACTION = 1000, 800, 0.65
+
+
+def pbra_design(seed: int, n_practices: int = PBRA_PRACTICES, n_validation: int = PBRA_VALIDATION,
+                fraction: float = PBRA_FRACTION):
+    """Return the estimation and validation populations of the PBRA-like design (practices by ``42 + seed``)."""
+    from capitation.datasets.synthetic import _reference, synthetic_england
+
+    codes = np.sort(_reference()["frame"].query("year == '2025/26'")["practice_code"].to_numpy(str))
+    pick = np.random.default_rng(42 + seed).choice(codes, n_practices, replace=False)
+    est = synthetic_england(fraction, seed=seed, practices=list(pick[n_validation:]))
+    val = synthetic_england(fraction, seed=seed, practices=list(pick[:n_validation]))
+    return est, val
+
+
+def share_off(validation, pred_annual, threshold: float = 0.10) -> float:
+    """Share of practices with ``|predicted / actual - 1| >= threshold``, as ``capitation.model.validate``."""
+    p = validation.people
+    g = pd.DataFrame({"practice": p["practice_code"].to_numpy(str), "cost": p["cost"].to_numpy(),
+                      "pred": pred_annual * p["exposure"].to_numpy()}).groupby("practice").sum()
+    return float(((g["pred"] / g["cost"] - 1).abs() >= threshold).mean())
+
+
+def pbra_rungs(estimation, validation) -> dict:
+    """Each rung of :data:`LADDER`: person R² (estimation), practice R² and share 10%+ off (validation)."""
+    icb_codes = np.sort(np.union1d(estimation.people["icb_code"].unique().astype(str),
+                                   validation.people["icb_code"].unique().astype(str)))
+    ecodes, vcodes = _codes(estimation, icb_codes), _codes(validation, icb_codes)
+    out = {}
+    for name, terms in LADDER.items():
+        beta, r2, _ = fit_ols(estimation, terms, icb_codes, ecodes)
+        pred = predict(validation, beta, terms, icb_codes, vcodes)
+        out[f"person_r2_{name}"] = r2
+        out[f"practice_r2_{name}"] = practice_r2(validation, pred)
+        out[f"share_off_10pct_{name}"] = share_off(validation, pred)
+    return out
