@@ -36,6 +36,7 @@ __all__ = [
     "check_unique",
     "describe_rows",
     "factorize_column",
+    "id_kind",
     "is_number_dtype",
     "may_hold_text",
     "parse_dates",
@@ -515,6 +516,32 @@ def check_identifiers(frame: pd.DataFrame, name: str, column: str = "person_id",
                       f"{describe_rows(frame.index, is_str, values)}), so 1 and '1' would be two different ids. "
                       f"Fix: convert all to one type, e.g. frame[{column!r}] = frame[{column!r}].astype(str) (or "
                       ".astype('int64') when every string is a whole number).")
+
+
+def id_kind(ids) -> str:
+    """Say whether checked identifiers are ``"strings"`` or ``"integers"``: ids of two kinds never match.
+
+    Parameters
+    ----------
+    ids : array-like
+        Identifiers: as :func:`check_identifiers` returns them (object for text, an integer dtype otherwise),
+        or as a user passes them (numpy strings, Python integers in an object array).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation._validation import id_kind
+    >>> id_kind(np.array(["0042"], dtype=object)), id_kind(np.array([42])), id_kind(["0042"])
+    ('strings', 'integers', 'strings')
+    """
+    ids = np.asarray(ids)
+    integral = ids.dtype.kind in "iu" or (ids.dtype.kind == "O" and ids.size > 0 and isinstance(
+        ids.flat[0], numbers.Integral) and not isinstance(ids.flat[0], bool | np.bool_))
+    return "integers" if integral else "strings"
 
 
 def _integer_ids(frame: pd.DataFrame, where: str, column: str, values: np.ndarray) -> np.ndarray:

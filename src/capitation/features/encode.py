@@ -14,7 +14,7 @@ import pandas as pd
 from .._config import readonly
 from .._io import as_frame
 from .._kernels.design import distinct_pairs
-from .._validation import _plain, describe_rows, is_number_dtype, require_columns, text_column
+from .._validation import _plain, describe_rows, id_kind, is_number_dtype, require_columns, text_column
 from ..errors import InputError, SchemaError, UnknownCodeError, UnseenCategoryError
 from ..inputs import ConditionTable, DiagnosisTable, Population
 from ..inputs.population import SEX_LABELS
@@ -135,15 +135,14 @@ def _check_id_types(pop: Population, person_id: np.ndarray, table: str) -> None:
     """Refuse records whose ids are text when the population's are integers, or the reverse: none would match."""
     if len(person_id) == 0:
         return
-    pop_text, rec_text = pop.person_id.dtype.kind == "O", np.asarray(person_id).dtype.kind == "O"
-    if pop_text != rec_text:
-        kind = {True: "strings", False: "integers"}
+    pop_kind, rec_kind = id_kind(pop.person_id), id_kind(person_id)
+    if pop_kind != rec_kind:
         shown = describe_rows(None, np.arange(len(person_id)) < 3, person_id)
         raise SchemaError(
-            f"The {table!r} table's column 'person_id' holds {kind[rec_text]} ({shown}), but the population's "
-            f"person_id are {kind[pop_text]} (e.g. {_plain(pop.person_id[0])!r}), so no record would find its person. "
+            f"The {table!r} table's column 'person_id' holds {rec_kind} ({shown}), but the population's "
+            f"person_id are {pop_kind} (e.g. {_plain(pop.person_id[0])!r}), so no record would find its person. "
             f"Fix: give both one type, e.g. {table}['person_id'] = {table}['person_id']."
-            + ("astype(str)." if pop_text else "astype('int64').")
+            + ("astype(str)." if pop_kind == "strings" else "astype('int64').")
         )
 
 

@@ -11,7 +11,6 @@ silently: activity outside the year, and activity that no rule could price, is c
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +18,7 @@ import pandas as pd
 
 from .._io import read_table
 from .._results import Result
-from .._validation import check_identifiers, describe_rows, parse_dates, require_columns
+from .._validation import check_identifiers, describe_rows, id_kind, parse_dates, require_columns
 from ..errors import InputError, SchemaError
 from .records import SETTINGS, financial_year
 
@@ -94,12 +93,13 @@ class PersonYearCosts(Result):
         """
         ours = self.costs["person_id"].to_numpy()
         theirs = np.asarray(person_id)
-        if len(ours) and len(theirs) and _id_kind(ours) != _id_kind(theirs):
+        if len(ours) and len(theirs) and id_kind(ours) != id_kind(theirs):
             # every cost would silently be 0: the ids of one side were read as numbers, of the other as text
-            raise InputError(f"The 'person_id' parameter of PersonYearCosts.of holds {_id_kind(theirs)} ids (e.g. "
-                             f"{theirs[:3].tolist()}) and the costs {_id_kind(ours)} ones (e.g. {ours[:3].tolist()}),"
-                             " so no one would match. Fix: give both the same type, e.g. ids.astype(str), or read "
-                             "both tables as text.")
+            raise InputError(f"The 'person_id' parameter of PersonYearCosts.of holds {id_kind(theirs)} (e.g. "
+                             f"{theirs[:3].tolist()}) and the costs' ids are {id_kind(ours)} (e.g. "
+                             f"{ours[:3].tolist()}): one side was read as text, the other as numbers, so no one "
+                             "would match. Fix: give both the same type, e.g. ids.astype(str), or read both tables "
+                             "as text.")
         pence = pd.Series(self.costs["cost_pence"].to_numpy(), index=pd.Index(ours))
         found = pence.reindex(pd.Index(theirs)).fillna(0).to_numpy(dtype=np.int64)
         return found / 100.0
@@ -224,10 +224,6 @@ def person_year_costs(activity, outcome_year, *, columns: dict | None = None, ta
         costs[f"{s}_pence"] = wide[s].to_numpy(np.int64)
     return PersonYearCosts(costs, year, int(table["pence"].sum()), not_used,
                            {s: n for s, n in by_setting.items() if n}, int((from_tariff & used).sum()))
-
-
-def _id_kind(ids: np.ndarray) -> str:
-    return "integer" if ids.dtype.kind in "iu" or isinstance(ids.flat[0], numbers.Integral) else "text"
 
 
 def _pence(frame: pd.DataFrame, column: str, ids, label: str = "activity") -> np.ndarray:

@@ -52,6 +52,7 @@ from .._validation import (
     check_unique,
     describe_rows,
     factorize_column,
+    id_kind,
     may_hold_text,
     parse_dates,
     require_columns,
@@ -620,12 +621,11 @@ def _yyyymm(value) -> tuple[int, int]:
 def _same_id_kind(observed: np.ndarray, people_ids: np.ndarray) -> None:
     if len(observed) == 0 or len(people_ids) == 0:
         return
-    obs_text, people_text = observed.dtype.kind == "O", people_ids.dtype.kind == "O"
-    if obs_text != people_text:
-        kind = {True: "strings", False: "integers"}
-        cast = "astype(str)" if obs_text else "astype('int64')"
-        raise SchemaError(f"The 'observations' table's person ids are {kind[obs_text]} (e.g. {observed[0]!r}) but "
-                          f"the 'people' table's are {kind[people_text]} (e.g. {people_ids[0]!r}), so no observation "
+    obs_kind, people_kind = id_kind(observed), id_kind(people_ids)
+    if obs_kind != people_kind:
+        cast = "astype(str)" if obs_kind == "strings" else "astype('int64')"
+        raise SchemaError(f"The 'observations' table's person ids are {obs_kind} (e.g. {observed[0]!r}) but "
+                          f"the 'people' table's are {people_kind} (e.g. {people_ids[0]!r}), so no observation "
                           "would find its person. Fix: give both one type, e.g. people['person_id'] = "
                           f"people['person_id'].{cast}.")
 
