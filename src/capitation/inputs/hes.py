@@ -183,10 +183,9 @@ class _Reading:
 
     def practices(self, used: np.ndarray) -> pd.Categorical:
         """``GPPRAC`` with HES's null codes (and blanks) as missing; those used counted."""
-        practice = self.text("GPPRAC")
-        null = practice.isin(HES_NULL_PRACTICES).to_numpy() | (practice == "").to_numpy()
-        self.recode("practice_null_code", null & used)
-        return _missing(practice, ("", *HES_NULL_PRACTICES))
+        practice = _missing(self.text("GPPRAC"), ("", *HES_NULL_PRACTICES))
+        self.recode("practice_null_code", pd.isna(practice) & used)
+        return practice
 
     def ages(self, age: str, used: np.ndarray) -> np.ndarray:
         return _ages(self.text(age), self.names[age], self.frame.index, used)
@@ -426,9 +425,10 @@ def _sex(values: pd.Series, index) -> pd.Categorical:
 
 def _dates(values: pd.Series, column: str, index) -> np.ndarray:
     """ISO dates; blanks and HES's 1800-01-01/1801-01-01 as missing; anything else refused, naming rows."""
-    missing = values.isin(("", *_NULL_DATES)).to_numpy()
-    parsed = _per_distinct(values, lambda v: pd.to_datetime(v.where(~v.isin(("", *_NULL_DATES))), format="%Y-%m-%d",
+    null = values.cat.categories.isin(("", *_NULL_DATES))
+    parsed = _per_distinct(values, lambda v: pd.to_datetime(v.where(~null), format="%Y-%m-%d",
                                                             errors="coerce").to_numpy())
+    missing = np.append(null, True)[values.cat.codes.to_numpy()]
     bad = pd.isna(parsed) & ~missing
     if bad.any():
         raise InputError(f"The HES extract's field {column!r} holds {int(bad.sum()):,} value(s) that are not ISO "
@@ -466,14 +466,14 @@ def _financial_years(fyear: pd.Series, start: pd.Series, index, fyear_column: st
     when = pd.DatetimeIndex(dates)
     year = np.where(valid, when.year.to_numpy() - (when.month.to_numpy() < 4), -1)
     # one code per financial year, named once: FYEAR's values first, then the dates' years
-    from_dates = [financial_year(int(y)) for y in np.unique(year[valid])]
+    years, inverse = np.unique(year[valid], return_inverse=True)
+    from_dates = [financial_year(int(y)) for y in years]
     labels = pd.unique(np.array([*distinct.values(), *from_dates], dtype=object))
     position = {label: k for k, label in enumerate(labels)}
     lookup = np.array([position[distinct[v]] if v in distinct else -1 for v in fyear.cat.categories], dtype=np.int32)
     from_fyear = lookup[fyear.cat.codes.to_numpy()] if len(lookup) else np.full(len(fyear), -1, np.int32)
-    years, inverse = np.unique(year[valid], return_inverse=True)
     from_date = np.full(len(fyear), -1, dtype=np.int32)
-    from_date[valid] = np.array([position[financial_year(int(y))] for y in years], dtype=np.int32)[inverse]
+    from_date[valid] = np.array([position[label] for label in from_dates], dtype=np.int32)[inverse]
     fy = np.where(valid, from_date, from_fyear)
     return pd.Categorical.from_codes(fy, _categories(labels)), valid & (from_date != from_fyear), dates
 
