@@ -27,9 +27,13 @@ _FULL = HERE.parent.parent / "shared" / "reference" / "artificial-hes" / "artifi
 _SAMPLE = HERE.parent / "tests" / "data" / "artificial_hes_apc_0102_sample.csv"
 
 
-def artificial_extract(copies: int, source: Path | None = None) -> pd.DataFrame:
-    """The artificial APC extract ``copies`` times over, each copy other people and episodes (same spells)."""
+def artificial_extract(copies: int | None = None, source: Path | None = None, *,
+                       episodes: int | None = None) -> pd.DataFrame:
+    """The artificial APC extract ``copies`` times over (or enough copies for about ``episodes``), each copy
+    other people and episodes (the same spells)."""
     sample = pd.read_csv(source or (_FULL if _FULL.exists() else _SAMPLE), dtype=str, keep_default_na=False)
+    if copies is None:
+        copies = max(1, episodes // len(sample))
     return pd.concat([sample.assign(PSEUDO_HESID=sample["PSEUDO_HESID"] + f"_{k}",
                                     EPIKEY=(sample["EPIKEY"].astype("int64") + k * 10**12).astype(str))
                       for k in range(copies)], ignore_index=True)

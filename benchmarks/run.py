@@ -308,7 +308,7 @@ def _bench_hes_reader(sizes: dict) -> Iterator[Figure]:
     from capitation.inputs.hes import HES_APC_COLUMNS, _wanted
 
     sample = HERE.parent / "tests" / "data" / "artificial_hes_apc_0102_sample.csv"
-    extract = artificial_extract(max(1, sizes["records"] // 20 // 739), sample)
+    extract = artificial_extract(source=sample, episodes=sizes["records"] // 20)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "apc.csv"
         extract.to_csv(path, index=False)
