@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from capitation import FeatureSpec, Membership, Population, aggregate, encode, fit_ols, score
-from capitation.errors import InputError
+from capitation.errors import InputError, SchemaError
 from capitation.model import BLOCK_SIZE
-from capitation.stream import fit_parquet, iter_batches, score_parquet
+from capitation.stream import Batch, fit_batches, fit_parquet, iter_batches, score_parquet
 from helpers import make_membership, make_people
 from test_features import make_diagnoses
 
@@ -219,3 +221,40 @@ def test_fit_from_result_load_and_fit_parquet_set_the_same_fitted_state(dataset,
 def test_a_bad_on_aliased_is_refused_before_any_batch_is_read(tmp_path):
     with pytest.raises(InputError, match=r"'on_aliased' parameter of fit_parquet .*'ignore'.*Fix:"):
         fit_parquet(SPEC, tmp_path / "nowhere", on_aliased="ignore")
+
+
+# -- fit_batches: the one fit path, fed by Parquet or by anything else -------------------------------------
+
+def _in_memory_batches(people, diagnoses, sizes, as_population=False):
+    """Batches cut from frames at the given sizes, each person's records with them."""
+    edges = np.cumsum([0, *sizes])
+    for a, b in itertools.pairwise(edges):
+        part = people.iloc[a:b]
+        records = diagnoses[diagnoses["person_id"].isin(part["person_id"])]
+        yield Batch(Population.from_frame(part) if as_population else part, records, None)
+
+
+@pytest.mark.parametrize("as_population", [False, True])
+def test_fit_batches_on_the_block_grid_is_the_in_memory_fit(dataset, as_population):
+    _, people, diagnoses = dataset
+    pop = Population.from_frame(people)
+    whole = fit_ols(encode(SPEC, pop, diagnoses=diagnoses), pop.cost / pop.exposure, pop.exposure,
+                    on_aliased="drop")
+    sizes = [BLOCK_SIZE, BLOCK_SIZE, len(people) - 2 * BLOCK_SIZE]
+    got = fit_batches(SPEC, _in_memory_batches(people, diagnoses, sizes, as_population), on_aliased="drop")
+    np.testing.assert_array_equal(got.coef_, whole.params.to_numpy())
+    # batches off the grid (a practice's part file, say) agree to rounding
+    odd = fit_batches(SPEC, _in_memory_batches(people, diagnoses, [5_000, 30_001, len(people) - 35_001]),
+                      on_aliased="drop")
+    np.testing.assert_allclose(odd.coef_, whole.params.to_numpy(), rtol=1e-10, atol=1e-9)
+    assert got.result_.n == len(people)
+
+
+def test_fit_batches_refuses_no_batches_and_batches_without_cost(dataset):
+    _, people, _ = dataset
+    with pytest.raises(InputError, match=r"no people to fit on.*Fix:"):
+        fit_batches(SPEC, iter(()), on_aliased="drop")
+    with pytest.raises(SchemaError, match=r"no 'cost' column.*Fix:"):
+        fit_batches(SPEC, [Batch(people.drop(columns="cost").iloc[:100], None, None)], on_aliased="drop")
+    with pytest.raises(InputError, match=r"'on_aliased' parameter of fit_batches"):
+        fit_batches(SPEC, iter(()), on_aliased="ignore")

@@ -35,7 +35,7 @@ from .model.estimator import CostModel, _check_params
 from .model.ols import result_from_stats
 from .model.stats import BLOCK_SIZE, SufficientStats
 
-__all__ = ["DEFAULT_BATCH_ROWS", "Batch", "fit_parquet", "iter_batches", "score_parquet"]
+__all__ = ["DEFAULT_BATCH_ROWS", "Batch", "fit_batches", "fit_parquet", "iter_batches", "score_parquet"]
 
 #: People per batch: 8 blocks of the Gram kernel, about 100 MB of working memory with their records.
 DEFAULT_BATCH_ROWS = 8 * BLOCK_SIZE
@@ -48,8 +48,8 @@ class Batch:
 
     Attributes
     ----------
-    people : pandas.DataFrame
-        The batch's people, in ``person_id`` order.
+    people : pandas.DataFrame or Population
+        The batch's people (in ``person_id`` order when read from Parquet), with their ``cost`` to fit on.
     diagnoses, conditions : pandas.DataFrame or None
         Their records (``None`` when that dataset was not given).
 
@@ -61,9 +61,34 @@ class Batch:
     2
     """
 
-    people: pd.DataFrame
+    people: pd.DataFrame | Population
     diagnoses: pd.DataFrame | None
     conditions: pd.DataFrame | None
+
+    def population(self, outcome_year: str | None) -> Population:
+        """Return the batch's people as a :class:`~capitation.Population` (as they are, when they are one).
+
+        Parameters
+        ----------
+        outcome_year : str or None
+            The year of the people's ages and cost, when they are a frame.
+
+        Returns
+        -------
+        Population
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from capitation.stream import Batch
+        >>> people = pd.DataFrame({"person_id": [1], "practice_code": ["A81001"], "sex": ["F"], "age": [40],
+        ...                        "lsoa_code": ["E01000001"]})
+        >>> Batch(people, None, None).population("2025/26").n_people
+        1
+        """
+        if isinstance(self.people, Population):
+            return self.people
+        return Population.from_frame(self.people, outcome_year=outcome_year)
 
 
 def _dataset(path, name: str):
@@ -351,18 +376,69 @@ def fit_parquet(spec: FeatureSpec, people, diagnoses=None, conditions=None, *, a
     True
     """
     _check_params("fit_parquet", on_aliased=on_aliased)  # before the first batch, not after the whole run
+    return fit_batches(spec, iter_batches(people, diagnoses, conditions, batch_rows=batch_rows, progress=progress),
+                       areas=areas, groups=groups, on_aliased=on_aliased)
+
+
+def fit_batches(spec: FeatureSpec, batches, *, areas=None, groups=None, on_aliased: str = "raise") -> CostModel:
+    """Fit the least-squares cost model on a stream of batches, adding each batch's sufficient statistics.
+
+    The one fit path of out-of-core runs: :func:`fit_parquet` feeds it Parquet batches; NHS extracts read a
+    part at a time through the readers (e.g. :func:`capitation.datasets.nhs_layouts.read_nhs_extracts`) feed
+    it the same way. Only one batch is in memory at a time (with the generator's own look-ahead).
+
+    Parameters
+    ----------
+    spec : FeatureSpec
+    batches : iterable of Batch
+        Each with its people (a frame or a :class:`~capitation.Population`, with ``cost``) and their records.
+        Cut batches on the :data:`~capitation.model.BLOCK_SIZE` grid of people for results bit-identical to
+        an in-memory fit; otherwise they agree to rounding.
+    areas : pandas.DataFrame, optional
+    groups : dict, optional
+        Fixed-effect levels by practice (see :func:`capitation.encode`).
+    on_aliased : {"raise", "drop"}
+
+    Returns
+    -------
+    CostModel
+        As from :func:`fit_parquet`.
+
+    Raises
+    ------
+    InputError
+        ``on_aliased`` is not allowed, a batch has no cost, or there are no batches.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from capitation import FeatureSpec
+    >>> from capitation.stream import Batch, fit_batches
+    >>> rng = np.random.default_rng(0)
+    >>> people = pd.DataFrame({"person_id": np.arange(400), "practice_code": "A81001",
+    ...                        "sex": rng.choice(["F", "M"], 400), "age": rng.integers(0, 95, 400),
+    ...                        "lsoa_code": "E01000001", "cost": rng.gamma(0.5, 900, 400)})
+    >>> halves = (Batch(people.iloc[:200], None, None), Batch(people.iloc[200:], None, None))
+    >>> spec = FeatureSpec(outcome_year="2025/26", diagnosis_grouping=None)
+    >>> fit_batches(spec, halves, on_aliased="drop").result_.n
+    400
+    """
+    _check_params("fit_batches", on_aliased=on_aliased)
     spec = _fitted_spec(spec, groups)
     stats = None
-    for batch in iter_batches(people, diagnoses, conditions, batch_rows=batch_rows, progress=progress):
-        pop = Population.from_frame(batch.people, outcome_year=spec.outcome_year)
+    for batch in batches:
+        pop = batch.population(spec.outcome_year)
         if pop.cost is None:
-            raise SchemaError("The 'people' dataset has no 'cost' column to fit on. Fix: add the outcome-year cost.")
+            raise SchemaError("The people of a batch have no 'cost' column to fit on. Fix: add the outcome-year "
+                              "cost.")
         X = encode(spec, pop, diagnoses=batch.diagnoses, conditions=batch.conditions, areas=areas, groups=groups)
         if stats is None:
             stats = SufficientStats.empty(X.column_names, X.columns["role"].tolist())
         stats.accumulate_csr(X.indptr, X.indices, X.data, pop.cost / pop.exposure, pop.exposure)
     if stats is None:
-        raise InputError("The 'people' dataset is empty. Fix: point to a dataset with people in it.")
+        raise InputError("There are no people to fit on (the 'people' dataset or the batches are empty). Fix: "
+                         "point to a dataset with people in it.")
     return CostModel.from_result(result_from_stats(stats, on_aliased=on_aliased), spec=spec, stats=stats,
                                  on_aliased=on_aliased)
 
@@ -428,7 +504,7 @@ def score_parquet(model: CostModel, people, diagnoses=None, conditions=None, *, 
     with contextlib.ExitStack() as stack:  # on any failure the writer closes and the partial file goes
         writer = None
         for batch in iter_batches(people, diagnoses, conditions, batch_rows=batch_rows, progress=progress):
-            pop = Population.from_frame(batch.people, outcome_year=spec.outcome_year)
+            pop = batch.population(spec.outcome_year)
             X = encode(spec, pop, diagnoses=batch.diagnoses, conditions=batch.conditions, areas=areas, groups=groups)
             need = score(model, X)
             parts.append(practice_totals(pop, need))
