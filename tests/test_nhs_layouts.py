@@ -17,7 +17,7 @@ import pytest
 
 from capitation import DiagnosisGrouping, FeatureSpec, Population, encode
 from capitation.datasets import _synthetic_params as P
-from capitation.datasets.nhs_layouts import FILES, nhs_extracts, write_nhs_extracts
+from capitation.datasets.nhs_layouts import FILES, nhs_extracts, read_nhs_extracts, write_nhs_extracts
 from capitation.datasets.synthetic import synthetic_england
 from capitation.errors import InputError
 from capitation.inputs import people_from_hes, person_year_costs, read_hes_apc, read_hes_op
@@ -242,3 +242,56 @@ def test_bad_parameters_are_refused(tmp_path, folder):
         write_nhs_extracts(tmp_path / "x", 0.05, practices=[])
     with pytest.raises(InputError, match="england"):
         nhs_extracts("not a SyntheticEngland")
+
+
+# -- read_nhs_extracts: the chain above as one call, and a fit a folder at a time ----------------------------
+
+def test_read_nhs_extracts_is_the_chain_of_readers(england, folder):
+    tables = read_nhs_extracts(folder)
+    people = read_registration_extract(folder / "registrations.csv", outcome_year=YEAR,
+                                       unknown_sex="drop").population
+    np.testing.assert_array_equal(tables.people.person_id, people.person_id)
+    np.testing.assert_array_equal(tables.people.exposure, people.exposure)
+    # every cost to the penny of the generator's, people in the registration extract's order
+    by_id = england.people.set_index("person_id")["cost"].loc[people.person_id.astype(np.int64)].to_numpy()
+    assert np.abs(tables.people.cost - by_id).max() <= 0.005
+    grouping = DiagnosisGrouping.from_frame(england.truth.grouping_frame())
+    spec = FeatureSpec(diagnosis_grouping=grouping, outcome_year=YEAR, conditions=P.REGISTERS)
+    expected = encode(spec, Population.from_frame(england.people), diagnoses=england.diagnoses,
+                      conditions=england.conditions)
+    got = encode(spec, tables.people, diagnoses=tables.diagnoses, conditions=tables.conditions)
+
+    def frame(x):
+        return pd.DataFrame(x.toarray(), index=x.row_ids.astype(np.int64), columns=x.column_names).sort_index()
+
+    assert frame(got).equals(frame(expected))
+    assert set(tables.readers) == {"registrations.csv", "sus_outcome_year.csv", "hes_apc.csv", "hes_op.csv",
+                                   "gp_observations.csv"}
+    assert tables.summary().splitlines()[0].startswith(f"NHS extracts for {YEAR}: {people.n_people:,} people")
+
+
+def test_a_fit_a_folder_at_a_time_is_the_fit_of_the_generators_tables(england, tmp_path):
+    """Written a practice per folder, read through the readers, fitted with fit_batches: the generator's fit."""
+    from capitation.stream import Batch, fit_batches
+
+    spec = FeatureSpec(outcome_year=YEAR)
+    parts = [write_nhs_extracts(tmp_path / code, practices=[code], fraction=ARGS["fraction"], seed=ARGS["seed"])
+             for code in FEW]
+    streamed = fit_batches(spec, (Batch(t.people, t.diagnoses, t.conditions)
+                                  for t in map(read_nhs_extracts, parts)), on_aliased="drop")
+    truth = fit_batches(spec, [Batch(england.people, england.diagnoses, None)], on_aliased="drop")
+    assert streamed.result_.n == truth.result_.n == len(england.people)
+    # exposure within a day and cost to the penny of the generator's: the coefficients agree closely
+    np.testing.assert_allclose(streamed.coef_, truth.coef_, rtol=2e-3, atol=0.5)
+
+
+def test_read_nhs_extracts_names_a_folder_it_cannot_read(tmp_path, folder):
+    with pytest.raises(InputError, match=r"lacks 13 of the files.*Fix:"):
+        read_nhs_extracts(tmp_path)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for name in FILES:
+        (bad / name).write_bytes((folder / name).read_bytes())
+    (bad / "quirks.json").write_text("{}")
+    with pytest.raises(InputError, match=r"does not say the outcome year.*Fix:"):
+        read_nhs_extracts(bad)

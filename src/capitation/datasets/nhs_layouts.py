@@ -101,12 +101,14 @@ import pyarrow.csv as pacsv
 from capitation._io import atomic_folder
 from capitation._kernels.synthetic import STREAM_EXPO, uniform_draws
 from capitation._progress import progress as _progress
+from capitation._results import Result
 from capitation.datasets import _synthetic_params as P
 from capitation.datasets import synthetic as _syn
 from capitation.errors import InputError
 from capitation.inputs.gp import QOF_RULES
 
-__all__ = ["FILES", "QUIRK_RATES", "NhsExtracts", "nhs_extracts", "write_nhs_extracts"]
+__all__ = ["FILES", "QUIRK_RATES", "NhsExtracts", "NhsTables", "nhs_extracts", "read_nhs_extracts",
+           "write_nhs_extracts"]
 
 #: The files :func:`write_nhs_extracts` writes.
 FILES = ("hes_apc.csv", "hes_op.csv", "sus_outcome_year.csv", "gp_observations.csv", "gp_patients.csv",
@@ -1226,3 +1228,135 @@ def write_nhs_extracts(path: str | os.PathLike, fraction: float = 1.0, *, seed: 
         doc = _quirks_document(quirks, dict(sorted(rows.items())), params)
         (tmp / "quirks.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return path
+
+
+@dataclasses.dataclass(frozen=True, eq=False, repr=False)
+class NhsTables(Result):
+    """NHS-layout files read back through the library's readers: the tables a fit or a score takes.
+
+    Attributes
+    ----------
+    people : Population
+        The registration extract's people of the outcome year, with ``cost`` from the SUS-style activity
+        (0 for people with none).
+    diagnoses : pandas.DataFrame
+        HES admitted patient care and outpatient diagnoses, as :func:`~capitation.encode` takes them.
+    conditions : pandas.DataFrame
+        GP registers: those read from SNOMED records by the QOF rules, and those written without a rule.
+    readers : dict of str → Result
+        Each file's reader result by file name, with its counts of rows not used and recoded.
+    outcome_year : str
+        The year the files were written for.
+    provenance : Provenance
+        The library version that read them.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from capitation.datasets.nhs_layouts import read_nhs_extracts, write_nhs_extracts
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     tables = read_nhs_extracts(write_nhs_extracts(d + "/nhs", 0.02, practices=["A81001"]))
+    >>> tables.people.n_people == len(tables.to_frame()), sorted(tables.readers)[:2]
+    (True, ['gp_observations.csv', 'hes_apc.csv'])
+    """
+
+    people: object
+    diagnoses: pd.DataFrame
+    conditions: pd.DataFrame
+    readers: dict
+    outcome_year: str
+
+    def summary(self) -> str:
+        """Describe the tables and, per file, the rows its reader did not use.
+
+        Returns
+        -------
+        str
+            A headline, then one line per file.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from capitation.datasets.nhs_layouts import read_nhs_extracts, write_nhs_extracts
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     tables = read_nhs_extracts(write_nhs_extracts(d + "/nhs", 0.02, practices=["A81001"]))
+        >>> tables.summary().splitlines()[0].startswith("NHS extracts for 2025/26:")
+        True
+        """
+        lines = [f"NHS extracts for {self.outcome_year}: {self.people.n_people:,} people, "
+                 f"{len(self.diagnoses):,} diagnosis rows, {len(self.conditions):,} register rows"]
+        for name, result in self.readers.items():
+            not_used = getattr(result, "exclusions", None) or getattr(result, "not_used", None) or {}
+            counted = ", ".join(f"{k} {v:,}" for k, v in not_used.items() if v) or "none"
+            lines.append(f"  {name}: not used: {counted}")
+        return "\n".join(lines)
+
+    def _frame(self) -> pd.DataFrame:
+        return self.people.to_frame()
+
+
+def read_nhs_extracts(folder: str | os.PathLike) -> NhsTables:
+    """Read a folder of :func:`write_nhs_extracts` back through the library's readers.
+
+    Registrations give the people of the outcome year, the SUS-style activity their cost, HES admitted care
+    and outpatients their diagnoses, GP records (with the QOF rules at 1 April of the outcome year) and the
+    registers without a rule their conditions. A part of England written a chunk of practices per folder
+    can so be fitted a folder at a time, through the readers (:func:`capitation.stream.fit_batches`).
+
+    Parameters
+    ----------
+    folder : path-like
+        A folder written by :func:`write_nhs_extracts`.
+
+    Returns
+    -------
+    NhsTables
+        The people with cost, their diagnoses and conditions, and each reader's result.
+
+    Raises
+    ------
+    InputError
+        The folder lacks one of the files, or its ``quirks.json`` does not say the outcome year.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from capitation.datasets.nhs_layouts import read_nhs_extracts, write_nhs_extracts
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     tables = read_nhs_extracts(write_nhs_extracts(d + "/nhs", 0.02, practices=["A81001"]))
+    >>> tables.outcome_year, bool(tables.people.cost.sum() > 0)
+    ('2025/26', True)
+    """
+    from capitation.inputs import (
+        conditions_from_gp_records,
+        person_year_costs,
+        read_hes_apc,
+        read_hes_op,
+        read_registration_extract,
+    )
+
+    folder = Path(folder)
+    missing = [name for name in FILES if not (folder / name).is_file()]
+    if missing:
+        raise InputError(f"The folder {str(folder)!r} given to read_nhs_extracts lacks {len(missing)} of the files "
+                         f"write_nhs_extracts writes, e.g. {missing[:3]}. Fix: point to a folder that "
+                         "write_nhs_extracts wrote.", parameter="folder")
+    try:
+        year = json.loads((folder / "quirks.json").read_text())["parameters"]["outcome_year"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"The quirks.json of {str(folder)!r} does not say the outcome year ({exc!r}). Fix: point "
+                         "to a folder that write_nhs_extracts wrote.", parameter="folder") from None
+    first = int(year[:4])
+    registrations = read_registration_extract(folder / "registrations.csv", outcome_year=year, unknown_sex="drop")
+    costs = person_year_costs(folder / "sus_outcome_year.csv", year)
+    people = dataclasses.replace(registrations.population, cost=costs.of(registrations.population.person_id))
+    apc = read_hes_apc(folder / "hes_apc.csv", unknown_sex="drop")
+    op = read_hes_op(folder / "hes_op.csv", unknown_sex="drop")
+    gp = conditions_from_gp_records(folder / "gp_observations.csv", folder / "pcd_refset.txt", QOF_RULES,
+                                    at=f"{first}-04-01", people=folder / "gp_patients.csv")
+    other = pd.read_csv(folder / "gp_conditions_without_rule.csv", dtype=str, keep_default_na=False)
+    conditions = pd.concat([gp.table, other.assign(date=pd.to_datetime(other["date"]))], ignore_index=True)
+    diagnoses = pd.concat([apc.diagnoses, op.diagnoses], ignore_index=True)
+    readers = {"registrations.csv": registrations, "sus_outcome_year.csv": costs, "hes_apc.csv": apc,
+               "hes_op.csv": op, "gp_observations.csv": gp}
+    return NhsTables(people, diagnoses, conditions, readers, year)
