@@ -18,11 +18,42 @@ synthetic = pytest.importorskip("capitation.datasets.synthetic")
 
 
 @pytest.fixture(scope="module")
-def ladder():
+def england():
     codes = load_practices("2025/26")["practice_code"].sample(40, random_state=3).tolist()
-    england = synthetic.synthetic_england(fraction=0.25, practices=codes, seed=3)
+    return synthetic.synthetic_england(fraction=0.25, practices=codes, seed=3)
+
+
+@pytest.fixture(scope="module")
+def ladder(england):
     return pbra_ladder(england.people, england.diagnoses, england.areas, outcome_year=england.outcome_year,
                        held_out_practices=0.25, seed=1)
+
+
+def test_held_out_practices_can_be_named(england, ladder):
+    """Naming the practices a share would draw gives the same ladder: one split, two ways to ask for it."""
+    from capitation.model.validation import split_practices
+
+    codes = england.people["practice_code"].to_numpy(object)
+    _, held = split_practices(codes, 0.25, seed=1)
+    named = sorted(set(codes[held]))
+    again = pbra_ladder(england.people, england.diagnoses, england.areas, outcome_year=england.outcome_year,
+                        held_out_practices=named, seed=1)
+    pd.testing.assert_frame_equal(again.to_frame(), ladder.to_frame())
+    assert (again.to_frame()["practices_held_out"] == len(named)).all()
+
+
+def test_bad_held_out_practices_are_refused(england):
+    from capitation.errors import InputError
+
+    people = england.people
+    first = people["practice_code"].iloc[0]
+    for held, match in [(1.5, r"held_out_practices=1.5 is not a share.*Fix:"), (0, "held_out_practices=0 is not"),
+                        ([], "names no practice.*Fix:"),
+                        ([first, "Z99999"], r"names 1 of its 2 practices with nobody in people.*'Z99999'.*Fix:"),
+                        (list(people["practice_code"].unique()), "names every practice.*Fix:")]:
+        with pytest.raises(InputError, match=match):
+            pbra_ladder(people, england.diagnoses, england.areas, outcome_year=england.outcome_year,
+                        held_out_practices=held)
 
 
 def test_ladder_table_sits_beside_the_published_figures(ladder):

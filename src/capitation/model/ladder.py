@@ -15,6 +15,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from .._results import Result
@@ -198,8 +199,35 @@ class LadderResult(Result):
         return self.table
 
 
+def _held_out(practice_code, held_out_practices, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of people on the practices kept for estimation, and on those held out whole."""
+    if isinstance(held_out_practices, (int, float, np.integer, np.floating)) and not isinstance(
+            held_out_practices, bool):
+        share = float(held_out_practices)
+        if not 0 < share < 1:
+            raise InputError(f"held_out_practices={held_out_practices!r} is not a share of practices. Fix: pass "
+                             "a share between 0 and 1 (BMJ 2011 held out 797 of 5,000 or so), or practice codes.")
+        return split_practices(practice_code, share, seed=seed)
+    if isinstance(held_out_practices, str):
+        held_out_practices = [held_out_practices]
+    named = pd.Index(pd.unique(np.asarray(list(held_out_practices), dtype=object)))
+    codes = pd.Index(pd.unique(np.asarray(practice_code, dtype=object)))
+    if not len(named):
+        raise InputError("held_out_practices names no practice. Fix: pass a share, or some practice codes.")
+    unknown = named.difference(codes)
+    if len(unknown):
+        raise InputError(f"held_out_practices names {len(unknown)} of its {len(named)} practices with nobody in "
+                         f"people, e.g. {list(unknown[:3])}. Fix: hold out practices with people on their "
+                         "registered lists.")
+    if len(named) == len(codes):
+        raise InputError("held_out_practices names every practice, leaving no one to estimate on. Fix: keep "
+                         "some practices for estimation.")
+    out = np.asarray(pd.Index(named).get_indexer(np.asarray(practice_code, dtype=object)) >= 0)
+    return np.flatnonzero(~out), np.flatnonzero(out)
+
+
 def pbra_ladder(people, diagnoses, areas, *, outcome_year: str, icb=None, need=ALL_NEED, supply=SUPPLY,
-                parsimonious_need=PARSIMONIOUS_NEED, held_out_practices: float = 0.15, seed: int = 0) -> LadderResult:
+                parsimonious_need=PARSIMONIOUS_NEED, held_out_practices=0.15, seed: int = 0) -> LadderResult:
     """Fit and validate the five PBRA models on one population.
 
     Parameters
@@ -215,10 +243,12 @@ def pbra_ladder(people, diagnoses, areas, *, outcome_year: str, icb=None, need=A
         Area variables of model 4.
     parsimonious_need : tuple of str
         Need variables of model 5 (with all ``supply`` variables and the area effects).
-    held_out_practices : float
-        Share of practices held out whole for practice-level validation (BMJ: 797 practices).
+    held_out_practices : float or sequence of str
+        Practices held out whole for practice-level validation (BMJ: 797 practices): a share of them, drawn
+        with ``seed``, or their practice codes (a fixed design, e.g. BMJ 2011's at PBRA-era list sizes,
+        ``capitation.datasets.pbra_design``).
     seed : int
-        Seed of both splits.
+        Seed of both splits (of the people only, when the held-out practices are named).
 
     Returns
     -------
@@ -265,7 +295,7 @@ def pbra_ladder(people, diagnoses, areas, *, outcome_year: str, icb=None, need=A
         raise InputError("pbra_ladder needs a 'cost' column in people. Fix: add the outcome-year cost.")
     y = pop.cost / pop.exposure
     w = pop.exposure
-    rest, held = split_practices(pop.practice_code, held_out_practices, seed=seed)
+    rest, held = _held_out(pop.practice_code, held_out_practices, seed)
     estimation, validation = (rest[i] for i in split_people(len(rest), 0.5, seed=seed))
     rungs = {rung.published: rung.spec
              for rung in ladder_specs(outcome_year, need_full=need, need=parsimonious_need, supply=supply,
