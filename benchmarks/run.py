@@ -4,6 +4,7 @@ Run from the repository root on an installed checkout::
 
     python benchmarks/run.py                       # standard tier: PBRA-sized (5.2M people), a few minutes
     python benchmarks/run.py --tier england --england /tmp/se   # all England (writes it there if absent)
+    python benchmarks/run.py --tier england --only fit --nhs /tmp/nhs [--nhs-practices 600]   # + NHS layouts
     python benchmarks/run.py --tier smoke          # tiny sizes: proves every benchmark runs (CI does this)
     python benchmarks/run.py --only score,fit --json figures.json
 
@@ -14,7 +15,11 @@ The five benchmarks, in order:
    what an analyst would write in pandas (merge a coefficient table, ``groupby``).
 2. ``fit``: OLS from sufficient statistics against statsmodels WLS on a size statsmodels holds; at the england
    tier also the streamed fit (and scoring) of all England from Parquet against merely reading the same
-   columns with pyarrow.
+   columns with pyarrow; and at every tier the streamed fit from NHS layouts (HES, SUS, GP records and
+   registrations written by ``write_nhs_extracts``, a folder of practices at a time, read through the readers)
+   against a pyarrow scan of the same CSV files and beside the Parquet path on the same people
+   (``bench_nhs_stream.py``; 2 practices at the smoke tier, 100 at the standard, all England at the england
+   tier unless ``--nhs-practices``).
 3. ``encode``: ICD-10 grouping of raw diagnosis records against a pandas ``map`` through a prepared
    dictionary, and whole-table encoding (validation + grouping + design matrix) in records per second.
 4. ``synthetic``: Synthetic England generation (a 1% sample; all England at the england tier).
@@ -217,6 +222,31 @@ def bench_stream(dataset: Path, batch_rows: int | None) -> Iterator[Figure]:
                  target="< 8 GB", met=(res["peak_gb"] < 8) if england else None)
 
 
+def bench_nhs(tier: str, folder: Path, practices: int | None) -> Iterator[Figure]:
+    """The streamed fit from NHS layouts through the readers, beside the Parquet path, on the same people."""
+    args = [str(HERE / "bench_nhs_stream.py"), str(folder), "--json"]
+    if practices is not None:
+        args += ["--practices", str(practices)]
+    if tier == "smoke":
+        args += ["--chunk", "1"]
+    res = _child_json(*args)
+    england = res["people"] > 60_000_000
+    if "write_nhs_s" in res:
+        yield Figure("2 fit", f"write {res['practices']:,} practices as NHS layouts ({res['parts']} folders)",
+                     res["write_nhs_s"], "s")
+    scan = (f"pyarrow scan of the CSV files the readers read ({res['rows_read']:,} rows, "
+            f"{res['bytes_read'] / 1e9:.2f} GB)")
+    yield _compare("2 fit", f"streamed fit of {res['people']:,} people from NHS layouts through the readers, a "
+                   "folder at a time", res["nhs_fit_s"], "s", scan, res["scan_s"], "≤ 3× the scan",
+                   (res["nhs_fit_s"] <= 3 * res["scan_s"]) if england else None)
+    yield _compare("2 fit", "the same people's fit from Parquet tidy tables", res["parquet_fit_s"], "s",
+                   "the NHS-layout fit", res["nhs_fit_s"])
+    yield Figure("2 fit", "largest coefficient difference, NHS layouts against Parquet (exposure to the day, cost "
+                 "to the penny)", res["coef_max_abs_diff_pounds"], "£")
+    yield Figure("2 fit", "peak resident memory of the NHS-layout process", res["peak_gb"], "GB",
+                 target="≤ 4 GB", met=(res["peak_gb"] <= 4) if england else None)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # 3. encoding
 # ----------------------------------------------------------------------------------------------------------
@@ -401,6 +431,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated benchmarks to run (default: all five)")
     parser.add_argument("--england", type=Path, default=None,
                         help="folder of synthetic England for the england tier (written there if absent)")
+    parser.add_argument("--nhs", type=Path, default=None,
+                        help="folder of synthetic England in NHS layouts for the england tier (written if absent)")
+    parser.add_argument("--nhs-practices", type=int, default=None,
+                        help="practices written in NHS layouts (default: all at the england tier, 100 at standard)")
     parser.add_argument("--batch-rows", type=int, default=None, help="people per streamed batch")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
@@ -436,6 +470,9 @@ def main(argv: list[str] | None = None) -> int:
             yield from bench_fit(args.tier, sizes)
             if streamed is not None:
                 yield from bench_stream(streamed, args.batch_rows)
+            nhs = args.nhs if args.tier == "england" and args.nhs else Path(scratch) / "nhs"
+            practices = {"smoke": 2, "standard": 100}.get(args.tier, args.nhs_practices)
+            yield from bench_nhs(args.tier, nhs, args.nhs_practices or practices)
 
         def encode() -> Iterator[Figure]:
             yield from bench_encode(args.tier, sizes)
