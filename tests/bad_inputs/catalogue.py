@@ -446,6 +446,16 @@ def _core_cases(tmp) -> list[Case]:
         Case("stream-score-without-spec", "stream.score_parquet",
              lambda: _stream().score_parquet(unspecified_model(), parquet_people(tmp, p)), InputError, "'spec'", None,
              "is None", FIX),
+        Case("stream-fit-batches-none", "stream.fit_batches",
+             lambda: _stream().fit_batches(SPEC, iter(())), InputError, "batches", None, "empty", FIX),
+        # ---- the PBRA ladder's design → pbra_ladder ----------------------------------------------------
+        Case("ladder-held-out-share-above-one", "model.pbra_ladder",
+             lambda: _ladder(p, 1.5), InputError, "'held_out_practices'", None, "1.5", FIX),
+        Case("ladder-held-out-unknown-practice", "model.pbra_ladder",
+             lambda: _ladder(p, ["Z99999"]), InputError, "'held_out_practices'", None, "'Z99999'", FIX),
+        # ---- NHS-layout folders → read_nhs_extracts ------------------------------------------------------
+        Case("nhs-extracts-folder-without-files", "datasets.nhs_layouts.read_nhs_extracts",
+             lambda: _nhs().read_nhs_extracts(tmp), InputError, "folder", None, "hes_apc.csv", FIX),
     ]
 
 
@@ -459,6 +469,19 @@ def _load(path):
     from capitation.model.persist import load_model
 
     return load_model(path)
+
+
+def _ladder(frame, held):
+    from capitation.model import pbra_ladder
+
+    return pbra_ladder(frame.assign(icb_code="QE1"), None, None, outcome_year="2025/26", need=(), supply=(),
+                       parsimonious_need=(), held_out_practices=held)
+
+
+def _nhs():
+    from capitation.datasets import nhs_layouts
+
+    return nhs_layouts
 
 
 def _stream():

@@ -201,28 +201,31 @@ class LadderResult(Result):
 
 def _held_out(practice_code, held_out_practices, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Positions of people on the practices kept for estimation, and on those held out whole."""
+    what = "The 'held_out_practices' parameter of pbra_ladder"
     if isinstance(held_out_practices, (int, float, np.integer, np.floating)) and not isinstance(
             held_out_practices, bool):
         share = float(held_out_practices)
         if not 0 < share < 1:
-            raise InputError(f"held_out_practices={held_out_practices!r} is not a share of practices. Fix: pass "
-                             "a share between 0 and 1 (BMJ 2011 held out 797 of 5,000 or so), or practice codes.")
+            raise InputError(f"{what} must be a share of practices between 0 and 1, or practice codes. Got "
+                             f"{held_out_practices!r}. Fix: e.g. held_out_practices=0.15 (BMJ 2011 held out 797 "
+                             "practices whole).", parameter="held_out_practices")
         return split_practices(practice_code, share, seed=seed)
     if isinstance(held_out_practices, str):
         held_out_practices = [held_out_practices]
     named = pd.Index(pd.unique(np.asarray(list(held_out_practices), dtype=object)))
     codes = pd.Index(pd.unique(np.asarray(practice_code, dtype=object)))
     if not len(named):
-        raise InputError("held_out_practices names no practice. Fix: pass a share, or some practice codes.")
+        raise InputError(f"{what} names no practice. Got []. Fix: pass a share, or some practice codes.",
+                         parameter="held_out_practices")
     unknown = named.difference(codes)
     if len(unknown):
-        raise InputError(f"held_out_practices names {len(unknown)} of its {len(named)} practices with nobody in "
-                         f"people, e.g. {list(unknown[:3])}. Fix: hold out practices with people on their "
-                         "registered lists.")
+        raise InputError(f"{what} names {len(unknown)} of its {len(named)} practices with nobody in people, e.g. "
+                         f"{list(unknown[:3])}. Fix: hold out practices with people on their registered lists.",
+                         parameter="held_out_practices")
     if len(named) == len(codes):
-        raise InputError("held_out_practices names every practice, leaving no one to estimate on. Fix: keep "
-                         "some practices for estimation.")
-    out = np.asarray(pd.Index(named).get_indexer(np.asarray(practice_code, dtype=object)) >= 0)
+        raise InputError(f"{what} names every practice ({len(named)}), leaving no one to estimate on. Fix: keep "
+                         "some practices for estimation.", parameter="held_out_practices")
+    out = np.asarray(named.get_indexer(np.asarray(practice_code, dtype=object)) >= 0)
     return np.flatnonzero(~out), np.flatnonzero(out)
 
 
@@ -245,8 +248,8 @@ def pbra_ladder(people, diagnoses, areas, *, outcome_year: str, icb=None, need=A
         Need variables of model 5 (with all ``supply`` variables and the area effects).
     held_out_practices : float or sequence of str
         Practices held out whole for practice-level validation (BMJ: 797 practices): a share of them, drawn
-        with ``seed``, or their practice codes (a fixed design, e.g. BMJ 2011's at PBRA-era list sizes,
-        ``capitation.datasets.pbra_design``).
+        with ``seed``, or their practice codes (a fixed design, e.g. BMJ 2011's at PBRA-era list sizes in
+        ``benchmarks/bench_synthetic.py realism --design pbra``).
     seed : int
         Seed of both splits (of the people only, when the held-out practices are named).
 
