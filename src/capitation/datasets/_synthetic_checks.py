@@ -213,21 +213,32 @@ def wp_correlation(se, min_list=1000):
             "practices": len(both)}
 
 
-#: BMJ 2011's validation design at PBRA-era list sizes: practices drawn, generated at 65% of today's lists,
-#: the first 800 held out whole, the model estimated on the people of the rest.
-PBRA_PRACTICES, PBRA_VALIDATION, PBRA_FRACTION = 1000, 800, 0.65
+#: BMJ 2011's design at PBRA-era list sizes: 800 random practices held out whole, generated at 65% of today's
+#: lists (validation sample 2: 797 practices); the people of the model's estimation and validation-1 samples
+#: drawn from all the other practices, here 5% of each list (about 2.8M people: 1.4M estimate, as the paper's
+#: 5.2M were a sample of everyone else).
+PBRA_VALIDATION, PBRA_FRACTION, PBRA_ESTIMATION_FRACTION = 800, 0.65, 0.05
 
 
-def pbra_design(seed: int, n_practices: int = PBRA_PRACTICES, n_validation: int = PBRA_VALIDATION,
-                fraction: float = PBRA_FRACTION):
+def pbra_design(seed: int, n_validation: int = PBRA_VALIDATION, fraction: float = PBRA_FRACTION,
+                estimation_fraction: float = PBRA_ESTIMATION_FRACTION):
     """Return the estimation and validation populations of the PBRA-like design (practices by ``42 + seed``)."""
     from capitation.datasets.synthetic import _reference, synthetic_england
 
     codes = np.sort(_reference()["frame"].query("year == '2025/26'")["practice_code"].to_numpy(str))
-    pick = np.random.default_rng(42 + seed).choice(codes, n_practices, replace=False)
-    est = synthetic_england(fraction, seed=seed, practices=list(pick[n_validation:]))
-    val = synthetic_england(fraction, seed=seed, practices=list(pick[:n_validation]))
+    pick = np.random.default_rng(42 + seed).choice(codes, n_validation, replace=False)
+    val = synthetic_england(fraction, seed=seed, practices=list(pick))
+    est = synthetic_england(estimation_fraction, seed=seed, practices=list(np.setdiff1d(codes, pick)))
     return est, val
+
+
+def pbra_tables(estimation, validation) -> dict:
+    """Return the design as the arguments of :func:`capitation.model.pbra_ladder`: validation held out whole."""
+    return {"people": pd.concat([estimation.people, validation.people], ignore_index=True),
+            "diagnoses": pd.concat([estimation.diagnoses, validation.diagnoses], ignore_index=True),
+            "areas": pd.concat([estimation.areas, validation.areas], ignore_index=True).drop_duplicates("lsoa_code"),
+            "held_out_practices": list(validation.people["practice_code"].unique()),
+            "outcome_year": validation.outcome_year}
 
 
 def share_off(validation, pred_annual, threshold: float = 0.10) -> float:

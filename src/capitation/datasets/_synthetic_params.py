@@ -74,10 +74,14 @@ def cell_label(sex: str, b: int) -> str:
 
 
 #: Ground-truth base cost (£ per year, 2024/25 prices) of a person with no category, no register and area
-#: and supply variables at zero, by 5-year band; row 0 = female, 1 = male. [E] CELL_SCALE is calibrated: it
-#: keeps the mean cost per head at about £880 (target £800-900) after CATEGORY_SCALE was raised (issue 17).
+#: and supply variables at zero, by 5-year band; row 0 = female, 1 = male. [E] CELL_SCALE and CELL_SHIFT are
+#: calibrated (issue 17): they keep the mean cost per head near £880 (target £800-900) with CATEGORY_SCALE
+#: raised and supply effects weakened. Weakening SUPPLY_COEF to 0.7 of (-2.0, 90.0) took £57 from the expected
+#: cost of a person at national-mean supply; CELL_SHIFT puts £45 of it back in every cell (a constant per
+#: head, which moves no practice against another), the rest offsetting the dearer categories.
 CELL_SCALE = 0.68
-CELL_COST = CELL_SCALE * np.array([
+CELL_SHIFT = 45.0
+CELL_COST = CELL_SHIFT + CELL_SCALE * np.array([
     # 0-4 5-9 10-14 15-19 20-24 25-29 30-34 35-39 40-44 45-49 50-54 55-59 60-64 65-69 70-74 75-79 80-84 85-89 90+
     [300, 150, 160, 230, 330, 380, 380, 330, 270, 270, 290, 320, 360, 420, 500, 600, 720, 820, 880],
     [340, 160, 160, 170, 170, 180, 190, 200, 220, 250, 290, 340, 400, 480, 580, 700, 830, 930, 980],
@@ -241,10 +245,11 @@ _CAT = [
 CATEGORIES: tuple[str, ...] = tuple(c[0] for c in _CAT)
 N_CAT = len(CATEGORIES)
 CAT_INDEX = {name: k for k, name in enumerate(CATEGORIES)}
-#: The category costs above are relative; CATEGORY_SCALE sets their level (calibrated to the R² ladder: 0.46
-#: puts person R² with diagnoses at about 0.128, BMJ 2011 0.126, and the practice diagnoses rung at about 0.59,
-#: BMJ 0.61, with the weaker age tilt; issue 17).
-CATEGORY_SCALE = 0.46
+#: The category costs above are relative; CATEGORY_SCALE sets their level (calibrated to the R² ladder of
+#: BMJ 2011's design, issue 17: at 0.46 the diagnoses rung of practice R² was 0.044 short of the paper's 0.61
+#: once the unobserved practice effect was at its size; at 0.506 it is 0.019 short, and person R² with
+#: diagnoses is 0.13-0.14 against the paper's 0.12-0.13).
+CATEGORY_SCALE = 0.506
 CAT_COST = np.array([c[4] for c in _CAT], dtype=np.float64) * CATEGORY_SCALE
 #: Background admission weights, shape (2 sexes, N_AGE_GROUPS, N_CAT); sex 0 = F, 1 = M.
 CAT_BG = np.zeros((2, N_AGE_GROUPS, N_CAT))
@@ -300,7 +305,7 @@ FRAILTY_SD = 0.75      # sd of the persistent log-rate frailty
 FRAILTY_RHO = 0.6      # correlation of that frailty with the general liability of the registers
 YEAR_SD = 0.55         # sd of the year-specific log-rate shock
 DEP_RATE = 0.09        # log-rate per national sd of the IMD score
-BEDS_RATE = 0.10       # log-rate per acute bed per 1,000 above the national mean (supply)
+BEDS_RATE = 0.07       # log-rate per acute bed per 1,000 above the national mean (supply; 0.10 before issue 17)
 MAX_SPELLS = 40
 #: Outpatient attendances per year: base and the ratio to the inpatient intensity.
 OP_BASE = 0.55
@@ -318,15 +323,18 @@ DOT_SHARE, THREE_CHAR_SHARE = 0.01, 0.02
 NEED_VARS = ("income", "idaopi", "health")
 NEED_COEF = np.array([150.0, 100.0, 25.0])
 SUPPLY_VARS = ("distance_acute_km", "acute_beds_per_1000")
-SUPPLY_COEF = np.array([-2.0, 90.0])
-#: ICB_SD and PRACTICE_SD are calibrated (issue 17) on the PBRA-like design (1,000 practices at 65% of their
-#: lists, 800 held out): ICB effects of sd £65 (scaled to exactly that sd) make the area rung add about 0.17 to
-#: the practice R² (BMJ 2011: PCT effects added 0.14, need and supply 0.04 more), and an unobserved practice
-#: effect of sd 0.063 leaves about a fifth of the variance of practice cost per head unexplained by the full
-#: model and about a third of practices 10% or more off (BMJ: R² 0.785, "about one third"). With the former
-#: 0.09 the full model's practice R² could not exceed about 0.69.
-ICB_SD = 65.0          # sd of the ICB effects (£), which sum to zero over ICBs
-PRACTICE_SD = 0.063    # sd of the unobserved multiplicative practice effect (mean 1)
+#: Supply effects are calibrated (issue 17): at (-2.0, 90.0) with BEDS_RATE 0.10, need and supply added 0.057
+#: to the practice R² of the area-effects model on BMJ 2011's design, against PBRA's 0.041; now 0.042.
+SUPPLY_COEF = np.array([-1.4, 63.0])
+#: ICB_SD and PRACTICE_SD are calibrated (issue 17) on BMJ 2011's design at PBRA-era list sizes
+#: (``benchmarks/bench_synthetic.py realism --design pbra``: 800 practices at 65% of their lists held out
+#: whole, the model estimated on people of every other practice; means of seeds 0-4): ICB effects of sd £70
+#: (scaled to exactly that sd) make the area rung add 0.134 to the practice R² (PBRA's PCT effects: 0.136),
+#: and an unobserved practice effect of sd 0.070 leaves 0.235 of the variance of practice cost per head
+#: unexplained by the full model, with 30% of practices 10% or more off (BMJ: R² 0.785, "about one third").
+#: At 0.063 the full model reached 0.80 with 26% of practices off (seeds 0-1).
+ICB_SD = 70.0          # sd of the ICB effects (£), which sum to zero over ICBs
+PRACTICE_SD = 0.070    # sd of the unobserved multiplicative practice effect (mean 1)
 #: Probability of any cost: pi = clip(PI_A + PI_B * sqrt(mu / 850), PI_MIN, PI_MAX).
 PI_A, PI_B, PI_MIN, PI_MAX = 0.12, 0.30, 0.05, 0.95
 #: Lognormal sd of the cost of a person with any cost (mean-one multiplier).
