@@ -45,7 +45,7 @@ from capitation.cli import DEFAULT_CONTROL_TOTAL, main
 
 # of every practice's list, as the demo: about 640,000 people. At 0.2% or 0.3% (20 or 30 a practice), the
 # report's model, estimated on half of them, gave a few people need far below zero (diagnosis coefficients
-# from a handful of people reach -£8,000) and a practice's total with them; allocate rightly refused it.
+# from a handful of people reach -£8,000) and a practice's total with them, which the report refuses.
 FRACTION = "0.01"
 SEED = "0"
 YEAR = "2025/26"

@@ -401,3 +401,23 @@ def test_the_summary_states_whether_the_allocation_reconciles():
     alloc.consortia.loc["Q1", "budget_pence"] += 1  # practices still add up; a consortium no longer does
     assert not alloc.reconciles
     assert "Pence reconcile<b>NO</b>" in _summary(None, alloc, None, None)
+
+
+def test_negative_need_is_explained_in_the_reports_terms(tmp_path, monkeypatch, capsys):
+    """A model that predicts a list below zero (few people, rare groups) is refused saying why, not by allocate."""
+    from capitation.cli import main
+    from capitation.report import committee
+    from helpers import make_people
+
+    real = committee.score
+    monkeypatch.setattr(committee, "score", lambda model, X: -np.abs(real(model, X)))
+    people = make_people(600, n_practices=6, seed=2)
+    with pytest.raises(InputError, match=r"predicts negative need for \d+ practice\(s\): A81001 \(\d+ people\).*Fix:"):
+        committee.committee_report(tmp_path / "r.html", 1000, people=people, ladder=False)
+    csv = tmp_path / "people.csv"
+    people.to_csv(csv, index=False)
+    status = main(["report", "--people", str(csv), "--control-total", "1000", "--out", str(tmp_path / "c.html"),
+                   "--quiet"])
+    err = capsys.readouterr().err
+    assert status != 0 and "predicts negative need" in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "c.html").exists() and not (tmp_path / "r.html").exists()

@@ -297,6 +297,7 @@ def committee_report(path, control_total, *, year: str = "2025/26", seed: int = 
     everyone = Population.from_frame(pd.concat([samples.people_est, samples.people_val], ignore_index=True))
     need_all = np.concatenate([need_est, score(model, X_val)])
     lists = aggregate(everyone, need_all, membership=samples.membership, list_sizes=list_sizes, unassigned="line")
+    _refuse_negative_need(lists)
     for line in lists.summary().splitlines()[1:]:
         note("budgets", line)
     if people is None:
@@ -447,6 +448,20 @@ def _climb(samples: _Samples, pop_est, pop_val, y_est, y_val, ladder: bool, star
         note("model", f"{rung.name:<28} person R² {v.metrics['person_r2']:.3f}  practice R² "
                       f"{v.metrics['practice_r2']:.3f}  ({time.perf_counter() - started:.0f} s)")
     return validations, model, X_est, X_val
+
+
+def _refuse_negative_need(lists) -> None:
+    """Say why a practice's need came out negative, in the report's terms, before allocate refuses it."""
+    practices = lists.practices
+    negative = practices[practices["need"] < 0]
+    if len(negative):
+        shown = ", ".join(f"{code} ({int(n):,} people)" for code, n in negative["observed"].head(5).items())
+        raise InputError(f"The cost model fitted for the report predicts negative need for {len(negative)} "
+                         f"practice(s): {shown}. Few people per practice, with diagnosis groups seen in only a "
+                         "handful of people, give coefficients of thousands of pounds either way, and a list of "
+                         "a few people can then sum below zero; a budget share cannot be negative. Fix: give the "
+                         "report more people per practice (a larger sample), or group rare diagnoses more "
+                         "coarsely.")
 
 
 def _core_shares(lists, control_total, year) -> pd.Series:
