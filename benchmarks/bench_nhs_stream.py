@@ -33,23 +33,19 @@ READ_FILES = ("registrations.csv", "sus_outcome_year.csv", "hes_apc.csv", "hes_o
               "gp_patients.csv", "gp_conditions_without_rule.csv")
 
 
-def practices_of(n: int | None, outcome_year: str = "2025/26") -> list[str] | None:
+def practices_of(n: int | None, outcome_year: str = "2025/26") -> list[str]:
     """The first ``n`` practices of the outcome year's frame (all when ``n`` is None), in the writer's order."""
-    if n is None:
-        return None
     from capitation.datasets.synthetic import _plan
 
     plan = _plan(outcome_year, None, 0)
     return list(plan.frame["practice_code"].to_numpy(str)[plan.sel[:n]])
 
 
-def write(folder: Path, practices: list[str] | None, chunk: int) -> dict:
+def write(folder: Path, codes: list[str], chunk: int) -> dict:
     """Write the NHS-layout parts and the tidy Parquet tables of the same people."""
     from capitation.datasets.nhs_layouts import write_nhs_extracts
-    from capitation.datasets.synthetic import _plan, write_synthetic_england
+    from capitation.datasets.synthetic import write_synthetic_england
 
-    plan = _plan("2025/26", practices, 0)
-    codes = list(plan.frame["practice_code"].to_numpy(str)[plan.sel])
     folder.mkdir(parents=True)
     t = time.perf_counter()
     for k, start in enumerate(range(0, len(codes), chunk)):

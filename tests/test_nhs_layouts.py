@@ -55,6 +55,11 @@ def op(folder):
     return read_hes_op(folder / "hes_op.csv", unknown_sex="drop")
 
 
+def _design_frame(x) -> pd.DataFrame:
+    """A design matrix as a dense frame, rows by integer person id (the readers read ids as text)."""
+    return pd.DataFrame(x.toarray(), index=x.row_ids.astype(np.int64), columns=x.column_names).sort_index()
+
+
 def _multiset(frame: pd.DataFrame) -> pd.Series:
     """Rows of ``KEY`` counted, person ids as integers (the readers read them as text)."""
     frame = frame.assign(person_id=frame["person_id"].astype(np.int64))[KEY].astype(str)
@@ -204,10 +209,7 @@ def test_the_whole_chain_gives_the_generators_design(england, folder, apc, op):
                  conditions=conditions)
     assert got.column_names == expected.column_names
 
-    def frame(x):
-        return pd.DataFrame(x.toarray(), index=x.row_ids.astype(np.int64), columns=x.column_names).sort_index()
-
-    assert frame(got).equals(frame(expected))
+    assert _design_frame(got).equals(_design_frame(expected))
     # the costs and the registration extract both read their ids as text: they match as written
     costs = person_year_costs(folder / "sus_outcome_year.csv", YEAR)
     pounds = costs.of(people.person_id)
@@ -261,10 +263,7 @@ def test_read_nhs_extracts_is_the_chain_of_readers(england, folder):
                       conditions=england.conditions)
     got = encode(spec, tables.people, diagnoses=tables.diagnoses, conditions=tables.conditions)
 
-    def frame(x):
-        return pd.DataFrame(x.toarray(), index=x.row_ids.astype(np.int64), columns=x.column_names).sort_index()
-
-    assert frame(got).equals(frame(expected))
+    assert _design_frame(got).equals(_design_frame(expected))
     assert set(tables.readers) == {"registrations.csv", "sus_outcome_year.csv", "hes_apc.csv", "hes_op.csv",
                                    "gp_observations.csv"}
     assert tables.summary().splitlines()[0].startswith(f"NHS extracts for {YEAR}: {people.n_people:,} people")
