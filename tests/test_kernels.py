@@ -1,4 +1,4 @@
-"""Each kernel against its naive twin (tests/naive.py)."""
+"""Each kernel (through its driver in capitation._compute, where it has one) against its naive twin (tests/naive.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import naive
+from capitation._compute import group_sum_fixed, score_csr
 from capitation._kernels.cells import wide_cells
 from capitation._kernels.design import distinct_pairs
-from capitation._kernels.groupby import group_count, group_sum_fixed, regroup_sum
-from capitation._kernels.score import score_csr
+from capitation._kernels.groupby import group_count, regroup_sum
 from capitation._kernels.synthetic import uniform_draws
 from capitation.aggregation import FIXED_POINT_SCALE, exact_group_sum
 from capitation.model.stats import as_csr

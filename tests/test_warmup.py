@@ -19,7 +19,8 @@ from capitation.inputs import read_hes_apc
 from capitation.model import CostModel
 from capitation.stream import fit_parquet, score_parquet
 
-kernels = {"gram": design.gram, "distinct_pairs": design.distinct_pairs, "score_csr": score_kernels.score_csr,
+kernels = {"gram_rows": design.gram_rows, "distinct_pairs": design.distinct_pairs,
+           "score_rows": score_kernels.score_rows,
            "group_sum_fixed": groupby.group_sum_fixed, "group_count": groupby.group_count,
            "regroup_sum": groupby.regroup_sum, "wide_cells": cells.wide_cells}
 capitation.warmup()

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import numba
-
-from .._config import NJIT_FLAGS
+from .._config import kernel
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def wide_cells(codes, rows, slots, out):
     """Write the cells of ``codes`` (int32, ``(columns, rows)``) that are not ``-1``, in row order.
 

@@ -8,31 +8,21 @@ threads.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-from .._config import NJIT_FLAGS, PARALLEL_FLAGS
+from .._config import kernel
 
 
-@numba.njit(**PARALLEL_FLAGS)
-def group_sum_fixed(values, codes, scale, block_size, out):
-    """Add ``round(values * scale)`` into ``out[codes]`` (int64), skipping negative codes."""
-    n = values.shape[0]
-    n_groups = out.shape[0]
-    n_blocks = (n + block_size - 1) // block_size
-    parts = np.zeros((n_blocks, n_groups), dtype=np.int64)
-    for b in numba.prange(n_blocks):
-        stop = min((b + 1) * block_size, n)
-        part = parts[b]
-        for i in range(b * block_size, stop):
-            c = codes[i]
-            if c >= 0:
-                part[c] += np.int64(np.rint(values[i] * scale))
-    for b in range(n_blocks):
-        out += parts[b]
+@kernel
+def group_sum_fixed(values, codes, scale, start, stop, out):
+    """Add ``round(values[i] * scale)`` into ``out[codes[i]]`` (int64) for rows ``start:stop``; skip codes < 0."""
+    for i in range(start, stop):
+        c = codes[i]
+        if c >= 0:
+            out[c] += np.int64(np.rint(values[i] * scale))
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def group_count(codes, out):
     """Count rows per code into ``out`` (int64), skipping negative codes."""
     for i in range(codes.shape[0]):
@@ -41,7 +31,7 @@ def group_count(codes, out):
             out[c] += 1
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def regroup_sum(values, codes, out):
     """Sum int64 group totals into parent groups: ``out[codes[g]] += values[g]`` (consortium from practices)."""
     for g in range(values.shape[0]):

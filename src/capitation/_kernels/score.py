@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import numba
-
-from .._config import PARALLEL_FLAGS
+from .._config import kernel
 
 
-@numba.njit(**PARALLEL_FLAGS)
-def score_csr(indptr, indices, data, coef, out):
-    """``out[i] = Σ_k data[k] * coef[indices[k]]`` over row ``i``'s entries.
+@kernel
+def score_rows(indptr, indices, data, coef, start, stop, out):
+    """``out[i] = Σ_k data[k] * coef[indices[k]]`` over row ``i``'s entries, for rows ``start:stop``.
 
-    Each row is summed serially in storage order, so the result does not depend on the thread count.
+    Each row is summed serially in storage order, so the result does not depend on how rows are shared out.
     """
-    n_rows = indptr.shape[0] - 1
-    for i in numba.prange(n_rows):
+    for i in range(start, stop):
         total = 0.0
         for k in range(indptr[i], indptr[i + 1]):
             total += data[k] * coef[indices[k]]

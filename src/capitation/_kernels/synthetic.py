@@ -2,18 +2,17 @@
 
 Randomness is counter-based: every draw is a pure function of ``(seed, person_id, stream, draw number)``
 through the splitmix64 mixer, so a person is the same whatever chunk, order or thread generates them. The
-kernels loop over people with ``prange``; each writes only its own output slots, so results do not depend on
-the thread count.
+kernels loop over a range of people (shared out across threads by :func:`capitation._config.parallel_for`);
+each writes only its own output slots, so results do not depend on the chunking or the thread count.
 """
 
 from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
-from capitation._config import NJIT_FLAGS, PARALLEL_FLAGS
+from capitation._config import kernel
 
 _GOLD = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -27,26 +26,26 @@ _INV53 = 1.0 / 9007199254740992.0
 STREAM_SIZE, STREAM_DEMO, STREAM_COND, STREAM_HIST, STREAM_OUT, STREAM_EXPO, STREAM_PRACTICE = 1, 2, 3, 4, 5, 6, 7
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def _mix(x):
     z = (x ^ (x >> _S30)) * _M1
     z = (z ^ (z >> _S27)) * _M2
     return z ^ (z >> _S31)
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def seed_state(seed, key, stream):
     """Return the initial state of the stream ``stream`` of entity ``key`` (all uint64)."""
     return _mix(_mix(seed + _GOLD) ^ _mix(key * _GOLD + stream))
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def _uniform(state):
     state = state + _GOLD
     return state, (np.float64(_mix(state) >> _S11) + 0.5) * _INV53
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def uniform_draws(seed, keys, stream, out):
     """Fill ``out[i, j]`` with uniform draw ``j + 1`` of the stream ``stream`` of entity ``keys[i]`` (uint64s).
 
@@ -58,14 +57,14 @@ def uniform_draws(seed, keys, stream, out):
             state, out[i, j] = _uniform(state)
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def _normal(state):
     state, u1 = _uniform(state)
     state, u2 = _uniform(state)
     return state, math.sqrt(-2.0 * math.log(u1)) * math.cos(6.283185307179586 * u2)
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def _poisson(state, lam, cap):
     state, u = _uniform(state)
     p = math.exp(-lam)
@@ -78,7 +77,7 @@ def _poisson(state, lam, cap):
     return state, k
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def _pick(cum, lo, hi, u):
     """Index i in [lo, hi) with cum[i-1] < u * cum[hi-1] <= cum[i] (cum is a running total)."""
     target = u * cum[hi - 1]
@@ -93,14 +92,14 @@ def _pick(cum, lo, hi, u):
     return a
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def ndtr(x, out):
     """Write the standard normal distribution function of every element of ``x`` (1-D) into ``out``."""
     for i in range(x.shape[0]):
         out[i] = 0.5 * math.erfc(-x[i] * 0.7071067811865476)
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def _put_record(d_pid, d_fy, d_set, d_pos, d_code, d_spell, i, pid, fy, setting, position, code, spell_id):
     """Write one diagnosis record into row ``i`` of the output columns."""
     d_pid[i] = pid
@@ -111,7 +110,7 @@ def _put_record(d_pid, d_fy, d_set, d_pos, d_code, d_spell, i, pid, fy, setting,
     d_spell[i] = spell_id
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def _group(age, edges):
     g = 0
     while g < edges.shape[0] and age >= edges[g]:
@@ -119,10 +118,10 @@ def _group(age, edges):
     return g
 
 
-@numba.njit(**PARALLEL_FLAGS)
-def practice_draws(seed, keys, list_size, fraction, practice_sd, n_out, effect_out):
-    """People drawn per practice (stochastic rounding of ``list_size * fraction``) and practice effects."""
-    for j in numba.prange(keys.shape[0]):
+@kernel
+def practice_draws(seed, keys, list_size, fraction, practice_sd, n_out, effect_out, start, stop):
+    """People drawn per practice (stochastic rounding of ``list_size * fraction``) and effects, ``start:stop``."""
+    for j in range(start, stop):
         st = seed_state(seed, keys[j], np.uint64(STREAM_SIZE))
         st, u = _uniform(st)
         x = list_size[j] * fraction
@@ -136,7 +135,7 @@ def practice_draws(seed, keys, list_size, fraction, practice_sd, n_out, effect_o
         effect_out[j] = math.exp(math.sqrt(s2) * z - 0.5 * s2)
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def solve_shifts(share, num_tab, den_tab, grid, target, out):
     """Probit shift per (practice, register) so the expected recorded prevalence equals ``target``.
 
@@ -181,7 +180,7 @@ def solve_shifts(share, num_tab, den_tab, grid, target, out):
             out[j, r] = grid[lo] + w * (grid[hi] - grid[lo])
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def _code_cat_of(c, cat_code_ptr):
     a = 0
     b = cat_code_ptr.shape[0] - 2
@@ -194,7 +193,7 @@ def _code_cat_of(c, cat_code_ptr):
     return a
 
 
-@numba.njit(**NJIT_FLAGS)
+@kernel
 def _history(write, st, pid, sex, age, regs, cancer_site, log_rate0, depz, beds_dev, prm_f, prm_i, bg_cum,
              link_cat, link_cum, reg_sec_code, sec_cum, sec_cat, code_cum, cat_code_ptr, n_codes, rate_edges,
              grp_edges, base_rate, reg_rate, reg_link_w, reg_sec_p, frailty,
@@ -336,7 +335,7 @@ def _history(write, st, pid, sex, age, regs, cancer_site, log_rate0, depz, beds_
     return st, rows, bits, ip0, ip1
 
 
-@numba.njit(**PARALLEL_FLAGS)
+@kernel
 def people_pass(seed, p_key, p_of, k_of, mix_ptr, mix_lsoa, mix_cum, p_shift, p_depmean, p_icb, p_effect,
                 p_tilt, l_broad, l_depz, l_need, l_supply, age_cum, reg_m, reg_k, reg_dep, reg_cluster, reg_min_age,
                 reg_rate, reg_link_w, reg_sec_p, reg_sec_code, reg_cost, link_cat, link_cum, site_cum, bg_cum,
@@ -344,8 +343,8 @@ def people_pass(seed, p_key, p_of, k_of, mix_ptr, mix_lsoa, mix_cum, p_shift, p_
                 supply_mean, icb_effect, rate_edges, grp_edges, base_rate, ghost_p, leave_p, join_p, prm_f, prm_i,
                 site_map,
                 o_pid, o_lsoa, o_age, o_sex, o_regs, o_bits, o_ip0, o_ip1, o_rows, o_ghost, o_died, o_expo,
-                o_mu, o_need, o_cost, o_site, o_frail):
-    """Everything about each person except the diagnosis rows (which :func:`history_rows` writes)."""
+                o_mu, o_need, o_cost, o_site, o_frail, start, stop):
+    """Everything about people ``start:stop`` except the diagnosis rows (which :func:`history_rows` writes)."""
     n_ages = reg_m.shape[2]
     n_reg = reg_m.shape[0]
     n_cat = cat_cost.shape[0]
@@ -367,7 +366,7 @@ def people_pass(seed, p_key, p_of, k_of, mix_ptr, mix_lsoa, mix_cum, p_shift, p_
     dummy_i = np.zeros(1, np.int64)
     dummy_f = np.zeros(1, np.int8)
     dummy_c = np.zeros(1, np.int32)
-    for i in numba.prange(p_of.shape[0]):
+    for i in range(start, stop):
         j = p_of[i]
         pid = np.int64(p_key[j]) * 1000000 + k_of[i]
         upid = np.uint64(pid)
@@ -435,11 +434,14 @@ def people_pass(seed, p_key, p_of, k_of, mix_ptr, mix_lsoa, mix_cum, p_shift, p_
         ip1 = 0
         if not ghost:
             sth = seed_state(seed, upid, np.uint64(STREAM_HIST))
+            # typed arguments, not literals: one compiled _history serves this counting pass and the writing
+            # pass of history_rows (literal True/False/0 made numba compile it three times, ~3 s)
             sth, rows, bits, ip0, ip1 = _history(
-                False, sth, pid, sex, age, regs, site, log_rate0, l_depz[lsoa], l_supply[lsoa, 1] - beds_mean,
+                np.bool_(False), sth, pid, sex, age, np.uint32(regs), site, log_rate0, l_depz[lsoa],
+                l_supply[lsoa, 1] - beds_mean,
                 prm_f, prm_i, bg_cum, link_cat, link_cum, reg_sec_code, sec_cum, sec_cat, code_cum, cat_code_ptr,
-                n_codes, rate_edges, grp_edges, base_rate, reg_rate, reg_link_w, reg_sec_p, frailty, 0,
-                dummy_i, dummy_f, dummy_f, dummy_f, dummy_c, dummy_i)
+                n_codes, rate_edges, grp_edges, base_rate, reg_rate, reg_link_w, reg_sec_p, frailty,
+                np.int64(0), dummy_i, dummy_f, dummy_f, dummy_f, dummy_c, dummy_i)
         o_bits[i] = bits
         o_rows[i] = rows
         o_ip0[i] = ip0
@@ -501,16 +503,16 @@ def people_pass(seed, p_key, p_of, k_of, mix_ptr, mix_lsoa, mix_cum, p_shift, p_
         o_cost[i] = cost
 
 
-@numba.njit(**PARALLEL_FLAGS)
+@kernel
 def history_rows(seed, o_pid, o_age, o_sex, o_regs, o_site, o_frail, o_lsoa, o_ghost, offsets,
                  l_depz, l_supply, supply_mean, prm_f, prm_i, bg_cum, link_cat, link_cum, reg_sec_code, sec_cum,
                  sec_cat, code_cum, cat_code_ptr, rate_edges, grp_edges, base_rate, reg_rate, reg_link_w,
-                 reg_sec_p, d_pid, d_fy, d_set, d_pos, d_code, d_spell):
-    """Write the diagnosis rows of every person from ``offsets[i]`` (the writing pass of ``_history``)."""
+                 reg_sec_p, d_pid, d_fy, d_set, d_pos, d_code, d_spell, start, stop):
+    """Write the diagnosis rows of people ``start:stop`` from ``offsets[i]`` (the writing pass of ``_history``)."""
     n_reg = reg_rate.shape[0]
     n_codes = code_cum.shape[0]
     beds_mean = supply_mean[1]
-    for i in numba.prange(o_pid.shape[0]):
+    for i in range(start, stop):
         if o_ghost[i] or offsets[i + 1] == offsets[i]:
             continue
         pid = o_pid[i]
@@ -521,7 +523,7 @@ def history_rows(seed, o_pid, o_age, o_sex, o_regs, o_site, o_frail, o_lsoa, o_g
             if (regs >> r) & 1:
                 log_rate0 += reg_rate[r]
         sth = seed_state(seed, np.uint64(pid), np.uint64(STREAM_HIST))
-        _history(True, sth, pid, o_sex[i], o_age[i], regs, o_site[i], log_rate0, l_depz[lsoa],
+        _history(np.bool_(True), sth, pid, o_sex[i], o_age[i], np.uint32(regs), o_site[i], log_rate0, l_depz[lsoa],
                  l_supply[lsoa, 1] - beds_mean, prm_f, prm_i, bg_cum, link_cat, link_cum, reg_sec_code, sec_cum,
                  sec_cat, code_cum, cat_code_ptr, n_codes, rate_edges, grp_edges, base_rate, reg_rate, reg_link_w,
                  reg_sec_p, o_frail[i], offsets[i], d_pid, d_fy, d_set, d_pos, d_code, d_spell)

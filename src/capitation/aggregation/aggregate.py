@@ -9,8 +9,9 @@ import numba
 import numpy as np
 import pandas as pd
 
+from .._compute import group_sum_fixed
 from .._config import readonly
-from .._kernels.groupby import group_count, group_sum_fixed, regroup_sum
+from .._kernels.groupby import group_count, regroup_sum
 from .._results import Result
 from ..errors import InputError, SchemaError
 from ..inputs import Population

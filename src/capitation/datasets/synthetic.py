@@ -40,6 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from capitation._config import parallel_for
 from capitation._io import atomic_folder
 from capitation._kernels import synthetic as _k
 from capitation._progress import progress as _progress
@@ -612,6 +613,12 @@ def _ghost_p(list_inflation: float) -> np.ndarray:
     return np.clip(w * scale, 0.0, 0.9)
 
 
+#: Work shared out across threads (capitation._config.parallel_for): fixed sizes, so people do not depend on
+#: the thread count (they would not anyway: every draw is keyed on the person).
+_PRACTICES_PER_TASK = 64
+_PEOPLE_PER_TASK = 8_192
+
+
 def _generate(plan: _Plan, sel: np.ndarray, fraction: float, seed: int, list_inflation: float) -> dict:
     """Arrays of the people and diagnosis rows of the practices ``sel`` (indices into the plan)."""
     ref, t = _reference(), _tables()
@@ -619,8 +626,9 @@ def _generate(plan: _Plan, sel: np.ndarray, fraction: float, seed: int, list_inf
     keys = np.ascontiguousarray(plan.keys[sel])
     n_p = np.zeros(len(sel), dtype=np.int64)
     effect = np.zeros(len(sel))
-    _k.practice_draws(useed, keys, np.ascontiguousarray(plan.list_size[sel]), float(fraction),
-                      P.PRACTICE_SD, n_p, effect)
+    list_size = np.ascontiguousarray(plan.list_size[sel])
+    parallel_for(lambda start, stop: _k.practice_draws(useed, keys, list_size, float(fraction), P.PRACTICE_SD,
+                                                       n_p, effect, start, stop), len(sel), _PRACTICES_PER_TASK)
     # local CSR of the chunk's mixes
     a, b = plan.mix_ptr[sel], plan.mix_ptr[sel + 1]
     lens = b - a
@@ -642,7 +650,7 @@ def _generate(plan: _Plan, sel: np.ndarray, fraction: float, seed: int, list_inf
     }
     ghost_p = _ghost_p(list_inflation)
     site_cat = t["site_map"]
-    _k.people_pass(
+    people_args = (
         useed, keys, p_of, k_of, mix_ptr, mix_lsoa, mix_cum, np.ascontiguousarray(plan.shift[sel]),
         np.ascontiguousarray(plan.depmean[sel]), np.ascontiguousarray(plan.icb_index[sel]), effect,
         np.ascontiguousarray(plan.tilt[sel]), ref["broad"], ref["depz"], ref["need"], ref["supply"],
@@ -655,18 +663,20 @@ def _generate(plan: _Plan, sel: np.ndarray, fraction: float, seed: int, list_inf
         o["pid"], o["lsoa"], o["age"], o["sex"], o["regs"], o["bits"], o["ip0"], o["ip1"], o["rows"], o["ghost"],
         o["died"], o["expo"], o["mu"], o["need"], o["cost"], o["site"], o["frail"],
     )
+    parallel_for(lambda start, stop: _k.people_pass(*people_args, start, stop), n, _PEOPLE_PER_TASK)
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(o["rows"], out=offsets[1:])
     m = int(offsets[-1])
     d = {"pid": np.empty(m, np.int64), "fy": np.empty(m, np.int8), "set": np.empty(m, np.int8),
          "pos": np.empty(m, np.int8), "code": np.empty(m, np.int32), "spell": np.empty(m, np.int64)}
-    _k.history_rows(
+    history_args = (
         useed, o["pid"], o["age"], o["sex"], o["regs"], o["site"], o["frail"], o["lsoa"], o["ghost"], offsets,
         ref["depz"], ref["supply"], ref["supply_mean"], t["prm_f"], t["prm_i"], t["bg_cum"], t["link_cat"],
         t["link_cum"], t["reg_sec_code"], t["sec_cum"], t["sec_cat"], t["code_cum"], P.CAT_CODE_PTR,
         P.RATE_EDGES, P.AGE_GROUP_EDGES, P.BASE_RATE, P.REG_RATE, P.REG_LINK_W, P.REG_SEC_P,
         d["pid"], d["fy"], d["set"], d["pos"], d["code"], d["spell"],
     )
+    parallel_for(lambda start, stop: _k.history_rows(*history_args, start, stop), n, _PEOPLE_PER_TASK)
     return {"sel": sel, "p_of": p_of, "effect": effect, "n_p": n_p, "people": o, "diag": d}
 
 

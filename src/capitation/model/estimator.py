@@ -23,8 +23,8 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
+from .._compute import score_csr
 from .._config import readonly
-from .._kernels.score import score_csr
 from .._results import Provenance
 from ..errors import InputError
 from .alternatives import ALTERNATIVES, fit_alternative, predict_alternative

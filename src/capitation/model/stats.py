@@ -13,9 +13,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .._compute import gram, score_csr
 from .._config import readonly
-from .._kernels.design import gram
-from .._kernels.score import score_csr
 from ..errors import InputError, SchemaError
 
 __all__ = ["BLOCK_SIZE", "SufficientStats", "as_csr", "check_outcome", "check_weights"]

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .._compute import score_csr
 from .._config import readonly
-from .._kernels.score import score_csr
 from ..errors import InputError, SchemaError
 from ..features.matrix import FeatureMatrix
 from ..model.estimator import CostModel
