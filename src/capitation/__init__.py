@@ -13,13 +13,47 @@ True
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from ._version import __version__
-from .aggregation import Aggregation, Membership, MembershipHistory, aggregate
-from .allocation import Allocation, allocate
-from .features import DiagnosisGrouping, FeatureMatrix, FeatureSpec, encode
-from .inputs import ConditionTable, DiagnosisTable, Population
-from .model import CostModel, FitResult, SufficientStats, fit_ols
-from .scoring import score
+
+if TYPE_CHECKING:  # what the names below are, for type checkers and documentation; imported on first use
+    from .aggregation import Aggregation, Membership, MembershipHistory, aggregate
+    from .allocation import Allocation, allocate
+    from .features import DiagnosisGrouping, FeatureMatrix, FeatureSpec, encode
+    from .inputs import ConditionTable, DiagnosisTable, Population
+    from .model import CostModel, FitResult, SufficientStats, fit_ols
+    from .scoring import score
+
+#: Each public name and the subpackage that defines it. ``import capitation`` imports none of them: a name is
+#: imported when first used, so a script that only aggregates never loads scikit-learn, statsmodels or scipy.
+_HOMES = {
+    "Aggregation": "aggregation", "Membership": "aggregation", "MembershipHistory": "aggregation",
+    "aggregate": "aggregation", "Allocation": "allocation", "allocate": "allocation",
+    "DiagnosisGrouping": "features", "FeatureMatrix": "features", "FeatureSpec": "features", "encode": "features",
+    "ConditionTable": "inputs", "DiagnosisTable": "inputs", "Population": "inputs", "CostModel": "model",
+    "FitResult": "model", "SufficientStats": "model", "fit_ols": "model", "score": "scoring",
+}
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        try:  # a subpackage, as ``capitation.stream`` after a bare ``import capitation``
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # later uses skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "Aggregation",
@@ -65,11 +99,11 @@ def warmup() -> float:
 
     import numpy as np
 
+    from ._compute import gram, group_sum_fixed, score_csr
     from ._config import readonly
     from ._kernels.cells import wide_cells
-    from ._kernels.design import distinct_pairs, gram
-    from ._kernels.groupby import group_count, group_sum_fixed, regroup_sum
-    from ._kernels.score import score_csr
+    from ._kernels.design import distinct_pairs
+    from ._kernels.groupby import group_count, regroup_sum
 
     start = time.perf_counter()
     # Kernels take read-only inputs (capitation._config.readonly): compile exactly that signature.

@@ -11,7 +11,6 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from scipy import linalg
 
 from ..errors import DesignError, InputError
 from .results import FitResult
@@ -135,6 +134,8 @@ def solve(stats: SufficientStats, *, on_aliased: str = "raise", tol: float = ALI
     k = np.flatnonzero(kept)
     rhs = stats.xtwy[k] * scale[k]
     cho = (factor, True)
+    from scipy import linalg  # here, not at import: only a fit needs it
+
     beta = linalg.cho_solve(cho, rhs)
     beta += linalg.cho_solve(cho, rhs - Gs[np.ix_(k, k)] @ beta)  # iterative refinement
     coef = np.zeros(len(names))
