@@ -372,6 +372,32 @@ def check_integer_valued(frame: pd.DataFrame, name: str, column: str, values: np
         )
 
 
+def strictly_increasing(values: np.ndarray) -> bool:
+    """Whether numeric ``values`` strictly increase (so they are unique): one vectorised pass, no hashing.
+
+    Streamed batches and most extracts hold people sorted by ``person_id``; this check lets them skip the
+    hash-based uniqueness test and look people up by binary search.
+
+    Parameters
+    ----------
+    values : ndarray
+
+    Returns
+    -------
+    bool
+        False for text, or when any value is not above the one before.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation._validation import strictly_increasing
+    >>> strictly_increasing(np.array([3, 7, 9])), strictly_increasing(np.array([3, 3])), strictly_increasing(np.array(["a"]))
+    (True, False, False)
+    """
+    values = np.asarray(values)
+    return values.dtype.kind in "iu" and bool((values[1:] > values[:-1]).all())
+
+
 def check_unique(frame: pd.DataFrame, name: str, column: str, values: np.ndarray) -> None:
     """Raise when ``values`` repeat, naming the repeated values and their rows.
 

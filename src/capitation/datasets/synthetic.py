@@ -78,22 +78,37 @@ def _data_path(name: str) -> Path:
     return Path(str(resources.files("capitation.datasets") / "data" / name))
 
 
+def _dictionary_codes(column) -> tuple[np.ndarray, np.ndarray]:
+    """Return a string column's distinct values, sorted, and each row's index into them."""
+    array = column.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        values, indices = array.dictionary.to_numpy(zero_copy_only=False), array.indices.to_numpy()
+    else:
+        values, indices = array.to_numpy(zero_copy_only=False), np.arange(len(array))
+    sorted_values, rank = np.unique(np.asarray(values, dtype=str), return_inverse=True)
+    return sorted_values, rank.astype(np.int64)[indices]
+
+
 @functools.lru_cache(maxsize=1)
 def _reference() -> dict:
     frame = pd.read_parquet(_data_path("practices.parquet"))
-    reg = pd.read_parquet(_data_path("registrations_2022_07.parquet"))
     areas = pd.read_parquet(_data_path("lsoa_areas.parquet"))
     qof = pd.read_parquet(_data_path("qof_prevalence_2021_22.parquet"))
     areas = areas.sort_values("lsoa_code", ignore_index=True)
     areas["icb_code"] = areas["icb_code"].astype(str)
     lsoa_codes = areas["lsoa_code"].to_numpy(str)
-    lsoa_index = pd.Index(lsoa_codes)
-    reg_practice = reg["practice_code"].astype(str).to_numpy(str)
-    reg_lsoa = lsoa_index.get_indexer(reg["lsoa_code"].astype(str).to_numpy(str)).astype(np.int32)
-    patients = reg["patients"].to_numpy(np.float64)
-    order = np.lexsort((reg_lsoa, reg_practice))
+    # 861,000 practice × LSOA rows: work on the file's dictionary codes, not on a million strings
+    reg = pq.read_table(_data_path("registrations_2022_07.parquet"))
+    practice_values, reg_practice = _dictionary_codes(reg.column("practice_code"))
+    lsoa_values, reg_lsoa = _dictionary_codes(reg.column("lsoa_code"))
+    at = np.minimum(np.searchsorted(lsoa_codes, lsoa_values), len(lsoa_codes) - 1)
+    lsoa_of_value = np.where(lsoa_codes[at] == lsoa_values, at, -1).astype(np.int32)
+    reg_lsoa = lsoa_of_value[reg_lsoa]
+    patients = reg.column("patients").to_numpy().astype(np.float64)
+    order = np.lexsort((reg_lsoa, reg_practice))  # practice codes are ranks of the sorted codes: string order
     reg_practice, reg_lsoa, patients = reg_practice[order], reg_lsoa[order], patients[order]
-    codes, starts = np.unique(reg_practice, return_index=True)
+    starts = np.flatnonzero(np.r_[True, reg_practice[1:] != reg_practice[:-1]]) if len(order) else order
+    codes = practice_values[reg_practice[starts]]
     ptr = np.append(starts, len(reg_practice)).astype(np.int64)
     pops = areas[["pop_0_15", "pop_16_59", "pop_60_plus"]].to_numpy(np.float64)
     broad = pops / pops.sum(axis=1, keepdims=True)

@@ -22,6 +22,7 @@ from .._validation import (
     describe_rows,
     factorize_column,
     may_hold_text,
+    strictly_increasing,
     parse_dates,
     require_columns,
     text_column,
@@ -84,6 +85,7 @@ class Population:
     exposure: np.ndarray
     cost: np.ndarray | None = None
     _index: pd.Index = field(default=None, repr=False)
+    _sorted: bool | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_frame(cls, people, *, cost: str | None = "cost", exposure: str | None = "exposure",
@@ -172,9 +174,10 @@ class Population:
         practice, practice_codes, practice_uniques = text_column(
             frame, "people", "practice_code", ids, missing_fix="fill it; people without a practice_code cannot be "
                                                                "placed")
-        lists = pd.DataFrame({"person_id": ids, "practice_code": practice})
-        _check_one_list_each(lists)
-        check_unique(frame, "people", "person_id", ids)
+        if not strictly_increasing(ids):  # sorted ids are unique: skip hashing them (streamed batches are)
+            lists = pd.DataFrame({"person_id": ids, "practice_code": practice})
+            _check_one_list_each(lists)
+            check_unique(frame, "people", "person_id", ids)
         if pattern is not None:
             matches = np.fromiter((pattern.fullmatch(v) is not None for v in practice_uniques[:-1]), dtype=bool,
                                   count=len(practice_uniques) - 1)
@@ -265,7 +268,17 @@ class Population:
         >>> people.rows_of([12, 99, 11]).tolist()
         [1, -1, 0]
         """
-        return self.index.get_indexer(np.asarray(person_id)).astype(np.int64)
+        person_id = np.asarray(person_id)
+        ids = self.person_id
+        if self._sorted_ids() and person_id.dtype.kind in "iu" and len(ids):
+            at = np.minimum(np.searchsorted(ids, person_id), len(ids) - 1)  # binary search, no hash table
+            return np.where(ids[at] == person_id, at, -1).astype(np.int64)
+        return self.index.get_indexer(person_id).astype(np.int64)
+
+    def _sorted_ids(self) -> bool:
+        if self._sorted is None:
+            object.__setattr__(self, "_sorted", strictly_increasing(self.person_id))
+        return self._sorted
 
     def to_frame(self) -> pd.DataFrame:
         """Return the population as a DataFrame (``sex`` as ``F``/``M``).
