@@ -15,7 +15,7 @@ from ._kernels.design import gram_rows
 from ._kernels.groupby import group_sum_fixed as _group_sum_range
 from ._kernels.score import score_rows
 
-__all__ = ["SCORE_ROWS_PER_TASK", "gram", "group_sum_fixed", "score_csr"]
+__all__ = ["SCORE_ROWS_PER_TASK", "gram", "gram_blocks", "group_sum_fixed", "score_csr"]
 
 #: Rows of a CSR design scored per task: enough to hide the call's overhead, small enough to balance.
 SCORE_ROWS_PER_TASK = 131_072
@@ -39,12 +39,46 @@ def score_csr(indptr, indices, data, coef, out) -> None:
                  indptr.shape[0] - 1, SCORE_ROWS_PER_TASK)
 
 
+def gram_blocks(indptr, indices, data, weights, y, n_columns, block_size, first_block, part_xx, part_xy, part_x1,
+                part_m) -> None:
+    """Write the statistics of blocks ``first_block, first_block + 1, …`` of rows into the ``part_*`` buffers.
+
+    Block ``first_block + k`` (rows ``(first_block + k) * block_size`` onwards) goes to ``part_*[k]``, for as many
+    blocks as the buffers hold; blocks run in parallel, each summed serially from zero. Adding the buffers into
+    running totals in block order (:func:`gram`, :meth:`capitation.model.SufficientStats.fold`) is the fit's
+    one reduction.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation._compute import gram_blocks
+    >>> xx, xy, x1, m = np.empty((2, 2, 2)), np.empty((2, 2)), np.empty((2, 2)), np.empty((2, 4))
+    >>> gram_blocks(np.array([0, 1, 3]), np.array([0, 0, 1], np.int32), np.ones(3), np.ones(2), np.array([1.0, 3.0]),
+    ...             2, 1, 0, xx, xy, x1, m)
+    >>> xx[1].tolist(), m[:, 0].tolist()
+    ([[1.0, 1.0], [0.0, 1.0]], [1.0, 1.0])
+    """
+    n_rows = indptr.shape[0] - 1
+
+    def blocks(lo: int, hi: int) -> None:
+        for k in range(lo, hi):
+            part_xx[k].fill(0.0)
+            part_xy[k].fill(0.0)
+            part_x1[k].fill(0.0)
+            part_m[k].fill(0.0)
+            start = (first_block + k) * block_size
+            gram_rows(indptr, indices, data, weights, y, start, min(start + block_size, n_rows),
+                      part_xx[k], part_xy[k], part_x1[k], part_m[k])
+
+    parallel_for(blocks, part_xx.shape[0], 1)
+
+
 def gram(indptr, indices, data, weights, y, n_columns, block_size, xtwx, xtwy, xtw1, moments) -> None:
     """Add XᵀWX (upper triangle), XᵀWy, XᵀW1 and ``[n, Σw, Σwy, Σwy²]`` of a CSR design into the outputs.
 
     Rows are cut into blocks of ``block_size``; each block is summed serially into its own buffer (blocks run
-    in parallel) and the buffers are added into the outputs in block order. Column indices within a row must
-    be strictly increasing, so each product lands in the upper triangle.
+    in parallel, :func:`gram_blocks`) and the buffers are added into the outputs in block order. Column
+    indices within a row must be strictly increasing, so each product lands in the upper triangle.
 
     Examples
     --------
@@ -65,18 +99,8 @@ def gram(indptr, indices, data, weights, y, n_columns, block_size, xtwx, xtwy, x
     part_m = np.empty((wave, 4))
     for first in range(0, n_blocks, wave):
         count = min(wave, n_blocks - first)
-
-        def blocks(lo: int, hi: int, first: int = first) -> None:
-            for k in range(lo, hi):
-                part_xx[k].fill(0.0)
-                part_xy[k].fill(0.0)
-                part_x1[k].fill(0.0)
-                part_m[k].fill(0.0)
-                start = (first + k) * block_size
-                gram_rows(indptr, indices, data, weights, y, start, min(start + block_size, n_rows),
-                          part_xx[k], part_xy[k], part_x1[k], part_m[k])
-
-        parallel_for(blocks, count, 1)
+        gram_blocks(indptr, indices, data, weights, y, n_columns, block_size, first, part_xx[:count],
+                    part_xy[:count], part_x1[:count], part_m[:count])
         for k in range(count):  # fixed order: bit-identical for any thread count
             xtwx += part_xx[k]
             xtwy += part_xy[k]

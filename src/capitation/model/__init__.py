@@ -4,11 +4,12 @@ from .compare import ModelComparison, compare_models
 from .estimator import CostModel, fit_ols
 from .ladder import PUBLISHED_LADDER, LadderResult, LadderRung, ladder_specs, pbra_ladder
 from .results import FitResult
-from .stats import BLOCK_SIZE, SufficientStats
+from .stats import BLOCK_SIZE, BlockStats, SufficientStats
 from .validation import ValidationResult, split_people, split_practices, validate
 
 __all__ = [
     "BLOCK_SIZE",
+    "BlockStats",
     "PUBLISHED_LADDER",
     "CostModel",
     "FitResult",
