@@ -258,3 +258,50 @@ def test_fit_batches_refuses_no_batches_and_batches_without_cost(dataset):
         fit_batches(SPEC, [Batch(people.drop(columns="cost").iloc[:100], None, None)], on_aliased="drop")
     with pytest.raises(InputError, match=r"'on_aliased' parameter of fit_batches"):
         fit_batches(SPEC, iter(()), on_aliased="ignore")
+
+
+# --- worker processes (processes=2): the same bits as one process ----------------------------------------------
+
+def test_a_fit_in_two_processes_is_bit_identical_to_one(dataset):
+    root, _, _ = dataset
+    one = fit_parquet(SPEC, root / "people", root / "diagnoses", batch_rows=BLOCK_SIZE, on_aliased="drop")
+    two = fit_parquet(SPEC, root / "people", root / "diagnoses", batch_rows=BLOCK_SIZE, on_aliased="drop",
+                      processes=2)
+    np.testing.assert_array_equal(two.coef_, one.coef_)
+    np.testing.assert_array_equal(two.stats_.xtwx, one.stats_.xtwx)
+    assert two.result_.n == one.result_.n
+    odd = fit_parquet(SPEC, root / "people", root / "diagnoses", batch_rows=7_777, on_aliased="drop")
+    odd_two = fit_parquet(SPEC, root / "people", root / "diagnoses", batch_rows=7_777, on_aliased="drop",
+                          processes=3)  # more processes than cores, batches off the block grid: still the same
+    np.testing.assert_array_equal(odd_two.stats_.moments, odd.stats_.moments)
+    np.testing.assert_array_equal(odd_two.coef_, odd.coef_)
+
+
+def test_scoring_in_two_processes_gives_the_same_totals_and_predictions(dataset, model, tmp_path):
+    root, people, _ = dataset
+    members = Membership.from_frame(make_membership(people["practice_code"].unique()))
+    one = score_parquet(model, root / "people", root / "diagnoses", membership=members, batch_rows=9_000,
+                        predictions=tmp_path / "one.parquet")
+    two = score_parquet(model, root / "people", root / "diagnoses", membership=members, batch_rows=9_000,
+                        predictions=tmp_path / "two.parquet", processes=2)
+    pd.testing.assert_frame_equal(two.practices, one.practices, check_exact=True)
+    pd.testing.assert_frame_equal(two.consortia, one.consortia, check_exact=True)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "two.parquet"), pd.read_parquet(tmp_path / "one.parquet"))
+
+
+def test_an_error_in_a_worker_process_arrives_as_the_library_error(dataset, tmp_path):
+    _, people, diagnoses = dataset
+    (tmp_path / "people").mkdir()
+    people.drop(columns="cost").to_parquet(tmp_path / "people" / "part.parquet")
+    with pytest.raises(SchemaError, match="no 'cost' column"):
+        fit_parquet(SPEC, tmp_path / "people", on_aliased="drop", processes=2)
+    people.iloc[::-1].to_parquet(tmp_path / "unsorted.parquet")
+    with pytest.raises(InputError, match="not sorted by increasing person_id"):
+        fit_parquet(SPEC, tmp_path / "unsorted.parquet", on_aliased="drop", processes=2)
+
+
+@pytest.mark.parametrize("processes", [0, 1.5, True, "2"])
+def test_processes_must_be_a_positive_integer(dataset, processes):
+    root, _, _ = dataset
+    with pytest.raises(InputError, match="'processes' parameter of fit_parquet"):
+        fit_parquet(SPEC, root / "people", on_aliased="drop", processes=processes)
