@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -10,8 +12,10 @@ from .._compute import score_csr
 from .._config import readonly
 from ..errors import InputError, SchemaError
 from ..features.matrix import FeatureMatrix
-from ..model.estimator import CostModel
 from ..model.results import FitResult
+
+if TYPE_CHECKING:
+    from ..model.estimator import CostModel
 
 __all__ = ["NEUTRAL_ROLES", "score"]
 
@@ -70,12 +74,15 @@ def score(model, X: FeatureMatrix, *, neutralise: Sequence[str] | None = NEUTRAL
     >>> score(model, X, reference={"supply:beds": 1.0}).round(2).tolist()
     [100.0, 300.0, 100.0, 300.0]
     """
-    if isinstance(model, CostModel) and getattr(model, "method", "ols") != "ols":
+    # A CostModel exists only once its module (and scikit-learn) is loaded: scoring a FitResult loads neither.
+    estimator = sys.modules.get("capitation.model.estimator")
+    is_cost_model = estimator is not None and isinstance(model, estimator.CostModel)
+    if is_cost_model and getattr(model, "method", "ols") != "ols":
         return _score_alternative(model, X, neutralise, reference)
-    if isinstance(model, CostModel) and not hasattr(model, "result_"):
+    if is_cost_model and not hasattr(model, "result_"):
         raise SchemaError("The 'model' parameter of score is a CostModel that is not fitted. "
                         "Fix: call model.fit(X, y) first, or load a saved model.")
-    result = model.result_ if isinstance(model, CostModel) else model
+    result = model.result_ if is_cost_model else model
     if not isinstance(result, FitResult):
         raise SchemaError(f"The 'model' parameter of score must be a fitted CostModel or a FitResult. "
                         f"Got {type(model).__name__}. Fix: fit a CostModel first.")
