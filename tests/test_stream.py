@@ -290,7 +290,7 @@ def test_scoring_in_two_processes_gives_the_same_totals_and_predictions(dataset,
 
 
 def test_an_error_in_a_worker_process_arrives_as_the_library_error(dataset, tmp_path):
-    _, people, diagnoses = dataset
+    _, people, _ = dataset
     (tmp_path / "people").mkdir()
     people.drop(columns="cost").to_parquet(tmp_path / "people" / "part.parquet")
     with pytest.raises(SchemaError, match="no 'cost' column"):

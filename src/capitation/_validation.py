@@ -391,8 +391,8 @@ def strictly_increasing(values: np.ndarray) -> bool:
     --------
     >>> import numpy as np
     >>> from capitation._validation import strictly_increasing
-    >>> strictly_increasing(np.array([3, 7, 9])), strictly_increasing(np.array([3, 3])), strictly_increasing(np.array(["a"]))
-    (True, False, False)
+    >>> [strictly_increasing(np.array(v)) for v in ([3, 7, 9], [3, 3], ["a"])]
+    [True, False, False]
     """
     values = np.asarray(values)
     return values.dtype.kind in "iu" and bool((values[1:] > values[:-1]).all())

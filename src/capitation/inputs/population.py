@@ -22,9 +22,9 @@ from .._validation import (
     describe_rows,
     factorize_column,
     may_hold_text,
-    strictly_increasing,
     parse_dates,
     require_columns,
+    strictly_increasing,
     text_column,
 )
 from ..errors import InputError, UnknownCodeError
