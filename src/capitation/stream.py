@@ -381,13 +381,18 @@ def _start_worker(shared: dict) -> None:
     _WORKER["threads"] = stack
 
 
-def _fit_task(cut: tuple) -> BlockStats:
+def _fit_task(run: list) -> list[BlockStats]:
     w = _WORKER
-    return _batch_blocks(w["spec"], w["sources"].batch(*cut), w["areas"], w["groups"])
+    return [_batch_blocks(w["spec"], w["sources"].batch(*cut), w["areas"], w["groups"]) for cut in run]
+
+
+#: Consecutive batches per task of a worker process: a worker reads them in order, so a row group shared by
+#: two of them is read once (interleaving single batches between workers read most row groups twice).
+_BATCHES_PER_TASK = 4
 
 
 def _in_processes(task, cuts: list, processes: int, shared: dict, progress, desc: str) -> Iterator:
-    """Run ``task(cut)`` for each cut in ``processes`` worker processes; yield the results in cut order.
+    """Run ``task(run)`` on runs of consecutive cuts in worker processes; yield each cut's result in order.
 
     At most two tasks per process are in flight, so memory stays bounded; the workers read their batches
     themselves, and only results (a batch's block statistics, 0.3 MB per 32,768 people at 192 columns, or
@@ -399,8 +404,9 @@ def _in_processes(task, cuts: list, processes: int, shared: dict, progress, desc
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context(method),
                              initializer=_start_worker, initargs=(shared,)) as pool:
-        yield from _progress(_in_order(pool, task, cuts, 2 * processes), desc=desc, enabled=progress,
-                             unit="batch", total=len(cuts))
+        runs = [cuts[k:k + _BATCHES_PER_TASK] for k in range(0, len(cuts), _BATCHES_PER_TASK)]
+        done = itertools.chain.from_iterable(_in_order(pool, task, runs, 2 * processes))
+        yield from _progress(done, desc=desc, enabled=progress, unit="batch", total=len(cuts))
 
 
 def _in_order(pool, task, cuts: list, ahead: int) -> Iterator:
@@ -434,9 +440,10 @@ def _score_batch(model, spec: FeatureSpec, batch: Batch, areas, groups, keep_nee
     return practice_totals(pop, need), table
 
 
-def _score_task(cut: tuple):
+def _score_task(run: list) -> list:
     w = _WORKER
-    return _score_batch(w["model"], w["spec"], w["sources"].batch(*cut), w["areas"], w["groups"], w["keep_need"])
+    return [_score_batch(w["model"], w["spec"], w["sources"].batch(*cut), w["areas"], w["groups"], w["keep_need"])
+            for cut in run]
 
 
 def _check_processes(processes, caller: str) -> int:
