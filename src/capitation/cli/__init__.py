@@ -34,14 +34,15 @@ from pathlib import Path
 from .._version import __version__
 from ..errors import CapitationWarning
 
-__all__ = ["DEFAULT_CONTROL_TOTAL", "CommandLineParser", "about", "check_control_total", "check_outputs",
+__all__ = ["DEFAULT_CONTROL_TOTAL", "CommandLineParser", "about", "command_name", "check_control_total", "check_outputs",
            "check_table_suffix", "error_line", "main", "option_names", "require_module", "speak_options",
            "write_manifest"]
 
 
 #: Subcommands in the order ``--help`` lists them; each is a module of this package with
-#: ``add_parser(sub)`` registering itself and ``run(args)`` returning the exit status.
-SUBCOMMANDS = ("demo", "synth", "fit", "score", "allocate", "report", "reproduce")
+#: ``add_parser(sub)`` registering itself and ``run(args)`` returning the exit status. A module's command is
+#: its name with ``-`` for ``_`` (``cms_hcc`` → ``capitation cms-hcc``): see :func:`command_name`.
+SUBCOMMANDS = ("demo", "synth", "fit", "score", "allocate", "report", "reproduce", "cms_hcc")
 #: The --control-total of demo, allocate and report when none is given.
 DEFAULT_CONTROL_TOTAL = "55000000000"  # £55bn: roughly England's 2025/26 hospital spend in PBRA's scope
 #: The suffixes an output table may have (capitation._io.write_table writes CSV or Parquet).
@@ -135,6 +136,27 @@ def positive_float(text: str) -> float:
 def non_negative_float(text: str) -> float:
     """Parse a finite number >= 0, for argparse's ``type=``."""
     return _number(float, text, "a finite number >= 0", lambda v: 0 <= v < float("inf"))
+
+
+def command_name(module: str) -> str:
+    """Return the command line's name for the subcommand module ``module``.
+
+    Parameters
+    ----------
+    module : str
+        A name in :data:`SUBCOMMANDS`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from capitation.cli import command_name
+    >>> command_name("cms_hcc"), command_name("fit")
+    ('cms-hcc', 'fit')
+    """
+    return module.replace("_", "-")
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
@@ -652,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     def names():
         extra = getattr(importlib.import_module(f"{__name__}.{args.command}"), "PARAMETERS", None)
-        return option_names(subparsers[args.command], extra)
+        return option_names(subparsers[command_name(args.command)], extra)
 
     try:
         with warnings.catch_warnings():
