@@ -9,6 +9,8 @@
 * :func:`place_indices` — NHS England's place-based need indices.
 * :func:`pace_of_change`, :func:`project_pace` — minimum growth, floor, cap, convergence, exact totals.
 * :func:`budget_risk`, :func:`list_size_needed`, :func:`overspend_probability` — budget risk.
+* :class:`RiskSharing`, :func:`simulate_risk_sharing`, :func:`compare_rules` — risk sharing inside a
+  consortium (reserve, high-cost pool, surplus and deficit shares, carry-forward), simulated in pence.
 * :func:`explain_budgets` — budget per head split into age–sex, morbidity, primary care and need.
 * :func:`compare_geography` — budgets by registered list versus by residence.
 """
@@ -39,6 +41,7 @@ from .money import (
 from .pace import PaceOfChange, PaceProjection, PaceResult, pace_of_change, project_pace
 from .place import PlaceIndices, place_indices
 from .risk import BudgetRisk, budget_risk, list_size_needed, overspend_probability
+from .risk_sharing import RiskSharing, RiskSharingResult, RuleComparison, compare_rules, simulate_risk_sharing
 
 __all__ = [
     "COMPONENTS",
@@ -54,11 +57,15 @@ __all__ = [
     "PaceProjection",
     "PaceResult",
     "PlaceIndices",
+    "RiskSharing",
+    "RiskSharingResult",
+    "RuleComparison",
     "UnavoidableCost",
     "allocate",
     "baseline_from_table",
     "budget_risk",
     "compare_geography",
+    "compare_rules",
     "exact_weights",
     "explain_budgets",
     "format_pounds",
@@ -73,6 +80,7 @@ __all__ = [
     "published_need",
     "read_weighted_populations",
     "round_half_up",
+    "simulate_risk_sharing",
     "split_pence",
     "split_thousands",
     "thousands",

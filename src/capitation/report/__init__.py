@@ -5,6 +5,8 @@
 * one function per figure, each returning a :class:`matplotlib.figure.Figure` (:mod:`.plots`):
   :func:`model_ladder`, :func:`predictive_ratios`, :func:`actual_vs_predicted`, :func:`funnel_plot`,
   :func:`consortium_budgets`, :func:`budget_risk_by_size`, :func:`budget_waterfall`;
+* :func:`risk_sharing_tradeoff`, :func:`risk_sharing_table` — the section on a consortium's risk-sharing rules
+  (:mod:`.risk_sharing`; in the report with ``risk_sharing=``);
 * :func:`suppress_small_numbers` — small-number suppression of published practice tables.
 
 matplotlib is optional: ``pip install "capitation[report]"``. It is imported when a figure is drawn, so
@@ -27,6 +29,7 @@ from .plots import (
     model_ladder,
     predictive_ratios,
 )
+from .risk_sharing import risk_sharing_table, risk_sharing_tradeoff
 from .suppress import DEFAULT_MIN_COUNT, DEFAULT_MIN_LIST_SIZE, SuppressedTable, suppress_small_numbers
 
 __all__ = [
@@ -50,6 +53,8 @@ __all__ = [
     "ladder_table",
     "model_ladder",
     "predictive_ratios",
+    "risk_sharing_table",
+    "risk_sharing_tradeoff",
     "suppress_small_numbers",
     "write_report",
 ]

@@ -39,7 +39,7 @@ import pandas as pd
 
 from .._version import __version__
 from ..errors import InputError, SchemaError
-from . import plots
+from . import plots, risk_sharing
 from ._mpl import NHS_BLUE, to_png
 from .suppress import DEFAULT_MIN_COUNT, DEFAULT_MIN_LIST_SIZE, MARKER, suppress_small_numbers
 
@@ -58,6 +58,9 @@ SECTIONS = {
     "practices": "Practice tables",
     "method": "Method and provenance",
 }
+
+#: Sections shown only when their result is given, each after the section named: id → (heading, after).
+OPTIONAL_SECTIONS = {"risk-sharing": ("Risk sharing inside the consortium", "budget-risk")}
 
 #: CSS pixels per inch of a figure as shown: a 7.8 in figure is 858 px wide, its 9.5 pt text about 14.5 px.
 _PX_PER_INCH = 110
@@ -301,7 +304,8 @@ def _figure(fig, alt: str, caption: str) -> str:
 
 
 def _section(key: str, body: str) -> str:
-    return f"<section id=\"{key}\"><h2>{_e(SECTIONS[key])}</h2>{body}</section>"
+    heading = SECTIONS[key] if key in SECTIONS else OPTIONAL_SECTIONS[key][0]
+    return f"<section id=\"{key}\"><h2>{_e(heading)}</h2>{body}</section>"
 
 
 def _missing(what: str) -> str:
@@ -548,6 +552,16 @@ def _method_section(allocation, validation, risk, provenance, suppress=True, min
     return "<ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>" + table
 
 
+def _risk_sharing_section(result) -> str:
+    """Write the trade-off figure, the rules side by side and what the simulation assumes (see risk_sharing.py)."""
+    table = risk_sharing.risk_sharing_table(result)
+    columns = {c: _Col(str(c), str) for c in table.columns}
+    return (_figure(risk_sharing.risk_sharing_tradeoff(result), "Trade-offs of risk-sharing rules",
+                    risk_sharing.RISK_SHARING_CAPTION)
+            + _table(table, columns, index_name="Measure", css="wide")
+            + f"<p class=\"note\">{_e(risk_sharing.risk_sharing_note(result))}</p>")
+
+
 def _waterfall_table(explanation, allocation) -> str:
     """Each consortium's budget per head, from the national average through each block of predictors."""
     t = explanation.to_frame()
@@ -577,13 +591,13 @@ def build_report(*, validation=None, ladder=None, allocation=None, risk=None, ex
                  title: str = "Hospital budgets by person-based resource allocation", subtitle: str | None = None,
                  funnel_cv: float | None = None, suppress: bool = True, min_count: int = DEFAULT_MIN_COUNT,
                  min_list_size: float = DEFAULT_MIN_LIST_SIZE, practice_rows: int | None = None,
-                 provenance: dict | None = None) -> str:
+                 provenance: dict | None = None, risk_sharing=None) -> str:
     """Build the report as one HTML string, from whichever results are given.
 
     Parameters
     ----------
     validation, ladder, allocation, risk, explanation, consortium, title, subtitle, funnel_cv, suppress, \
-min_count, min_list_size, practice_rows, provenance
+min_count, min_list_size, practice_rows, provenance, risk_sharing
         As for :func:`write_report`.
 
     Returns
@@ -668,9 +682,14 @@ min_count, min_list_size, practice_rows, provenance
                                               practice_rows)
     sections["method"] = _method_section(allocation, validation, first_risk, provenance, suppress, min_count,
                                          min_list_size)
-    nav = "<nav><ol>" + "".join(f"<li><a href=\"#{k}\">{_e(v)}</a></li>" for k, v in SECTIONS.items()) + "</ol></nav>"
+    order = list(SECTIONS)
+    if risk_sharing is not None:
+        sections["risk-sharing"] = _risk_sharing_section(risk_sharing)
+        order.insert(order.index(OPTIONAL_SECTIONS["risk-sharing"][1]) + 1, "risk-sharing")
+    headings = {**SECTIONS, **{k: v[0] for k, v in OPTIONAL_SECTIONS.items()}}
+    nav = "<nav><ol>" + "".join(f"<li><a href=\"#{k}\">{_e(headings[k])}</a></li>" for k in order) + "</ol></nav>"
     sub = f"<p>{_e(subtitle)}</p>" if subtitle else ""
-    body = "".join(_section(k, sections[k]) for k in SECTIONS)
+    body = "".join(_section(k, sections[k]) for k in order)
     return ("<!DOCTYPE html><html lang=\"en-GB\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{_e(title)}</title>"
             f"<style>{_CSS}</style></head><body><header><div><h1>{_e(title)}</h1>{sub}</div></header><main>{nav}{body}"
@@ -681,7 +700,7 @@ def write_report(path, *, validation=None, ladder=None, allocation=None, risk=No
                  consortium=None, title: str = "Hospital budgets by person-based resource allocation",
                  subtitle: str | None = None, funnel_cv: float | None = None, suppress: bool = True,
                  min_count: int = DEFAULT_MIN_COUNT, min_list_size: float = DEFAULT_MIN_LIST_SIZE,
-                 practice_rows: int | None = None, provenance: dict | None = None) -> Path:
+                 practice_rows: int | None = None, provenance: dict | None = None, risk_sharing=None) -> Path:
     """Write a self-contained HTML report (figures embedded as PNG) from whichever results are given.
 
     Parameters
@@ -714,6 +733,10 @@ def write_report(path, *, validation=None, ladder=None, allocation=None, risk=No
         Show only the first rows of the practice budget table (all by default).
     provenance : dict, optional
         Extra items (data source, seed, ...) for the provenance table.
+    risk_sharing : RuleComparison or RiskSharingResult, optional
+        From :func:`~capitation.allocation.compare_rules` or :func:`~capitation.allocation.simulate_risk_sharing`:
+        adds the section "Risk sharing inside the consortium" (the trade-off figure and the rules side by side)
+        after the budget risk. Without it the section is left out.
 
     Returns
     -------
@@ -738,7 +761,7 @@ def write_report(path, *, validation=None, ladder=None, allocation=None, risk=No
     text = build_report(validation=validation, ladder=ladder, allocation=allocation, risk=risk,
                         explanation=explanation, consortium=consortium, title=title, subtitle=subtitle,
                         funnel_cv=funnel_cv, suppress=suppress, min_count=min_count, min_list_size=min_list_size,
-                        practice_rows=practice_rows, provenance=provenance)
+                        practice_rows=practice_rows, provenance=provenance, risk_sharing=risk_sharing)
     target = Path(os.fspath(path))
     atomic_write_text(target, text)
     return target
