@@ -8,7 +8,7 @@ Run from the repository root on an installed checkout::
     python benchmarks/run.py --tier smoke          # tiny sizes: proves every benchmark runs (CI does this)
     python benchmarks/run.py --only score,fit --json figures.json
 
-The five benchmarks, in order:
+The six benchmarks, in order:
 
 1. ``score``: score everyone and sum need exactly to practices and ICBs (file reading excluded), against a
    numpy pass that merely sums the same arrays (the memory-bandwidth floor), scipy.sparse + ``bincount``, and
@@ -23,8 +23,10 @@ The five benchmarks, in order:
 3. ``encode``: ICD-10 grouping of raw diagnosis records against a pandas ``map`` through a prepared
    dictionary, and whole-table encoding (validation + grouping + design matrix) in records per second.
 4. ``synthetic``: Synthetic England generation (a 1% sample; all England at the england tier).
-5. ``startup``: import, first-call compilation and ``capitation.warmup()`` in fresh processes, against
-   importing the dependencies alone.
+5. ``startup``: import, ``capitation.warmup()`` and ``capitation demo`` in fresh processes, with an empty and
+   with a filled kernel cache, against importing numpy, pandas and numba alone.
+6. ``cms_hcc``: CMS-HCC V28 raw scores of generated beneficiaries (mapping included) in people per second,
+   against the fastest open engine installed (hccinfhir; ``pip install "capitation[bench]"``).
 
 Every ratio is capitation ÷ baseline: for times below 1 means capitation is faster, for rates above 1.
 Targets come from the issues and are checked only at the tier they were set for. Timings exclude numba's
@@ -456,6 +458,13 @@ def bench_startup() -> Iterator[Figure]:
                      target="≤ 5 s", met=demo_again <= 5)
 
 
+def bench_cms_hcc(tier: str) -> Iterator[Figure]:
+    """CMS-HCC raw scores of generated beneficiaries against hccinfhir (``bench_cms_hcc.py``)."""
+    from bench_cms_hcc import figures
+
+    yield from (Figure(**f) for f in figures(tier))
+
+
 # ----------------------------------------------------------------------------------------------------------
 
 def _machine() -> str:
@@ -472,8 +481,8 @@ def _machine() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tier", choices=sorted(TIERS), default="standard")
-    parser.add_argument("--only", default="score,fit,encode,synthetic,startup",
-                        help="comma-separated benchmarks to run (default: all five)")
+    parser.add_argument("--only", default="score,fit,encode,synthetic,startup,cms_hcc",
+                        help="comma-separated benchmarks to run (default: all six)")
     parser.add_argument("--england", type=Path, default=None,
                         help="folder of synthetic England for the england tier (written there if absent)")
     parser.add_argument("--nhs", type=Path, default=None,
@@ -485,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sizes = TIERS[args.tier]
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
-    unknown = sorted(set(chosen) - {"score", "fit", "encode", "synthetic", "startup"})
+    unknown = sorted(set(chosen) - {"score", "fit", "encode", "synthetic", "startup", "cms_hcc"})
     if unknown:
         parser.error(f"--only names unknown benchmark(s) {unknown}")
 
@@ -529,6 +538,7 @@ def main(argv: list[str] | None = None) -> int:
             "encode": encode,
             "synthetic": lambda: bench_synthetic(sizes),
             "startup": bench_startup,
+            "cms_hcc": lambda: bench_cms_hcc(args.tier),
         }
         steps = [runs[name] for name in runs if name in chosen]
         if write_england:  # the streamed benchmarks need it, so it comes first
