@@ -149,3 +149,24 @@ def test_lists_funded_do_not_depend_on_the_order_of_people(seed):
     a = aggregate(people, need, list_sizes=lists).practices
     b = aggregate(shuffled, need[order], list_sizes=lists).practices
     pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_exact_sums_refuse_amounts_that_are_not_finite_naming_the_row(bad):
+    from capitation.aggregation.aggregate import exact_group_sum
+
+    values = np.arange(200_000, dtype=np.float64)
+    values[123_457] = bad
+    with pytest.raises(InputError, match=r"'need' amounts must be finite.*person row 123457 \(1 in all\)"):
+        exact_group_sum(values, np.zeros(len(values), dtype=np.int32), 1, "need")
+
+
+def test_exact_sums_refuse_totals_beyond_fixed_point_naming_the_largest():
+    from capitation.aggregation.aggregate import _LIMIT, exact_group_sum
+
+    values = np.full(10, _LIMIT / 9)
+    values[4] *= 1.5
+    with pytest.raises(InputError, match=r"beyond exact fixed-point.*person row 4.*thousands of pounds"):
+        exact_group_sum(values, np.zeros(10, dtype=np.int32), 1, "need")
+    small = exact_group_sum(values / 10, np.zeros(10, dtype=np.int32), 1, "need")  # below the limit: summed
+    assert small[0] > 0

@@ -108,11 +108,12 @@ def gram(indptr, indices, data, weights, y, n_columns, block_size, xtwx, xtwy, x
             moments += part_m[k]
 
 
-def group_sum_fixed(values, codes, scale, block_size, out) -> None:
+def group_sum_fixed(values, codes, scale, block_size, out) -> tuple[float, int]:
     """Add ``round(values * scale)`` into ``out[codes]`` (int64), skipping negative codes.
 
     Blocks of ``block_size`` rows are summed into their own integer buffers in parallel; integer addition is
-    exact, so the totals do not depend on the blocks or the threads.
+    exact, so the totals do not depend on the blocks or the threads. Returns Σ|values| and the number of
+    non-finite values (skipped), found in the same pass, for the caller's checks.
 
     Examples
     --------
@@ -120,16 +121,20 @@ def group_sum_fixed(values, codes, scale, block_size, out) -> None:
     >>> from capitation._compute import group_sum_fixed
     >>> out = np.zeros(2, np.int64)
     >>> group_sum_fixed(np.array([1.5, 2.25, 4.0]), np.array([0, 1, -1], np.int32), 4.0, 2, out)
+    (7.75, 0)
     >>> out.tolist()
     [6, 9]
     """
     n = values.shape[0]
     n_blocks = -(-n // block_size)
     parts = np.zeros((n_blocks, out.shape[0]), dtype=np.int64)
+    checks = np.zeros((n_blocks, 2))
 
     def blocks(first: int, stop: int) -> None:
         for k in range(first, stop):
-            _group_sum_range(values, codes, scale, k * block_size, min((k + 1) * block_size, n), parts[k])
+            _group_sum_range(values, codes, scale, k * block_size, min((k + 1) * block_size, n), parts[k],
+                             checks[k])
 
     parallel_for(blocks, n_blocks, 1)
     out += parts.sum(axis=0)
+    return float(checks[:, 0].sum()), int(checks[:, 1].sum())

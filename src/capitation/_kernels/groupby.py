@@ -14,12 +14,25 @@ from .._config import kernel
 
 
 @kernel
-def group_sum_fixed(values, codes, scale, start, stop, out):
-    """Add ``round(values[i] * scale)`` into ``out[codes[i]]`` (int64) for rows ``start:stop``; skip codes < 0."""
+def group_sum_fixed(values, codes, scale, start, stop, out, checks):
+    """Add ``round(values[i] * scale)`` into ``out[codes[i]]`` (int64) for rows ``start:stop``; skip codes < 0.
+
+    In the same pass, ``checks[0]`` gains the rows' Σ|value| and ``checks[1]`` the number of non-finite values,
+    so the caller can refuse amounts that are not finite or could overflow without two more passes.
+    """
+    total = 0.0
+    bad = 0.0
     for i in range(start, stop):
+        v = values[i]
+        if not np.isfinite(v):
+            bad += 1.0
+            continue
+        total += abs(v)
         c = codes[i]
         if c >= 0:
-            out[c] += np.int64(np.rint(values[i] * scale))
+            out[c] += np.int64(np.rint(v * scale))
+    checks[0] += total
+    checks[1] += bad
 
 
 @kernel
