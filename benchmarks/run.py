@@ -236,6 +236,19 @@ def bench_stream(dataset: Path, batch_rows: int | None) -> Iterator[Figure]:
                  target="≤ 4 GB", met=(res["peak_gb"] <= 4) if england else None)
 
 
+def bench_dask(dataset: Path) -> Iterator[Figure]:
+    """fit_dask on a LocalCluster of two single-threaded workers beside fit_parquet (``bench_dask.py``)."""
+    res = _child_json(str(HERE / "bench_dask.py"), str(dataset), "--json")
+    same = "bit-identical" if res["bit_identical"] else "NOT bit-identical"
+    yield _compare("2 fit", f"fit_dask of {res['people']:,} people on a LocalCluster of {res['workers']} "
+                   f"single-threaded workers, frames read independently ({same} to the stream)", res["dask_s"], "s",
+                   "fit_parquet in this process", res["stream_s"], "bit-identical", res["bit_identical"])
+    yield Figure("2 fit", "bytes moved between Dask workers: the reduction (running totals and block statistics)",
+                 (res["fold_bytes_moved"] + res["block_bytes_moved"]) / 1e6, "MB")
+    yield Figure("2 fit", "bytes moved between Dask workers: people and records brought to their partitions",
+                 res["other_bytes_moved"] / 1e9, "GB")
+
+
 def bench_nhs(tier: str, folder: Path, practices: int | None) -> Iterator[Figure]:
     """The streamed fit from NHS layouts through the readers, beside the Parquet path, on the same people."""
     args = [str(HERE / "bench_nhs_stream.py"), str(folder), "--json"]
@@ -524,6 +537,8 @@ def main(argv: list[str] | None = None) -> int:
             yield from bench_fit(args.tier, sizes)
             if streamed is not None:
                 yield from bench_stream(streamed, args.batch_rows)
+                if args.tier == "england":
+                    yield from bench_dask(streamed)
             nhs = args.nhs if args.tier == "england" and args.nhs else Path(scratch) / "nhs"
             practices = {"smoke": 2, "standard": 100}.get(args.tier, args.nhs_practices)
             yield from bench_nhs(args.tier, nhs, args.nhs_practices or practices)
