@@ -21,7 +21,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the whole chain on synthetic England, print the ICB table and write the CSVs into ``args.out``.
 
     The control total and every output file are checked first, so a malformed total or an earlier run's
-    files (without ``--overwrite``) are refused before any work. The run itself takes about 25 seconds at
+    files (without ``--overwrite``) are refused before any work. The run itself takes about 13 seconds at
     the default 1% sample (``capitation demo``), much of it numba compiling kernels on first use.
 
     Parameters
