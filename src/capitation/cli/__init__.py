@@ -34,9 +34,9 @@ from pathlib import Path
 from .._version import __version__
 from ..errors import CapitationWarning
 
-__all__ = ["DEFAULT_CONTROL_TOTAL", "CommandLineParser", "about", "command_name", "check_control_total", "check_outputs",
-           "check_table_suffix", "error_line", "main", "option_names", "require_module", "speak_options",
-           "write_manifest"]
+__all__ = ["DEFAULT_CONTROL_TOTAL", "CommandLineParser", "about", "check_control_total", "check_outputs",
+           "check_table_suffix", "command_name", "error_line", "main", "option_names", "require_module",
+           "speak_options", "write_manifest"]
 
 
 #: Subcommands in the order ``--help`` lists them; each is a module of this package with
