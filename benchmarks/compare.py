@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     old, new = load(args.old), load(args.new)
     print(f"old: {args.old} (tier {old['tier']}; {old['machine']})")
     print(f"new: {args.new} (tier {new['tier']}; {new['machine']})\n")
+    if old["tier"] != new["tier"]:
+        print(f"note: the runs are of different tiers ({old['tier']}, {new['tier']}); figures whose descriptions do "
+              "not name their sizes are matched across sizes, so read their ratios with care.\n")
 
     def fmt(v):
         return "—" if v is None else f"{v:.3g}"
