@@ -15,33 +15,74 @@
 * :func:`compare_geography` — budgets by registered list versus by residence.
 """
 
-from ..aggregation.membership import Membership, MembershipHistory
-from .adjustments import HealthInequalities, ListInflation, UnavoidableCost
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+# Imported now: the submodule ``allocate`` shares the function's name, and a lazily resolved name would find
+# the submodule (which importing it binds on this package) instead of the function.
 from .allocate import Allocation, allocate
-from .explain import BudgetExplanation, explain_budgets
-from .external import (
-    COMPONENTS,
-    baseline_from_table,
-    need_from_table,
-    need_on_published_lists,
-    published_need,
-    read_weighted_populations,
-)
-from .geography import GeographyComparison, compare_geography
-from .money import (
-    exact_weights,
-    format_pounds,
-    pounds_to_pence_half_up,
-    round_half_up,
-    split_pence,
-    split_thousands,
-    thousands,
-    to_pence,
-)
-from .pace import PaceOfChange, PaceProjection, PaceResult, pace_of_change, project_pace
-from .place import PlaceIndices, place_indices
-from .risk import BudgetRisk, budget_risk, list_size_needed, overspend_probability
-from .risk_sharing import RiskSharing, RiskSharingResult, RuleComparison, compare_rules, simulate_risk_sharing
+
+if TYPE_CHECKING:
+    from ..aggregation.membership import Membership, MembershipHistory
+    from .adjustments import HealthInequalities, ListInflation, UnavoidableCost
+    from .explain import BudgetExplanation, explain_budgets
+    from .external import (
+        COMPONENTS,
+        baseline_from_table,
+        need_from_table,
+        need_on_published_lists,
+        published_need,
+        read_weighted_populations,
+    )
+    from .geography import GeographyComparison, compare_geography
+    from .money import (
+        exact_weights,
+        format_pounds,
+        pounds_to_pence_half_up,
+        round_half_up,
+        split_pence,
+        split_thousands,
+        thousands,
+        to_pence,
+    )
+    from .pace import PaceOfChange, PaceProjection, PaceResult, pace_of_change, project_pace
+    from .place import PlaceIndices, place_indices
+    from .risk import BudgetRisk, budget_risk, list_size_needed, overspend_probability
+    from .risk_sharing import RiskSharing, RiskSharingResult, RuleComparison, compare_rules, simulate_risk_sharing
+
+#: Each name and its module (relative to this package), imported on first use: ``from capitation import allocate``
+#: need not load budget risk, risk sharing or the published-need readers.
+_HOMES = {
+    "Membership": "..aggregation.membership", "MembershipHistory": "..aggregation.membership",
+    "HealthInequalities": ".adjustments", "ListInflation": ".adjustments", "UnavoidableCost": ".adjustments",
+    "BudgetExplanation": ".explain", "explain_budgets":
+    ".explain", "COMPONENTS": ".external", "baseline_from_table": ".external", "need_from_table": ".external",
+    "need_on_published_lists": ".external", "published_need": ".external", "read_weighted_populations":
+    ".external", "GeographyComparison": ".geography", "compare_geography": ".geography", "exact_weights":
+    ".money", "format_pounds": ".money", "pounds_to_pence_half_up": ".money", "round_half_up": ".money",
+    "split_pence": ".money", "split_thousands": ".money", "thousands": ".money", "to_pence": ".money",
+    "PaceOfChange": ".pace", "PaceProjection": ".pace", "PaceResult": ".pace", "pace_of_change": ".pace",
+    "project_pace": ".pace", "PlaceIndices": ".place", "place_indices": ".place", "BudgetRisk": ".risk",
+    "budget_risk": ".risk", "list_size_needed": ".risk", "overspend_probability": ".risk", "RiskSharing":
+    ".risk_sharing", "RiskSharingResult": ".risk_sharing", "RuleComparison": ".risk_sharing", "compare_rules":
+    ".risk_sharing", "simulate_risk_sharing": ".risk_sharing"
+}
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "COMPONENTS",

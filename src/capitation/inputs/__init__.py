@@ -3,28 +3,69 @@
 Every table is checked on entry; a bad value raises an error naming the table, column, rows and fix.
 """
 
-from .costs import PersonYearCosts, person_year_costs
-from .gp import QOF_RULES, GpConditions, RegisterRule, conditions_from_gp_records, read_pcd_refsets, read_register_rules
-from .hes import (
-    HesAttendances,
-    HesExtract,
-    HesOutpatients,
-    HesPeople,
-    people_from_hes,
-    read_hes_ae,
-    read_hes_apc,
-    read_hes_op,
-)
-from .population import PRACTICE_CODE_PATTERN, SEX_CODES, Population
-from .records import NULL_PRACTICE_CODES, POSITIONS, SETTINGS, ConditionTable, DiagnosisTable, financial_year
-from .registrations import (
-    NhsDigitalRegistrations,
-    RegistrationExtract,
-    Resolution,
-    Successions,
-    read_nhs_digital_registrations,
-    read_registration_extract,
-)
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .costs import PersonYearCosts, person_year_costs
+    from .gp import (
+        QOF_RULES,
+        GpConditions,
+        RegisterRule,
+        conditions_from_gp_records,
+        read_pcd_refsets,
+        read_register_rules,
+    )
+    from .hes import (
+        HesAttendances,
+        HesExtract,
+        HesOutpatients,
+        HesPeople,
+        people_from_hes,
+        read_hes_ae,
+        read_hes_apc,
+        read_hes_op,
+    )
+    from .population import PRACTICE_CODE_PATTERN, SEX_CODES, Population
+    from .records import NULL_PRACTICE_CODES, POSITIONS, SETTINGS, ConditionTable, DiagnosisTable, financial_year
+    from .registrations import (
+        NhsDigitalRegistrations,
+        RegistrationExtract,
+        Resolution,
+        Successions,
+        read_nhs_digital_registrations,
+        read_registration_extract,
+    )
+
+#: Each name and its module, imported on first use: a Population needs none of the extract readers.
+_HOMES = {
+    "PersonYearCosts": ".costs", "person_year_costs": ".costs", "QOF_RULES": ".gp", "GpConditions": ".gp",
+    "RegisterRule": ".gp", "conditions_from_gp_records": ".gp", "read_pcd_refsets": ".gp",
+    "read_register_rules": ".gp", "HesAttendances": ".hes", "HesExtract": ".hes", "HesOutpatients": ".hes",
+    "HesPeople": ".hes", "people_from_hes": ".hes", "read_hes_ae": ".hes", "read_hes_apc": ".hes",
+    "read_hes_op": ".hes", "PRACTICE_CODE_PATTERN": ".population", "SEX_CODES": ".population", "Population":
+    ".population", "NULL_PRACTICE_CODES": ".records", "POSITIONS": ".records", "SETTINGS": ".records",
+    "ConditionTable": ".records", "DiagnosisTable": ".records", "financial_year": ".records",
+    "NhsDigitalRegistrations": ".registrations", "RegistrationExtract": ".registrations", "Resolution":
+    ".registrations", "Successions": ".registrations", "read_nhs_digital_registrations": ".registrations",
+    "read_registration_extract": ".registrations"
+}
+
+
+def __getattr__(name: str):
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "NULL_PRACTICE_CODES",
