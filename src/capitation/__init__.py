@@ -13,9 +13,9 @@ True
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
+from ._lazy import lazy_names
 from ._version import __version__
 
 if TYPE_CHECKING:  # what the names below are, for type checkers and documentation; imported on first use
@@ -29,30 +29,13 @@ if TYPE_CHECKING:  # what the names below are, for type checkers and documentati
 #: Each public name and the subpackage that defines it. ``import capitation`` imports none of them: a name is
 #: imported when first used, so a script that only aggregates never loads scikit-learn, statsmodels or scipy.
 _HOMES = {
-    "Aggregation": "aggregation", "Membership": "aggregation", "MembershipHistory": "aggregation",
-    "aggregate": "aggregation", "Allocation": "allocation", "allocate": "allocation",
-    "DiagnosisGrouping": "features", "FeatureMatrix": "features", "FeatureSpec": "features", "encode": "features",
-    "ConditionTable": "inputs", "DiagnosisTable": "inputs", "Population": "inputs", "CostModel": "model",
-    "FitResult": "model", "SufficientStats": "model", "fit_ols": "model", "score": "scoring",
+    "Aggregation": ".aggregation", "Membership": ".aggregation", "MembershipHistory": ".aggregation",
+    "aggregate": ".aggregation", "Allocation": ".allocation", "allocate": ".allocation",
+    "DiagnosisGrouping": ".features", "FeatureMatrix": ".features", "FeatureSpec": ".features", "encode": ".features",
+    "ConditionTable": ".inputs", "DiagnosisTable": ".inputs", "Population": ".inputs", "CostModel": ".model",
+    "FitResult": ".model", "SufficientStats": ".model", "fit_ols": ".model", "score": ".scoring",
 }
 
-
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        try:  # a subpackage, as ``capitation.stream`` after a bare ``import capitation``
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value  # later uses skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [
@@ -77,6 +60,8 @@ __all__ = [
     "score",
     "warmup",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, _HOMES, __all__, submodules=True)
 
 
 def warmup() -> float:

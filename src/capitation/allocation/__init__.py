@@ -17,8 +17,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 # Imported now: the submodule ``allocate`` shares the function's name, and a lazily resolved name would find
 # the submodule (which importing it binds on this package) instead of the function.
@@ -71,18 +72,6 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
 
 __all__ = [
     "COMPONENTS",
@@ -127,3 +116,5 @@ __all__ = [
     "thousands",
     "to_pence",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, _HOMES, __all__)

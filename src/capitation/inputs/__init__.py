@@ -5,8 +5,9 @@ Every table is checked on entry; a bad value raises an error naming the table, c
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .costs import PersonYearCosts, person_year_costs
@@ -54,18 +55,6 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
 
 __all__ = [
     "NULL_PRACTICE_CODES",
@@ -100,3 +89,5 @@ __all__ = [
     "read_register_rules",
     "read_registration_extract",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, _HOMES, __all__)

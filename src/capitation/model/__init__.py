@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 if TYPE_CHECKING:
     from .compare import ModelComparison, compare_models
@@ -16,25 +17,13 @@ if TYPE_CHECKING:
 #: Each name and its module, imported on first use: CostModel's base class loads scikit-learn (about a second),
 #: which scoring with a FitResult, sufficient statistics and the streamed fit's folding do not need.
 _HOMES = {
-    "ModelComparison": "compare", "compare_models": "compare", "CostModel": "estimator", "fit_ols": "estimator",
-    "PUBLISHED_LADDER": "ladder", "LadderResult": "ladder", "LadderRung": "ladder", "ladder_specs": "ladder",
-    "pbra_ladder": "ladder", "FitResult": "results", "BLOCK_SIZE": "stats", "BlockStats": "stats",
-    "SufficientStats": "stats", "ValidationResult": "validation", "split_people": "validation",
-    "split_practices": "validation", "validate": "validation",
+    "ModelComparison": ".compare", "compare_models": ".compare", "CostModel": ".estimator", "fit_ols": ".estimator",
+    "PUBLISHED_LADDER": ".ladder", "LadderResult": ".ladder", "LadderRung": ".ladder", "ladder_specs": ".ladder",
+    "pbra_ladder": ".ladder", "FitResult": ".results", "BLOCK_SIZE": ".stats", "BlockStats": ".stats",
+    "SufficientStats": ".stats", "ValidationResult": ".validation", "split_people": ".validation",
+    "split_practices": ".validation", "validate": ".validation",
 }
 
-
-def __getattr__(name: str):
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [
@@ -56,3 +45,5 @@ __all__ = [
     "split_practices",
     "validate",
 ]
+
+__getattr__, __dir__ = lazy_names(__name__, _HOMES, __all__)
