@@ -15,7 +15,7 @@ from ._kernels.design import gram_rows
 from ._kernels.groupby import group_sum_fixed as _group_sum_range
 from ._kernels.score import score_rows
 
-__all__ = ["SCORE_ROWS_PER_TASK", "gram", "gram_blocks", "group_sum_fixed", "score_csr"]
+__all__ = ["SCORE_ROWS_PER_TASK", "fold_blocks", "gram", "gram_blocks", "group_sum_fixed", "score_csr"]
 
 #: Rows of a CSR design scored per task: enough to hide the call's overhead, small enough to balance.
 SCORE_ROWS_PER_TASK = 131_072
@@ -101,11 +101,29 @@ def gram(indptr, indices, data, weights, y, n_columns, block_size, xtwx, xtwy, x
         count = min(wave, n_blocks - first)
         gram_blocks(indptr, indices, data, weights, y, n_columns, block_size, first, part_xx[:count],
                     part_xy[:count], part_x1[:count], part_m[:count])
-        for k in range(count):  # fixed order: bit-identical for any thread count
-            xtwx += part_xx[k]
-            xtwy += part_xy[k]
-            xtw1 += part_x1[k]
-            moments += part_m[k]
+        fold_blocks(part_xx[:count], part_xy[:count], part_x1[:count], part_m[:count], xtwx, xtwy, xtw1, moments)
+
+
+def fold_blocks(part_xx, part_xy, part_x1, part_m, xtwx, xtwy, xtw1, moments) -> None:
+    """Add blocks' statistics into running totals in block order, in place: a fit's one reduction.
+
+    The order is fixed (block 0 first), so the totals are bit-identical for any thread count and whoever
+    computed the blocks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capitation._compute import fold_blocks
+    >>> xx, xy, x1, m = np.zeros((1, 1)), np.zeros(1), np.zeros(1), np.zeros(4)
+    >>> fold_blocks(np.ones((2, 1, 1)), np.ones((2, 1)), np.ones((2, 1)), np.ones((2, 4)), xx, xy, x1, m)
+    >>> xx.tolist(), m.tolist()
+    ([[2.0]], [2.0, 2.0, 2.0, 2.0])
+    """
+    for k in range(part_m.shape[0]):
+        xtwx += part_xx[k]
+        xtwy += part_xy[k]
+        xtw1 += part_x1[k]
+        moments += part_m[k]
 
 
 def group_sum_fixed(values, codes, scale, block_size, out) -> tuple[float, int]:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .._compute import gram, gram_blocks, score_csr
+from .._compute import fold_blocks, gram, gram_blocks, score_csr
 from .._config import readonly
 from ..errors import InputError, SchemaError
 
@@ -403,12 +403,8 @@ class SufficientStats:
         if blocks.columns != self.columns:
             raise SchemaError("Cannot fold block statistics of a design with other columns. "
                               "Fix: encode every part with the same fitted FeatureSpec.")
-        xtwx, xtwy, xtw1, moments = self.xtwx, self.xtwy, self.xtw1, self.moments  # updated in place
-        for k in range(blocks.moments.shape[0]):  # fixed order, as the Gram kernel adds its blocks
-            xtwx += blocks.xtwx[k]
-            xtwy += blocks.xtwy[k]
-            xtw1 += blocks.xtw1[k]
-            moments += blocks.moments[k]
+        fold_blocks(blocks.xtwx, blocks.xtwy, blocks.xtw1, blocks.moments, self.xtwx, self.xtwy, self.xtw1,
+                    self.moments)  # in block order, as the Gram kernel adds its blocks
 
     def __add__(self, other: SufficientStats) -> SufficientStats:
         if not isinstance(other, SufficientStats):
