@@ -290,7 +290,7 @@ class _Sources:
     dx_cols: list | None
     gp_ds: object
     gp_cols: list | None
-    row_groups: dict  # name -> _RowGroups, for the datasets stored in person_id order
+    row_groups: dict  # name -> _RowGroups or None (not in person_id order), filled when a table is first read
 
     @classmethod
     def open(cls, people, diagnoses, conditions) -> _Sources:
@@ -305,11 +305,7 @@ class _Sources:
         gp_cols = None if gp_ds is None else _columns(gp_ds, "conditions", ("person_id", "register", "date"),
                                                        ("person_id", "register"))
         paths = tuple(None if p is None else str(p) for p in (people, diagnoses, conditions))
-        indexed = {name: _RowGroups.of(dataset, columns, name) for name, dataset, columns in
-                   (("people", people_ds, people_cols), ("diagnoses", dx_ds, dx_cols), ("conditions", gp_ds, gp_cols))
-                   if dataset is not None}
-        return cls(paths, people_ds, people_cols, dx_ds, dx_cols, gp_ds, gp_cols,
-                   {name: index for name, index in indexed.items() if index is not None})
+        return cls(paths, people_ds, people_cols, dx_ds, dx_cols, gp_ds, gp_cols, {})
 
     def records(self, name: str, after, upto) -> pd.DataFrame | None:
         """Read the ``name`` table's rows with ``after < person_id <= upto`` (``None``: unbounded)."""
@@ -317,7 +313,9 @@ class _Sources:
                             "conditions": (self.gp_ds, self.gp_cols)}[name]
         if dataset is None:
             return None
-        index = self.row_groups.get(name)
+        if name not in self.row_groups:  # one look at the footers, and only for a table read by id range
+            self.row_groups[name] = _RowGroups.of(dataset, columns, name)
+        index = self.row_groups[name]
         return index.take(after, upto) if index is not None else _records(dataset, columns, after, upto, name)
 
     def batch(self, after, upto) -> Batch:
